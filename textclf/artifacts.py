@@ -1,0 +1,427 @@
+"""The run directory: the only module that knows the names of the files in it.
+
+A run directory holds everything needed to predict and nothing executable::
+
+    config.yaml        the resolved config of the run
+    model.json         the hyperparameters textclf's own builder rebuilds the network from
+    weights.npz        the weights, one array per variable (NumPy, loaded with allow_pickle=False)
+    vocab.json         the token lists of the word and n-gram vocabularies, and the standardization
+    labels.json        the task and the class names, in output order
+    history.csv        one row per epoch
+    metrics.json       validation (and test) metrics
+    logs/              TensorBoard event files
+    manifest.json      SHA-256 and size of every other file; written last
+
+A run without ``manifest.json`` is incomplete. Loading checks the whole directory against the manifest
+before parsing anything: only known file names, no symlinks or special files, size caps, checksums. Then it
+rebuilds the model from ``model.json`` with :func:`textclf.model.build_model` and sets the weights. No layer
+configuration is ever deserialized and nothing is unpickled.
+
+Every file is written atomically: to a temporary name in the same folder, flushed to disk, then renamed.
+"""
+
+from __future__ import annotations
+
+import csv
+import errno
+import hashlib
+import json
+import os
+import re
+import stat
+import tempfile
+import zipfile
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any, Iterator
+
+from .errors import ModelRejected, ResourceError, UsageError
+
+FORMAT = "textclf-run"
+FORMAT_VERSION = 1
+
+CONFIG = "config.yaml"
+MODEL = "model.json"
+WEIGHTS = "weights.npz"
+VOCAB = "vocab.json"
+LABELS = "labels.json"
+HISTORY = "history.csv"
+METRICS = "metrics.json"
+MANIFEST = "manifest.json"
+LOGS = "logs"
+
+MB = 1 << 20
+SIZE_CAPS = {CONFIG: 1 * MB, MODEL: 1 * MB, VOCAB: 256 * MB, LABELS: 64 * MB, HISTORY: 16 * MB,
+             METRICS: 64 * MB, MANIFEST: 4 * MB, WEIGHTS: 8192 * MB}
+LOG_CAP = 512 * MB
+_LOG_NAME = re.compile(r"logs/(train|valid)/events\.out\.tfevents\.[\w.\-]+")
+WEIGHTS_MAX_RATIO = 50  # a compressed member that expands more than this is refused (zip bomb)
+
+
+def _allowed(name: str) -> bool:
+    return name in SIZE_CAPS or bool(_LOG_NAME.fullmatch(name))
+
+
+def _cap(name: str) -> int:
+    return SIZE_CAPS.get(name, LOG_CAP)
+
+
+# --------------------------------------------------------------------------------------------------
+# Creating a run directory and writing files atomically
+
+
+def new_run_dir(runs_dir: str | os.PathLike, name: str) -> Path:
+    """A fresh, unique run directory ``runs_dir/NAME-YYYYmmdd-HHMMSS`` (created empty)."""
+    base = Path(runs_dir)
+    stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
+    slug = re.sub(r"[^A-Za-z0-9_.-]+", "-", name).strip("-") or "run"
+    for i in range(1000):
+        path = base / (f"{slug}-{stamp}" + (f"-{i}" if i else ""))
+        try:
+            path.mkdir(parents=True, exist_ok=False)
+            return path
+        except FileExistsError:
+            continue
+    raise UsageError(f"could not find a free run directory name under {base}")
+
+
+def prepare_run_dir(path: str | os.PathLike) -> Path:
+    """Use ``path`` as a new run directory: refused if it exists and is not empty (nothing is touched)."""
+    p = Path(path)
+    if p.exists() or p.is_symlink():
+        if not p.is_dir() or p.is_symlink():
+            raise UsageError(f"--run-dir {p} exists and is not a directory; choose a new path")
+        if any(p.iterdir()):
+            raise UsageError(f"--run-dir {p} exists and is not empty; textclf never overwrites a run. "
+                             "Choose a new path, or resume it with --resume if it is an interrupted run")
+    p.mkdir(parents=True, exist_ok=True)
+    return p
+
+
+@contextmanager
+def atomic_write(path: str | os.PathLike, mode: str = "w", **kwargs) -> Iterator[Any]:
+    """Open a temporary file beside ``path``; on success flush, fsync and rename it over ``path``.
+
+    On any error the temporary file is removed and ``path`` is left as it was. A full disk becomes a
+    :class:`ResourceError` (exit 5) that names the path.
+    """
+    path = Path(path)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, mode, **kwargs) as f:
+            yield f
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+        _fsync_dir(path.parent)
+    except BaseException as exc:
+        try:
+            os.unlink(tmp)
+        except FileNotFoundError:
+            pass
+        if isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EDQUOT, errno.EFBIG):
+            raise ResourceError(f"no space left while writing {path} ({exc.strerror}); free some disk space "
+                                "and run again. The previous file, if any, is unchanged") from None
+        raise
+
+
+def _fsync_dir(path: Path) -> None:
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
+def clean_stale_temp_files(folder: str | os.PathLike) -> int:
+    """Remove ``.NAME.*.tmp`` files that a killed process left behind; returns how many."""
+    count = 0
+    for entry in Path(folder).glob(".*.tmp"):
+        try:
+            entry.unlink()
+            count += 1
+        except OSError:
+            pass
+    return count
+
+
+def write_json(run: Path, name: str, obj: Any) -> None:
+    with atomic_write(run / name, "w", encoding="utf-8") as f:
+        json.dump(obj, f, ensure_ascii=False, indent=1 if name != VOCAB else None)
+        f.write("\n")
+
+
+def write_text(run: Path, name: str, text: str) -> None:
+    with atomic_write(run / name, "w", encoding="utf-8") as f:
+        f.write(text)
+
+
+def write_history(run: Path, rows: list[dict]) -> None:
+    keys = list(rows[0]) if rows else ["epoch"]
+    with atomic_write(run / HISTORY, "w", encoding="utf-8", newline="") as f:
+        writer = csv.DictWriter(f, fieldnames=keys)
+        writer.writeheader()
+        writer.writerows(rows)
+
+
+def log_dir(run: Path) -> Path:
+    return run / LOGS
+
+
+def save_weights(run: Path, model) -> None:
+    """Write every model variable, keyed by its path, to ``weights.npz``."""
+    import numpy as np
+
+    arrays = {_weight_key(w): np.asarray(w.numpy()) for w in model.weights}
+    with atomic_write(run / WEIGHTS, "wb") as f:
+        np.savez(f, **arrays)
+
+
+def _weight_key(variable) -> str:
+    return variable.path.replace("/", ":")
+
+
+def save_run(run: Path, *, config_yaml: str, hyperparameters: dict, vocab: dict, labels: dict, model,
+             history: list[dict], metrics: dict) -> None:
+    """Write all files of a finished run, then the manifest (last, so its presence means complete)."""
+    write_text(run, CONFIG, config_yaml)
+    write_json(run, MODEL, {"format": FORMAT, "format_version": FORMAT_VERSION, "hyperparameters": hyperparameters})
+    write_json(run, VOCAB, vocab)
+    write_json(run, LABELS, labels)
+    write_history(run, history)
+    write_json(run, METRICS, metrics)
+    save_weights(run, model)
+    write_manifest(run)
+
+
+def write_manifest(run: Path) -> None:
+    files = {}
+    for name in sorted(_walk(run)):
+        if name == MANIFEST:
+            continue
+        path = run / name
+        files[name] = {"sha256": _sha256(path), "size": path.stat().st_size}
+    write_json(run, MANIFEST, {"format": FORMAT, "format_version": FORMAT_VERSION, "files": files})
+
+
+def update_file(run: Path, name: str, obj: Any) -> None:
+    """Replace one JSON file of a finished run (e.g. after ``eval``) and re-seal the manifest."""
+    write_json(run, name, obj)
+    write_manifest(run)
+
+
+def _walk(run: Path) -> list[str]:
+    out = []
+    for root, dirs, files in os.walk(run):
+        rel = Path(root).relative_to(run)
+        for name in files:
+            if name.startswith(".") and name.endswith(".tmp"):
+                continue
+            out.append(str(rel / name) if str(rel) != "." else name)
+    return out
+
+
+def _sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+# --------------------------------------------------------------------------------------------------
+# Verified loading
+
+
+def check_run_path(path: str | os.PathLike) -> Path:
+    """Refuse anything that is not a local directory before touching it (exit 2)."""
+    text = str(path)
+    if re.match(r"^[A-Za-z][A-Za-z0-9+.-]*://", text) or text.startswith(("hf:", "s3:", "gs:")):
+        raise UsageError(f"--model {text}: received a URL, but --model must be a textclf run directory on this "
+                         "machine; download the run directory first")
+    p = Path(text)
+    if p.suffix.lower() in (".keras", ".h5", ".hdf5", ".pb", ".pkl", ".joblib") and not p.is_dir():
+        raise UsageError(f"--model {p}: received a single model file, but --model must be a textclf run directory "
+                         "(the folder `textclf train` printed); textclf does not load other model formats")
+    if not p.exists():
+        raise UsageError(f"--model {p}: not found; it must be a textclf run directory (the folder `textclf train` printed)")
+    if not p.is_dir():
+        raise UsageError(f"--model {p}: must be a textclf run directory, received a file")
+    return p
+
+
+def verify(run: str | os.PathLike) -> dict[str, dict]:
+    """Check a run directory against its manifest before anything in it is parsed.
+
+    Refused (:class:`ModelRejected`, exit 4): no manifest; an entry that is a symlink, FIFO or other
+    special file; a file not listed in the manifest or not a known textclf file; a file over its size
+    cap; a size or SHA-256 mismatch. Entries that are refused are never opened.
+    """
+    run = check_run_path(run)
+    entries = {}
+    for root, dirs, files in os.walk(run, followlinks=False):
+        for name in list(dirs) + files:
+            full = Path(root) / name
+            rel = full.relative_to(run).as_posix()
+            st = os.lstat(full)
+            if stat.S_ISLNK(st.st_mode):
+                raise ModelRejected(f"{run}: {rel} is a symbolic link; a run directory may only hold plain files. "
+                                    "Remove it (textclf never follows links out of a run)")
+            if stat.S_ISDIR(st.st_mode):
+                continue
+            if not stat.S_ISREG(st.st_mode):
+                raise ModelRejected(f"{run}: {rel} is not a regular file (FIFO, socket or device); remove it")
+            if name.startswith(".") and name.endswith(".tmp"):
+                continue  # a temporary file left by a killed writer; never listed, never read
+            entries[rel] = st.st_size
+    if MANIFEST not in entries:
+        if not entries:
+            raise UsageError(f"--model {run}: the folder is empty; it must be a textclf run directory")
+        raise ModelRejected(f"{run}: no {MANIFEST}: the run is incomplete (training did not finish or was killed) "
+                            "or this is not a textclf run directory; train again, or resume it")
+    if entries[MANIFEST] > SIZE_CAPS[MANIFEST]:
+        raise ModelRejected(f"{run}: {MANIFEST} is {entries[MANIFEST]:,} bytes, over the {SIZE_CAPS[MANIFEST]:,}-byte cap")
+    try:
+        manifest = json.loads((run / MANIFEST).read_text(encoding="utf-8"))
+        files = manifest["files"]
+        assert manifest.get("format") == FORMAT and isinstance(files, dict)
+    except (ValueError, KeyError, AssertionError, TypeError, UnicodeDecodeError):
+        raise ModelRejected(f"{run}: {MANIFEST} is not a valid textclf manifest; the run directory is damaged") from None
+    if manifest.get("format_version") != FORMAT_VERSION:
+        raise ModelRejected(f"{run}: run format version {manifest.get('format_version')!r}, this textclf reads "
+                            f"version {FORMAT_VERSION}; use the textclf version that trained it")
+    for rel in sorted(entries):
+        if rel == MANIFEST:
+            continue
+        if rel not in files or not _allowed(rel):
+            raise ModelRejected(f"{run}: unexpected file {rel!r} that the manifest does not list; a run directory "
+                                "holds only textclf's own files. Remove it if you trust the rest")
+    for rel, meta in files.items():
+        if not _allowed(rel):
+            raise ModelRejected(f"{run}: the manifest lists {rel!r}, which is not a textclf file")
+        if rel not in entries:
+            raise ModelRejected(f"{run}: {rel} is listed in the manifest but missing; the run directory is incomplete")
+        size = entries[rel]
+        if size > _cap(rel):
+            raise ModelRejected(f"{run}: {rel} is {size:,} bytes, over its {_cap(rel):,}-byte cap; refused unread")
+        if size != meta.get("size"):
+            raise ModelRejected(f"{run}: {rel} is {size:,} bytes, the manifest says {meta.get('size')}: the file is "
+                                "truncated or was changed after training")
+    for rel, meta in files.items():
+        if _sha256(run / rel) != meta.get("sha256"):
+            raise ModelRejected(f"{run}: checksum mismatch in {rel}: the file was changed after training "
+                                "(or is corrupt); refusing to load it")
+    return files
+
+
+@dataclass
+class LoadedRun:
+    """A verified run, ready to predict."""
+
+    path: Path
+    model: Any
+    hyperparameters: Any
+    vocab: Any
+    labels: dict
+    config: dict
+    metrics: dict
+
+    @property
+    def classes(self) -> list[str]:
+        return list(self.labels["classes"])
+
+    @property
+    def task(self) -> str:
+        return self.labels["task"]
+
+
+def _read_json(run: Path, name: str) -> Any:
+    try:
+        return json.loads((run / name).read_text(encoding="utf-8"))
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise ModelRejected(f"{run}: {name} is not valid JSON ({exc}); the file is truncated or not a valid {name}") from None
+
+
+def read_metrics(run: Path) -> dict:
+    return _read_json(run, METRICS) if (run / METRICS).exists() else {}
+
+
+def load_run(path: str | os.PathLike) -> LoadedRun:
+    """Verify a run directory and rebuild its model with textclf's own builder."""
+    import yaml
+
+    from .model import Hyperparameters, build_model
+    from .vectorize import Vocabulary
+
+    run = Path(path)
+    verify(run)
+    meta = _read_json(run, MODEL)
+    try:
+        hp = Hyperparameters.from_json(meta["hyperparameters"])
+    except (KeyError, TypeError, ValueError) as exc:
+        raise ModelRejected(f"{run}: {MODEL} does not describe a textclf model ({exc})") from None
+    vocab_obj = _read_json(run, VOCAB)
+    labels = _read_json(run, LABELS)
+    try:
+        vocab = Vocabulary.from_json(vocab_obj)
+        classes = labels["classes"]
+        assert isinstance(classes, list) and all(isinstance(c, str) for c in classes)
+    except (KeyError, TypeError, ValueError, AssertionError) as exc:
+        raise ModelRejected(f"{run}: {VOCAB} or {LABELS} is not in textclf's format ({exc!r})") from None
+    expected_outputs = 1 if labels["task"] == "binary" else len(classes)
+    if hp.num_outputs != expected_outputs:
+        raise ModelRejected(f"{run}: {MODEL} says {hp.num_outputs} outputs, {LABELS} has {len(classes)} classes "
+                            f"({labels['task']}); the files do not belong together")
+    if hp.vocab_size != len(vocab.tokens):
+        raise ModelRejected(f"{run}: {MODEL} says a vocabulary of {hp.vocab_size}, {VOCAB} holds {len(vocab.tokens)} tokens")
+    try:
+        model = build_model(hp)
+    except (ValueError, TypeError) as exc:
+        raise ModelRejected(f"{run}: cannot build the model described by {MODEL} ({exc})") from None
+    load_weights(run, model)
+    config = yaml.safe_load((run / CONFIG).read_text(encoding="utf-8"))
+    return LoadedRun(run, model, hp, vocab, labels, config, read_metrics(run))
+
+
+def load_weights(run: Path, model) -> None:
+    """Set ``model``'s variables from ``weights.npz``, checking names and shapes first."""
+    import numpy as np
+
+    path = run / WEIGHTS
+    try:
+        with zipfile.ZipFile(path) as zf:
+            for info in zf.infolist():
+                if info.file_size > SIZE_CAPS[WEIGHTS] or (
+                        info.compress_size and info.file_size / max(info.compress_size, 1) > WEIGHTS_MAX_RATIO
+                        and info.file_size > 64 * MB):
+                    raise ModelRejected(f"{run}: {WEIGHTS} member {info.filename} would expand to {info.file_size:,} "
+                                        "bytes; refused (a zip bomb or a damaged file)")
+        arrays = np.load(path, allow_pickle=False)
+        names = set(arrays.files)
+    except (zipfile.BadZipFile, OSError, ValueError, EOFError) as exc:
+        raise ModelRejected(f"{run}: {WEIGHTS} is truncated or not a valid weights file ({exc})") from None
+    expected = {_weight_key(w): w for w in model.weights}
+    extra = names - set(expected)
+    missing = set(expected) - names
+    if extra or missing:
+        raise ModelRejected(f"{run}: {WEIGHTS} does not match the model in {MODEL}: unexpected arrays "
+                            f"{sorted(extra)[:3]}, missing arrays {sorted(missing)[:3]}")
+    with arrays:
+        for key, variable in expected.items():
+            try:
+                value = arrays[key]
+            except (ValueError, OSError, zipfile.BadZipFile, EOFError) as exc:
+                raise ModelRejected(f"{run}: {WEIGHTS} is truncated or not a valid weights file ({exc})") from None
+            if tuple(value.shape) != tuple(variable.shape):
+                raise ModelRejected(f"{run}: {WEIGHTS} array {key} has shape {tuple(value.shape)}, but {MODEL} builds "
+                                    f"shape {tuple(variable.shape)}; the weights and hyperparameters do not match")
+            if value.dtype.kind not in "fiu":
+                raise ModelRejected(f"{run}: {WEIGHTS} array {key} has dtype {value.dtype}, expected numbers")
+            variable.assign(value.astype(variable.dtype))

@@ -1,0 +1,181 @@
+"""The ``textclf`` command: parse the arguments, call one library function, map errors to exit codes.
+
+Exit codes: 0 ok, 1 internal error, 2 usage or config, 3 data, 4 model rejected, 5 out of memory or disk,
+6 training diverged, 130 interrupted (Ctrl-C), 143 terminated. Errors are one message without a traceback;
+``--debug`` shows the traceback. Nothing here imports TensorFlow at start-up.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import traceback
+from functools import wraps
+
+import click
+
+from . import __version__
+from .errors import (EXIT_INTERNAL, EXIT_RESOURCE, EXIT_SIGINT, EXIT_USAGE, TextclfError)
+
+EXIT_CODES_HELP = """\b
+Exit codes: 0 ok, 1 internal error, 2 usage or config, 3 data, 4 model rejected,
+5 out of memory or disk, 6 training diverged, 130/143 interrupted."""
+
+
+def _quiet_tensorflow() -> None:
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+
+def _fail(message: str, code: int) -> None:
+    click.echo(f"error: {message}", err=True)
+    sys.exit(code)
+
+
+def handle_errors(fn):
+    """Run a command body and turn known failures into one message and an exit code."""
+
+    @wraps(fn)
+    def wrapper(*args, **kwargs):
+        debug = click.get_current_context().find_root().params.get("debug", False)
+        try:
+            return fn(*args, **kwargs)
+        except TextclfError as exc:
+            if debug:
+                traceback.print_exc()
+            _fail(str(exc), exc.exit_code)
+        except KeyboardInterrupt:
+            _fail("interrupted", EXIT_SIGINT)
+        except MemoryError:
+            if debug:
+                traceback.print_exc()
+            _fail("out of memory; lower train.batch_size or model.sequence_length (or --batch-size)", EXIT_RESOURCE)
+        except click.exceptions.ClickException:
+            raise
+        except SystemExit:
+            raise
+        except Exception as exc:  # noqa: BLE001 - the last line of defence
+            if type(exc).__name__ == "ResourceExhaustedError":
+                if debug:
+                    traceback.print_exc()
+                _fail("out of memory on the device; lower train.batch_size or model.sequence_length "
+                      "(or --batch-size)", EXIT_RESOURCE)
+            if isinstance(exc, OSError) and exc.errno == 28:
+                _fail(f"no space left on the disk ({exc}); free some space and run again", EXIT_RESOURCE)
+            if debug:
+                traceback.print_exc()
+            _fail(f"internal error: {type(exc).__name__}: {exc} (run with --debug for the traceback, "
+                  "and please report it)", EXIT_INTERNAL)
+
+    return wrapper
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100},
+             epilog=EXIT_CODES_HELP)
+@click.option("--debug", is_flag=True, help="Show the full traceback of an error.")
+@click.version_option(__version__, prog_name="textclf")
+def main(debug: bool) -> None:
+    """Train, evaluate and use Keras LSTM text classifiers from a YAML config.
+
+    \b
+    Example:
+        textclf train --config configs/demo.yaml
+        textclf predict --model runs/demo-... --input data/test.csv --output preds.csv
+        textclf eval --model runs/demo-... --data data/test.csv
+    """
+    _quiet_tensorflow()
+
+
+@main.command()
+@click.option("--config", "config_path", required=True, type=click.Path(dir_okay=False),
+              help="YAML config file (see configs/default.yaml).")
+@click.option("--set", "overrides", multiple=True, metavar="SECTION.KEY=VALUE",
+              help="Override a config key; the value is parsed as YAML. Repeatable.")
+@click.option("--run-dir", type=click.Path(file_okay=False), default=None,
+              help="Write the run here (must not exist or be empty). Default: a new folder under runs/.")
+@click.option("--device", type=click.Choice(["auto", "cpu", "gpu"]), default=None,
+              help="Where to train; overrides train.device.")
+@handle_errors
+def train(config_path: str, overrides: tuple[str, ...], run_dir: str | None, device: str | None) -> None:
+    """Train a classifier and write a self-contained run directory.
+
+    The last line of output is the run directory's path.
+
+    \b
+    Example:
+        textclf train --config configs/demo.yaml
+        textclf train --config configs/binary.yaml --set data.train=spam.csv --set train.epochs=5
+        textclf train --config configs/demo.yaml --run-dir runs/demo-1 --device cpu
+    """
+    from .config import load_config
+
+    cfg = load_config(config_path, list(overrides))  # all config errors before TensorFlow is imported
+    from .train import train as train_fn
+
+    run = train_fn(cfg, run_dir=run_dir, device=device, log=click.echo)
+    click.echo(str(run))
+
+
+@main.command()
+@click.option("--model", "model_dir", required=True, help="A run directory written by `textclf train`.")
+@click.option("--input", "input_path", required=True, type=click.Path(dir_okay=False),
+              help="File to score (.csv, .tsv, .jsonl, .parquet).")
+@click.option("--output", "output_path", required=True, type=click.Path(dir_okay=False), help="CSV file to write.")
+@click.option("--keep-columns", default="", help="Input columns to copy to the output, comma-separated.")
+@click.option("--text-column", default=None, help="Text column (default: the one the model was trained on).")
+@click.option("--top-k", type=click.IntRange(0, None), default=0, help="Also write the K most probable labels.")
+@click.option("--batch-size", type=click.IntRange(1, None), default=512, show_default=True, help="Rows per model call.")
+@click.option("--threshold", type=click.FloatRange(0, 1), default=None,
+              help="Decision threshold for binary and multi-label models (default 0.5).")
+@click.option("--encoding", default="utf-8", show_default=True, help="Text encoding of the input.")
+@click.option("--no-safe-csv", is_flag=True, help="Do not prefix text that starts with = + - @ with '.")
+@handle_errors
+def predict(model_dir, input_path, output_path, keep_columns, text_column, top_k, batch_size, threshold,
+            encoding, no_safe_csv) -> None:
+    """Write labels and probabilities for every row of a file, in constant memory.
+
+    Columns: the kept columns, prediction, confidence, [topK, topK_p ...], p_<class> for each class.
+
+    \b
+    Example:
+        textclf predict --model runs/demo-20261128-120000 --input data/test.csv --output preds.csv
+        textclf predict --model RUN --input new.jsonl --output out.csv --keep-columns id,text --top-k 3
+    """
+    from .predict import predict as predict_fn
+
+    keep = [c.strip() for c in keep_columns.split(",") if c.strip()]
+    summary = predict_fn(model_dir, input_path, output_path, text_column=text_column, keep_columns=keep,
+                         top_k=top_k, batch_size=batch_size, encoding=encoding, threshold=threshold,
+                         safe_csv=not no_safe_csv)
+    click.echo(f"wrote {summary.rows:,} rows to {summary.output} ({summary.rows_per_second:,.0f} rows/s)")
+
+
+@main.command(name="eval")
+@click.option("--model", "model_dir", required=True, help="A run directory written by `textclf train`.")
+@click.option("--data", "data_path", required=True, type=click.Path(dir_okay=False), help="Labeled file to evaluate on.")
+@click.option("--output", "output_path", type=click.Path(dir_okay=False), default=None, help="Also write the metrics as JSON.")
+@click.option("--text-column", default=None, help="Text column (default: the one the model was trained on).")
+@click.option("--label-column", default=None, help="Label column (default: the one the model was trained on).")
+@click.option("--ignore-unseen", is_flag=True, help="Leave out labels the model never saw instead of failing.")
+@click.option("--batch-size", type=click.IntRange(1, None), default=512, show_default=True, help="Rows per model call.")
+@click.option("--encoding", default="utf-8", show_default=True, help="Text encoding of the data file.")
+@handle_errors
+def eval_(model_dir, data_path, output_path, text_column, label_column, ignore_unseen, batch_size, encoding) -> None:
+    """Report accuracy, per-class precision/recall/F1 and the confusion matrix.
+
+    \b
+    Example:
+        textclf eval --model runs/demo-20261128-120000 --data data/test.csv
+        textclf eval --model RUN --data test.csv --output metrics.json --ignore-unseen
+    """
+    from .evaluate import evaluate, format_report
+
+    result = evaluate(model_dir, data_path, text_column=text_column, label_column=label_column,
+                      output=output_path, ignore_unseen=ignore_unseen, batch_size=batch_size, encoding=encoding,
+                      log=lambda m: click.echo(m, err=True))
+    click.echo(format_report(result))
+    if output_path:
+        click.echo(f"\nwrote {output_path}")
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

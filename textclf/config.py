@@ -1,0 +1,559 @@
+"""The one config object: frozen dataclasses, strict YAML loading and ``--set`` overrides.
+
+Precedence is code defaults < YAML file < ``--set section.key=value``. Validation is strict and happens
+here, before TensorFlow is imported: an unknown key gets a "did you mean", a value of the wrong type or
+out of range gets a specific hint, and every problem in a file is reported at once with its key path
+(and line, where the value came from a file).
+
+YAML is parsed with PyYAML's safe loader into a node tree and converted by hand, so that:
+
+* a tag such as ``!!python/object/apply:os.system`` is refused ("unsupported YAML tag") and never built;
+* duplicate keys, aliases, tabs and oversized files are refused with a clear message;
+* the raw text of every scalar is kept for hints about YAML 1.1 surprises (``1e-3`` is a string,
+  ``no`` is a boolean, ``010`` is octal 8).
+
+Relative data paths in a file resolve against that file's folder; relative paths given with ``--set``
+resolve against the current working directory.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import difflib
+import os
+import re
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from .errors import ConfigError
+
+MAX_CONFIG_BYTES = 1_000_000
+TASKS = ("auto", "binary", "multiclass", "multilabel")
+
+
+def _f(default: Any, doc: str, kind: str, choices: tuple | None = None, lo=None, hi=None):
+    """A dataclass field with its one-line documentation and validation rule."""
+    return field(default=default, metadata={"doc": doc, "kind": kind, "choices": choices, "lo": lo, "hi": hi})
+
+
+@dataclass(frozen=True)
+class DataConfig:
+    """Where the data is and how to read it."""
+
+    train: str | None = _f(None, "training file (.csv, .tsv, .jsonl, .parquet); required", "path")
+    valid: str | None = _f(None, "validation file; if null, a seeded stratified split of train is used", "path")
+    test: str | None = _f(None, "test file, evaluated once after training; optional", "path")
+    text_column: str = _f("text", "column that holds the text", "str")
+    label_column: str = _f("label", "column that holds the label (or the joined labels for multi-label)", "str")
+    label_separator: str = _f("|", "separator between labels in one cell for multi-label tasks", "str")
+    valid_fraction: float = _f(0.1, "share of train held out for validation when data.valid is null", "float", lo=0.01, hi=0.5)
+    encoding: str = _f("utf-8", "text encoding of CSV/TSV/JSONL files (a BOM is detected and handled)", "str")
+    on_bad_rows: str = _f("error", "what to do with rows that cannot be read: error or skip", "choice", ("error", "skip"))
+    max_bad_fraction: float = _f(0.01, "with on_bad_rows: skip, fail if more than this share of rows is bad", "float", lo=0.0, hi=1.0)
+
+
+@dataclass(frozen=True)
+class ModelConfig:
+    """The vocabulary and the network: Embedding -> (Bi)LSTM -> pooling -> Dense, plus an n-gram branch."""
+
+    max_tokens: int = _f(30000, "vocabulary size, including the padding and out-of-vocabulary tokens", "int", lo=3)
+    sequence_length: int = _f(256, "texts are cut to this many tokens", "int", lo=1)
+    standardize: str = _f(
+        "lower_and_split_punctuation",
+        "text normalization: lower_and_split_punctuation, lower_and_strip_punctuation, lower or none",
+        "choice",
+        ("lower_and_split_punctuation", "lower_and_strip_punctuation", "lower", "none"),
+    )
+    embedding_dim: int = _f(128, "size of the word embeddings", "int", lo=1)
+    rnn: str = _f("lstm", "recurrent layer type: lstm or gru", "choice", ("lstm", "gru"))
+    units: int = _f(64, "units per recurrent layer (per direction)", "int", lo=1)
+    layers: int = _f(1, "number of stacked recurrent layers", "int", lo=1, hi=8)
+    bidirectional: bool = _f(True, "read the text in both directions", "bool")
+    pooling: str = _f("max", "how the sequence becomes one vector: max, mean or last", "choice", ("max", "mean", "last"))
+    embedding_dropout: float = _f(0.25, "dropout on the embeddings", "float", lo=0.0, hi=0.9)
+    dropout: float = _f(0.4, "dropout before the output layer", "float", lo=0.0, hi=0.9)
+    ngrams: int = _f(2, "n-gram branch: longest n-gram of a linear bag-of-n-grams model added to the RNN (0 = off)", "int", lo=0, hi=3)
+    ngram_max_tokens: int = _f(200000, "vocabulary size of the n-gram branch", "int", lo=3)
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """The training loop."""
+
+    epochs: int = _f(10, "maximum number of passes over the training data", "int", lo=1)
+    batch_size: int = _f(64, "examples per step (across all replicas)", "int", lo=1)
+    learning_rate: float = _f(0.002, "Adam learning rate", "float", lo=0.0)
+    seed: int = _f(13, "random seed for the split, initialization and shuffling (CPU runs repeat exactly)", "int", lo=0)
+    early_stopping_patience: int = _f(2, "stop after this many epochs without a better validation loss (0 = never stop early)", "int", lo=0)
+    class_weight: str = _f("none", "none, or auto to weight classes (labels, for multi-label) by inverse frequency", "choice", ("none", "auto"))
+    mixed_precision: bool = _f(False, "compute in float16 on GPU (ignored on CPU, where it is slower)", "bool")
+    device: str = _f("auto", "auto, cpu or gpu", "choice", ("auto", "cpu", "gpu"))
+    runs_dir: str = _f("runs", "folder for new run directories when --run-dir is not given (relative to the working directory)", "str")
+    tensorboard: bool = _f(True, "write TensorBoard logs into the run directory", "bool")
+    verbose: bool = _f(True, "show the Keras progress bar", "bool")
+
+
+@dataclass(frozen=True)
+class Config:
+    """The whole, resolved configuration of a training run."""
+
+    task: str = _f("auto", "auto, binary, multiclass or multilabel (auto: multilabel if any label cell holds the separator)", "choice", TASKS)
+    data: DataConfig = field(default_factory=DataConfig)
+    model: ModelConfig = field(default_factory=ModelConfig)
+    train: TrainConfig = field(default_factory=TrainConfig)
+    source: str | None = field(default=None, compare=False, metadata={"internal": True})
+
+    def to_dict(self) -> dict:
+        """The config as plain data, in the shape of the YAML file."""
+        out: dict[str, Any] = {}
+        for f in fields(self):
+            if f.metadata.get("internal"):
+                continue
+            value = getattr(self, f.name)
+            out[f.name] = dataclasses.asdict(value) if dataclasses.is_dataclass(value) else value
+        return out
+
+    def to_yaml(self) -> str:
+        return yaml.safe_dump(self.to_dict(), sort_keys=False, allow_unicode=True)
+
+    def replace(self, **sections: dict) -> "Config":
+        """A copy with some keys changed, e.g. ``cfg.replace(train={"epochs": 2})``; validated."""
+        data = self.to_dict()
+        for name, values in sections.items():
+            if isinstance(values, dict):
+                data[name].update(values)
+            else:
+                data[name] = values
+        return _build(data, {}, self.source)
+
+
+SECTIONS = {"data": DataConfig, "model": ModelConfig, "train": TrainConfig}
+PATH_KEYS = ("data.train", "data.valid", "data.test")
+
+
+# --------------------------------------------------------------------------------------------------
+# YAML parsing into located values
+
+
+@dataclass
+class _Val:
+    value: Any
+    raw: str | None  # the scalar's text as written, None for collections
+    line: int | None  # 1-based
+    origin: str  # file name or "--set"
+
+
+def _where(v: _Val, key: str) -> str:
+    return f"{key} (line {v.line})" if v.line else key
+
+
+_ALLOWED_TAGS = {
+    "tag:yaml.org,2002:str",
+    "tag:yaml.org,2002:int",
+    "tag:yaml.org,2002:float",
+    "tag:yaml.org,2002:bool",
+    "tag:yaml.org,2002:null",
+    "tag:yaml.org,2002:map",
+    "tag:yaml.org,2002:seq",
+}
+
+
+def _compose(text: str, origin: str):
+    """Parse YAML text into a node tree, refusing aliases and tabs with a located message."""
+    loader = yaml.SafeLoader(text)
+    try:
+        node = loader.get_single_node()
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark
+        where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else "unknown position"
+        problem = exc.problem or str(exc)
+        hint = ""
+        if "\\t" in problem or "\t" in problem or "tab" in problem.lower():
+            hint = "; YAML does not allow tabs for indentation: indent with spaces"
+        raise ConfigError(f"not valid YAML at {where}: {problem}{hint}", origin) from None
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"not valid YAML: {exc}", origin) from None
+    finally:
+        loader.dispose()
+    return node
+
+
+def _scan_aliases(text: str, origin: str) -> None:
+    """Refuse anchors and aliases before composing: they are how YAML 'billion laughs' bombs work."""
+    try:
+        for token in yaml.scan(text, Loader=yaml.SafeLoader):
+            if isinstance(token, (yaml.AliasToken, yaml.AnchorToken)):
+                m = token.start_mark
+                raise ConfigError(
+                    f"YAML anchors and aliases (&name, *name) are not supported (line {m.line + 1}, "
+                    f"column {m.column + 1}); write the values out in full",
+                    origin,
+                )
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark
+        where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else "unknown position"
+        problem = exc.problem or str(exc)
+        hint = ""
+        if "\\t" in problem or "\t" in problem or "tab" in problem.lower():
+            hint = "; YAML does not allow tabs for indentation: indent with spaces"
+        raise ConfigError(f"not valid YAML at {where}: {problem}{hint}", origin) from None
+
+
+def _scalar(node, origin: str, problems: list[str], key: str) -> _Val:
+    line = node.start_mark.line + 1
+    if node.tag not in _ALLOWED_TAGS:
+        problems.append(
+            f"{key}: unsupported YAML tag {node.tag!r} at line {line}, column {node.start_mark.column + 1}; "
+            "only plain values (strings, numbers, booleans, null) are allowed"
+        )
+        return _Val(None, None, line, origin)
+    if isinstance(node, yaml.ScalarNode):
+        value = yaml.SafeLoader.construct_object(yaml.SafeLoader(""), node)  # standard tags only
+        raw = node.value if node.style is None else None  # quoted scalars are strings as written
+        return _Val(value, raw, line, origin)
+    if isinstance(node, yaml.SequenceNode):
+        items = [_scalar(n, origin, problems, f"{key}[{i}]") for i, n in enumerate(node.value)]
+        return _Val([i.value for i in items], None, line, origin)
+    return _Val(node, None, line, origin)  # a mapping where a value was expected: reported by the type check
+
+
+def _mapping(node, origin: str, problems: list[str], key: str) -> dict[str, tuple[_Val, Any]] | None:
+    """Convert a mapping node into {key: (located value, node)}, reporting duplicates and bad tags."""
+    if node.tag not in _ALLOWED_TAGS:
+        m = node.start_mark
+        problems.append(f"{key or 'top level'}: unsupported YAML tag {node.tag!r} at line {m.line + 1}, column {m.column + 1}")
+        return None
+    if not isinstance(node, yaml.MappingNode):
+        return None
+    out: dict[str, tuple[_Val, Any]] = {}
+    for knode, vnode in node.value:
+        kline = knode.start_mark.line + 1
+        if not isinstance(knode, yaml.ScalarNode) or knode.tag not in _ALLOWED_TAGS:
+            problems.append(f"{key or 'top level'}: unsupported key at line {kline}")
+            continue
+        name = str(knode.value)
+        path = f"{key}.{name}" if key else name
+        if name in out:
+            problems.append(f"{path}: duplicate key at line {kline} (first at line {out[name][0].line}); keep one")
+            continue
+        out[name] = (_Val(None, None, kline, origin), vnode)
+    return out
+
+
+# --------------------------------------------------------------------------------------------------
+# Validation of one value
+
+
+def _type_problem(key: str, meta: dict, v: _Val) -> tuple[Any, str | None]:
+    """Return (converted value, problem or None) for one key."""
+    kind, value, raw = meta["kind"], v.value, v.raw
+    where = _where(v, key)
+    if isinstance(value, yaml.Node):
+        return None, f"{where}: received a mapping, expected a single value"
+    if kind == "path":
+        if value is None:
+            return None, None
+        if isinstance(value, str) and value.strip():
+            return value, None
+        return None, f"{where}: received {value!r}, expected a file path (a string) or null"
+    if kind == "bool":
+        if isinstance(value, bool):
+            return value, None
+        return None, f"{where}: received {value!r}, expected true or false"
+    if kind == "int":
+        if isinstance(value, bool):
+            return None, f"{where}: received {raw or value!r} (a boolean in YAML), expected an integer"
+        if isinstance(value, int):
+            if raw and re.fullmatch(r"[-+]?0[0-7_]+", raw):
+                return None, (
+                    f"{where}: received {raw}, which YAML 1.1 reads as the octal number {value}; "
+                    f"write it without the leading zero ({int(raw.replace('_', ''), 10)}) or quote it"
+                )
+            return _range(where, meta, value)
+        if isinstance(value, float) and value.is_integer():
+            return None, f"{where}: received {raw or value}, expected an integer; write {int(value)}"
+        if isinstance(value, str) and re.fullmatch(r"\s*[-+]?\d+\s*", value):
+            return None, f"{where}: received the string {value!r}, expected an integer; remove the quotes"
+        return None, f"{where}: received {value!r}, expected an integer"
+    if kind == "float":
+        if isinstance(value, bool):
+            return None, f"{where}: received {raw or value!r} (a boolean in YAML), expected a number"
+        if isinstance(value, (int, float)):
+            return _range(where, meta, float(value))
+        if isinstance(value, str):
+            try:
+                number = float(value)
+            except ValueError:
+                return None, f"{where}: received {value!r}, expected a number"
+            if raw is not None and re.fullmatch(r"[-+]?\d+(\.\d*)?[eE][-+]?\d+", raw.strip()):
+                return None, (
+                    f"{where}: received {raw}, which YAML 1.1 reads as a string; "
+                    f"write it with a decimal point and a signed exponent ({number:.1e}) or as {number:g}"
+                )
+            return None, f"{where}: received the string {value!r}, expected a number; remove the quotes"
+        return None, f"{where}: received {value!r}, expected a number"
+    # str and choice
+    if isinstance(value, bool):
+        return None, (
+            f"{where}: received {raw or value!r}, which YAML 1.1 reads as the boolean {str(value).lower()}; "
+            f"quote it if you mean the text: '{raw or value}'"
+        )
+    if value is None:
+        return None, f"{where}: received null, expected a string"
+    if isinstance(value, (int, float)):
+        if kind == "choice":
+            return None, f"{where}: received {value!r}, expected one of {', '.join(meta['choices'])}"
+        return None, f"{where}: received the number {raw or value}, expected a string; quote it: '{raw or value}'"
+    if not isinstance(value, str):
+        return None, f"{where}: received {value!r}, expected a string"
+    if kind == "choice" and value not in meta["choices"]:
+        close = difflib.get_close_matches(value, meta["choices"], n=1)
+        hint = f"; did you mean {close[0]!r}?" if close else ""
+        return None, f"{where}: received {value!r}, expected one of {', '.join(meta['choices'])}{hint}"
+    if kind == "str" and value == "":
+        return None, f"{where}: received an empty string, expected a non-empty value"
+    return value, None
+
+
+def _range(where: str, meta: dict, value):
+    lo, hi = meta.get("lo"), meta.get("hi")
+    if lo is not None and value < lo:
+        return None, f"{where}: received {value}, expected at least {lo}"
+    if hi is not None and value > hi:
+        return None, f"{where}: received {value}, expected at most {hi}"
+    return value, None
+
+
+def _suggest(name: str, options: list[str]) -> str:
+    close = difflib.get_close_matches(name, options, n=1, cutoff=0.6)
+    return f"; did you mean {close[0]!r}?" if close else f"; valid keys: {', '.join(options)}"
+
+
+# --------------------------------------------------------------------------------------------------
+# Building the Config
+
+
+def _top_fields() -> dict[str, dataclasses.Field]:
+    return {f.name: f for f in fields(Config) if not f.metadata.get("internal")}
+
+
+def _build(values: dict, located: dict[str, _Val], source: str | None, base_dir: Path | None = None,
+           problems: list[str] | None = None) -> Config:
+    """Validate plain ``values`` ({"task": .., "data": {..}, ..}) into a Config, raising all problems at once."""
+    problems = problems if problems is not None else []
+    top = _top_fields()
+    kwargs: dict[str, Any] = {}
+    for name, value in values.items():
+        if name not in top:
+            problems.append(f"{name}: unknown key{_suggest(name, list(top))}")
+            continue
+        if name in SECTIONS:
+            if value is None:
+                value = {}
+            if not isinstance(value, dict):
+                problems.append(f"{name}: expected a mapping of keys, received {value!r}")
+                continue
+            cls = SECTIONS[name]
+            known = {f.name: f for f in fields(cls)}
+            sect: dict[str, Any] = {}
+            for key, v in value.items():
+                path = f"{name}.{key}"
+                if key not in known:
+                    problems.append(f"{path}: unknown key{_suggest(key, list(known))}")
+                    continue
+                lv = located.get(path) or _Val(v, None, None, "--set")
+                converted, problem = _type_problem(path, known[key].metadata, lv)
+                if problem:
+                    problems.append(problem)
+                    continue
+                if path in PATH_KEYS and converted is not None:
+                    converted = _resolve_path(converted, lv, base_dir)
+                sect[key] = converted
+            kwargs[name] = sect
+        else:
+            lv = located.get(name) or _Val(value, None, None, "--set")
+            converted, problem = _type_problem(name, top[name].metadata, lv)
+            if problem:
+                problems.append(problem)
+            else:
+                kwargs[name] = converted
+    if problems:
+        raise ConfigError(problems, source)
+    cfg = Config(
+        task=kwargs.get("task", Config.task),
+        data=DataConfig(**kwargs.get("data", {})),
+        model=ModelConfig(**kwargs.get("model", {})),
+        train=TrainConfig(**kwargs.get("train", {})),
+        source=source,
+    )
+    return cfg
+
+
+def _resolve_path(value: str, lv: _Val, base_dir: Path | None) -> str:
+    p = Path(os.path.expanduser(value))
+    if not p.is_absolute():
+        base = base_dir if (lv.origin != "--set" and base_dir is not None) else Path.cwd()
+        p = base / p
+    return str(Path(os.path.normpath(p)))
+
+
+def _read_config_text(path: Path) -> str:
+    if not path.exists():
+        raise ConfigError(f"config file not found: {path}; check the path passed to --config")
+    if not path.is_file():
+        raise ConfigError(f"{path} is not a regular file; --config expects a YAML file")
+    size = path.stat().st_size
+    if size > MAX_CONFIG_BYTES:
+        raise ConfigError(
+            f"the file is {size:,} bytes, over the {MAX_CONFIG_BYTES:,}-byte limit for a config; "
+            "is this the right file?", str(path))
+    raw = path.read_bytes()
+    try:
+        return raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = raw[: exc.start].count(b"\n") + 1
+        raise ConfigError(f"not UTF-8 text (undecodable byte at line {line}); save the file as UTF-8", str(path)) from None
+
+
+def parse_override(item: str) -> tuple[str, _Val]:
+    """Parse one ``--set section.key=value`` into (key path, located value)."""
+    if "=" not in item:
+        raise ConfigError(f"--set {item!r}: expected section.key=value, e.g. --set train.epochs=3")
+    key, _, text = item.partition("=")
+    key = key.strip()
+    if not text.strip():
+        node = yaml.ScalarNode("tag:yaml.org,2002:null", "")
+        return key, _Val(None, "", None, "--set")
+    problems: list[str] = []
+    try:
+        _scan_aliases(text, "--set")
+        node = _compose(text, "--set")
+    except ConfigError as exc:
+        raise ConfigError(f"--set {item!r}: {exc.problems[0]}") from None
+    if node is None:
+        return key, _Val(None, "", None, "--set")
+    lv = _scalar(node, "--set", problems, key)
+    if problems:
+        raise ConfigError([f"--set {p}" for p in problems])
+    if isinstance(lv.value, yaml.Node):
+        raise ConfigError(f"--set {item!r}: expected a single value, received a mapping")
+    return key, lv
+
+
+def load_config(path: str | os.PathLike | None = None, overrides: list[str] | tuple[str, ...] = ()) -> Config:
+    """Load a YAML config file (optional), apply ``--set`` overrides, and validate everything.
+
+    Args:
+        path: a YAML file. ``None`` starts from the code defaults.
+        overrides: strings like ``"train.epochs=3"``; values are parsed as YAML scalars.
+
+    Returns:
+        A frozen, validated :class:`Config`.
+
+    Raises:
+        ConfigError: listing every problem found, each with its key path (and line in the file).
+    """
+    values: dict[str, Any] = {}
+    located: dict[str, _Val] = {}
+    problems: list[str] = []
+    source = None
+    base_dir = None
+    if path is not None:
+        p = Path(path)
+        source = str(p)
+        base_dir = p.resolve().parent
+        text = _read_config_text(p)
+        if not text.strip():
+            raise ConfigError("the config file is empty; start from configs/default.yaml", source)
+        _scan_aliases(text, source)
+        node = _compose(text, source)
+        if node is None:
+            raise ConfigError("the config file holds no settings; start from configs/default.yaml", source)
+        top = _mapping(node, source, problems, "")
+        if top is None:
+            if not problems:
+                problems.append(f"expected a mapping of sections (task, data, model, train) at the top level, "
+                                f"received a {_node_kind(node)} at line {node.start_mark.line + 1}")
+            raise ConfigError(problems, source)
+        for name, (kv, vnode) in top.items():
+            if name in SECTIONS and isinstance(vnode, yaml.MappingNode):
+                sect = _mapping(vnode, source, problems, name)
+                values[name] = {}
+                for key, (skv, svnode) in (sect or {}).items():
+                    lv = _scalar(svnode, source, problems, f"{name}.{key}")
+                    lv.line = skv.line
+                    values[name][key] = lv.value
+                    located[f"{name}.{key}"] = lv
+            elif name in SECTIONS and isinstance(vnode, yaml.ScalarNode) and vnode.tag == "tag:yaml.org,2002:null":
+                values[name] = {}
+            else:
+                lv = _scalar(vnode, source, problems, name)
+                lv.line = kv.line
+                if name in SECTIONS:
+                    problems.append(f"{name} (line {kv.line}): expected a mapping of keys, received {_node_kind(vnode)}")
+                    continue
+                values[name] = lv.value
+                located[name] = lv
+    for item in overrides:
+        key, lv = parse_override(item)
+        parts = key.split(".")
+        if len(parts) == 1:
+            values[key] = lv.value
+            located[key] = lv
+        elif len(parts) == 2 and parts[0] in SECTIONS:
+            section = values.setdefault(parts[0], {})
+            if not isinstance(section, dict):
+                section = values[parts[0]] = {}
+            section[parts[1]] = lv.value
+            located[key] = lv
+        else:
+            options = [f"{s}.{f.name}" for s, c in SECTIONS.items() for f in fields(c)] + ["task"]
+            problems.append(f"--set {key}: unknown key{_suggest(key, options)}")
+    return _build(values, located, source, base_dir, problems)
+
+
+def _node_kind(node) -> str:
+    if isinstance(node, yaml.SequenceNode):
+        return "list"
+    if isinstance(node, yaml.MappingNode):
+        return "mapping"
+    return f"single value {node.value!r}"
+
+
+# --------------------------------------------------------------------------------------------------
+# The documented defaults file
+
+
+def render_default_yaml() -> str:
+    """The text of ``configs/default.yaml``: every key with its default and a one-line comment."""
+
+    def fmt(value: Any) -> str:
+        if value is None:
+            return "null"
+        if isinstance(value, bool):
+            return "true" if value else "false"
+        if isinstance(value, float):
+            text = repr(value)
+            return text if ("e" not in text or "." in text) else f"{value:.1e}"
+        if isinstance(value, int):
+            return str(value)
+        return yaml.safe_dump(value, default_style=None).splitlines()[0] if value in ("|",) else (
+            f'"{value}"' if re.search(r"[:#|{}\[\],&*!>'%@`]", value) or value == "" else value)
+
+    lines = [
+        "# textclf configuration: every key, with its default. Copy this file and change what you need.",
+        "# Relative data paths resolve against this file's folder. Override any key on the command line with",
+        "#   textclf train --config FILE --set section.key=value",
+        "",
+    ]
+    task = _top_fields()["task"]
+    lines += [f"# {task.metadata['doc']}", f"task: {fmt(task.default)}", ""]
+    for name, cls in SECTIONS.items():
+        lines.append(f"{name}:  # {cls.__doc__.strip().splitlines()[0]}")
+        for f in fields(cls):
+            lines.append(f"  {f.name}: {fmt(f.default)}  # {f.metadata['doc']}")
+        lines.append("")
+    return "\n".join(lines).rstrip("\n") + "\n"

@@ -1,0 +1,184 @@
+"""Building the network from plain hyperparameters, in textclf's own code.
+
+The model is Embedding -> (Bi)LSTM or GRU layers -> pooling over time -> Dense logits, plus an optional
+linear bag-of-n-grams branch (an Embedding of 1..n-grams straight to one logit per class, averaged over
+the text, in the manner of fastText) whose logits are added to the RNN's.
+
+The model outputs *logits*; :func:`probabilities_from_logits` turns them into probabilities (sigmoid for binary and
+multi-label tasks, softmax for multi-class). Loading a run rebuilds the model with :func:`build_model` from
+the saved hyperparameters and then sets the weights: no layer configuration is ever read from disk.
+
+The recurrent layers keep the conditions of the cuDNN kernel (tanh and sigmoid activations,
+``recurrent_dropout=0``, ``unroll=False``, ``use_bias=True``, right-padded masks), so that on a GPU Keras
+uses the fast fused kernel; ``cudnn_eligible`` checks that, and a test runs it on CPU.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, fields
+
+import numpy as np
+import keras
+import tensorflow as tf
+from keras import ops
+
+
+@dataclass(frozen=True)
+class Hyperparameters:
+    """Everything needed to rebuild the network, saved as ``model.json`` in a run."""
+
+    task: str
+    num_outputs: int
+    vocab_size: int
+    ngram_vocab_size: int  # 0 = no n-gram branch
+    embedding_dim: int
+    rnn: str
+    units: int
+    layers: int
+    bidirectional: bool
+    pooling: str
+    embedding_dropout: float
+    dropout: float
+
+    def to_json(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_json(cls, obj: dict) -> "Hyperparameters":
+        names = {f.name for f in fields(cls)}
+        unknown = set(obj) - names
+        missing = names - set(obj)
+        if unknown or missing:
+            raise ValueError(f"unexpected keys {sorted(unknown)}, missing keys {sorted(missing)}")
+        return cls(**obj)
+
+
+class MaskedGlobalMaxPooling1D(keras.layers.Layer):
+    """Max over time that ignores padded steps (Keras's ``GlobalMaxPooling1D`` ignores the mask)."""
+
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self.supports_masking = True
+
+    def call(self, inputs, mask=None):
+        if mask is None:
+            return ops.max(inputs, axis=1)
+        very_negative = ops.cast(-1e4, inputs.dtype)
+        keep = ops.expand_dims(ops.cast(mask, "bool"), -1)
+        return ops.max(ops.where(keep, inputs, very_negative), axis=1)
+
+    def compute_mask(self, inputs, mask=None):
+        return None
+
+    def compute_output_shape(self, input_shape):
+        return (input_shape[0], input_shape[2])
+
+
+def _rnn_layer(hp: Hyperparameters, return_sequences: bool, name: str):
+    cls = keras.layers.LSTM if hp.rnn == "lstm" else keras.layers.GRU
+    kwargs = dict(activation="tanh", recurrent_activation="sigmoid", recurrent_dropout=0.0, unroll=False,
+                  use_bias=True, return_sequences=return_sequences)
+    if hp.rnn == "gru":
+        kwargs["reset_after"] = True  # a cuDNN condition for GRU
+    layer = cls(hp.units, name=name, **kwargs)
+    if hp.bidirectional:
+        layer = keras.layers.Bidirectional(layer, name=f"bi_{name}")
+    return layer
+
+
+def build_model(hp: Hyperparameters, seed: int | None = None) -> keras.Model:
+    """The classifier as a Keras functional model with inputs ``tokens`` (and ``ngrams``), output logits."""
+    if seed is not None:
+        keras.utils.set_random_seed(seed)
+    tokens = keras.Input(shape=(None,), dtype="int32", name="tokens")
+    inputs = {"tokens": tokens}
+    x = keras.layers.Embedding(hp.vocab_size, hp.embedding_dim, mask_zero=True, name="embedding")(tokens)
+    if hp.embedding_dropout:
+        x = keras.layers.SpatialDropout1D(hp.embedding_dropout, name="embedding_dropout")(x)
+    for i in range(hp.layers):
+        last = i == hp.layers - 1
+        x = _rnn_layer(hp, return_sequences=not (last and hp.pooling == "last"), name=f"{hp.rnn}_{i}")(x)
+    if hp.pooling == "max":
+        x = MaskedGlobalMaxPooling1D(name="max_pool")(x)
+    elif hp.pooling == "mean":
+        x = keras.layers.GlobalAveragePooling1D(name="mean_pool")(x)
+    if hp.dropout:
+        x = keras.layers.Dropout(hp.dropout, name="dropout")(x)
+    logits = keras.layers.Dense(hp.num_outputs, dtype="float32", name="logits")(x)
+    if hp.ngram_vocab_size:
+        ngrams = keras.Input(shape=(None,), dtype="int32", name="ngrams")
+        inputs["ngrams"] = ngrams
+        bag = keras.layers.Embedding(hp.ngram_vocab_size, hp.num_outputs, mask_zero=True,
+                                     embeddings_initializer="zeros", name="ngram_embedding")(ngrams)
+        bag = keras.layers.GlobalAveragePooling1D(name="ngram_mean", dtype="float32")(bag)
+        logits = keras.layers.Add(name="add_logits", dtype="float32")([logits, bag])
+    return keras.Model(inputs, logits, name="textclf")
+
+
+def probabilities_from_logits(task: str, logits: np.ndarray) -> np.ndarray:
+    """Sigmoid for binary and multi-label tasks, softmax for multi-class (NumPy, float64-stable)."""
+    logits = np.asarray(logits, dtype=np.float64)
+    if task == "multiclass":
+        z = np.exp(logits - logits.max(axis=1, keepdims=True))
+        return (z / z.sum(axis=1, keepdims=True)).astype(np.float32)
+    return (1.0 / (1.0 + np.exp(-logits))).astype(np.float32)
+
+
+_PREDICT_FNS: dict[int, object] = {}
+
+
+def _predict_fn(model: keras.Model):
+    """One traced inference function per model, with a relaxed signature so that batch shapes don't retrace."""
+    fn = _PREDICT_FNS.get(id(model))
+    if fn is None or fn[0] is not model:
+        sig = {name: tf.TensorSpec([None, None], tf.int32) for name in model.input}
+        call = tf.function(lambda inputs: tf.cast(model(inputs, training=False), tf.float32),
+                           input_signature=[sig], reduce_retracing=True)
+        fn = (model, call)
+        _PREDICT_FNS.clear()  # keep at most one model alive through this cache
+        _PREDICT_FNS[id(model)] = fn
+    return fn[1]
+
+
+def predict_logits(model: keras.Model, encoded, batch_size: int = 512) -> np.ndarray:
+    """Logits for every row of an :class:`~textclf.vectorize.Encoded` set, in the original row order.
+
+    Rows are sorted by length and batched so that each batch is padded only to its own longest text.
+    """
+    from .vectorize import epoch_batches
+
+    call = _predict_fn(model)
+    n = len(encoded)
+    out = None
+    for index in epoch_batches(encoded.lengths, batch_size, None):
+        logits = call(encoded.batch(index)).numpy()
+        if out is None:
+            out = np.zeros((n, logits.shape[1]), dtype=np.float32)
+        out[index] = logits
+    if out is None:
+        out = np.zeros((0, model.output.shape[-1]), dtype=np.float32)
+    return out
+
+
+def cudnn_eligible(model: keras.Model) -> list[str]:
+    """Reasons the recurrent layers would fall back from the cuDNN kernel; empty when all are eligible."""
+    problems = []
+    for layer in model.layers:
+        inner = [layer.forward_layer, layer.backward_layer] if isinstance(layer, keras.layers.Bidirectional) else [layer]
+        for rnn in inner:
+            if not isinstance(rnn, (keras.layers.LSTM, keras.layers.GRU)):
+                continue
+            cell = rnn.cell
+            if cell.activation is not keras.activations.tanh:
+                problems.append(f"{rnn.name}: activation is not tanh")
+            if cell.recurrent_activation is not keras.activations.sigmoid:
+                problems.append(f"{rnn.name}: recurrent_activation is not sigmoid")
+            if cell.recurrent_dropout:
+                problems.append(f"{rnn.name}: recurrent_dropout is {cell.recurrent_dropout}")
+            if rnn.unroll:
+                problems.append(f"{rnn.name}: unroll is on")
+            if not cell.use_bias:
+                problems.append(f"{rnn.name}: use_bias is off")
+            if isinstance(rnn, keras.layers.GRU) and not cell.reset_after:
+                problems.append(f"{rnn.name}: reset_after is off")
+    return problems

@@ -1,0 +1,128 @@
+"""Prediction to CSV in constant memory: read a chunk, score it, write it, repeat.
+
+The output holds the kept input columns, then ``prediction`` (the label; for multi-label the labels at or
+above the threshold, joined by the separator), ``confidence`` (the probability of the predicted label; for
+multi-label the lowest probability among the predicted labels, or 1 - the highest when none is predicted),
+optionally ``top1``/``top1_p`` ... ``topK``/``topK_p``, and one ``p_<class>`` column per class.
+
+The output is written to a temporary file beside the destination and renamed at the end, so a crash or kill
+leaves either the old file or the complete new one. Text echoed from the input that starts with ``=``, ``+``,
+``-``, ``@``, tab or carriage return is prefixed with ``'`` so that spreadsheets do not run it as a formula
+(``safe_csv=False`` turns that off).
+"""
+
+from __future__ import annotations
+
+import csv
+import os
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from .data import iter_chunks
+from .errors import UsageError
+
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def spreadsheet_safe(value: str) -> str:
+    """``value`` with a leading ``'`` if a spreadsheet would read it as a formula."""
+    return "'" + value if value.startswith(_FORMULA_START) else value
+
+
+@dataclass
+class PredictSummary:
+    output: Path
+    rows: int
+    seconds: float
+
+    @property
+    def rows_per_second(self) -> float:
+        return self.rows / self.seconds if self.seconds else 0.0
+
+
+def _same_file(a: Path, b: Path) -> bool:
+    try:
+        return b.exists() and os.path.samefile(a, b)
+    except OSError:
+        return False
+
+
+def predict(model, input: str | os.PathLike, output: str | os.PathLike, *, text_column: str | None = None,
+            keep_columns: list[str] | tuple[str, ...] = (), top_k: int = 0, batch_size: int = 512,
+            chunk_rows: int = 8192, encoding: str = "utf-8", threshold: float | None = None,
+            safe_csv: bool = True) -> PredictSummary:
+    """Score every row of ``input`` with the run ``model`` and write a CSV to ``output``.
+
+    Args:
+        model: a run directory path, or a :class:`~textclf.artifacts.LoadedRun` already loaded.
+        input: a .csv/.tsv/.jsonl/.parquet file with a text column.
+        output: the CSV to write; refused if it is the input file (also through a link).
+        text_column: defaults to the column the run was trained on.
+        keep_columns: input columns copied to the output, first.
+        top_k: also write the K most probable labels and their probabilities (single-label tasks).
+        batch_size: rows per model call. chunk_rows: rows read and written at a time.
+        threshold: decision threshold for binary and multi-label tasks (default 0.5).
+        safe_csv: prefix echoed text that a spreadsheet would run as a formula with ``'``.
+
+    Returns:
+        A :class:`PredictSummary` with the output path, the row count and the seconds taken.
+    """
+    from . import artifacts
+    from .evaluate import decide
+    from .model import predict_logits, probabilities_from_logits
+
+    src, dst = Path(input), Path(output)
+    if _same_file(src, dst) or src.resolve() == dst.resolve():
+        raise UsageError(f"--output {dst} is the input file; choose another output path (the input is left unchanged)")
+    if dst.is_dir():
+        raise UsageError(f"--output {dst} is a directory; give a file path such as {dst / 'predictions.csv'}")
+    if not dst.parent.exists():
+        raise UsageError(f"--output {dst}: the folder {dst.parent} does not exist; create it first")
+    run = model if isinstance(model, artifacts.LoadedRun) else artifacts.load_run(model)
+    task, classes, sep = run.task, run.classes, run.labels.get("separator", "|")
+    text_column = text_column or run.labels.get("text_column", "text")
+    keep = list(keep_columns)
+    columns = [text_column] + [c for c in keep if c != text_column]
+    thr = 0.5 if threshold is None else threshold
+    if top_k and task == "multilabel":
+        top_k = min(top_k, len(classes))
+    top_k = min(top_k, len(classes))
+    encoder = run.vocab.encoder()
+    artifacts.clean_stale_temp_files(dst.parent)
+
+    header = keep + ["prediction", "confidence"]
+    for k in range(1, top_k + 1):
+        header += [f"top{k}", f"top{k}_p"]
+    header += [f"p_{c}" for c in classes]
+    safe = spreadsheet_safe if safe_csv else (lambda v: v)
+    t0 = time.perf_counter()
+    rows = 0
+    with artifacts.atomic_write(dst, "w", encoding="utf-8", newline="") as f:
+        writer = csv.writer(f)
+        writer.writerow([safe(h) for h in header])
+        for chunk in iter_chunks(src, columns, encoding=encoding, chunk_rows=chunk_rows):
+            texts = chunk.frame[text_column].tolist()
+            probs = probabilities_from_logits(task, predict_logits(run.model, encoder.encode(texts), batch_size))
+            full = np.concatenate([1.0 - probs, probs], axis=1) if task == "binary" else probs
+            decided = decide(task, probs, thr)
+            kept = [chunk.frame[c].tolist() for c in keep]
+            order = np.argsort(-full, axis=1)[:, :top_k] if top_k else None
+            for i in range(len(texts)):
+                if task == "multilabel":
+                    chosen = np.flatnonzero(decided[i])
+                    label = sep.join(classes[j] for j in chosen)
+                    conf = float(full[i, chosen].min()) if len(chosen) else float(1.0 - full[i].max())
+                else:
+                    j = int(decided[i])
+                    label, conf = classes[j], float(full[i, j])
+                row = [safe(col[i]) for col in kept] + [safe(label), f"{conf:.6f}"]
+                if order is not None:
+                    for j in order[i]:
+                        row += [safe(classes[j]), f"{full[i, j]:.6f}"]
+                row += [f"{p:.6f}" for p in full[i]]
+                writer.writerow(row)
+            rows += len(texts)
+    return PredictSummary(dst, rows, time.perf_counter() - t0)
