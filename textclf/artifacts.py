@@ -10,7 +10,14 @@ A run directory holds everything needed to predict and nothing executable::
     history.csv        one row per epoch
     metrics.json       validation (and test) metrics
     logs/              TensorBoard event files
+    rejected_rows.csv  rows skipped with data.on_bad_rows: skip (only when there were any)
     manifest.json      SHA-256 and size of every other file; written last
+
+While training, ``checkpoints/epoch-EEEEE-step-SSSSSSS/`` folders hold what a resume needs (all model
+variables including the dropout RNG state, the optimizer state, the best weights so far, and
+``state.json`` with the loop's counters and the fingerprints of the config and data). Each is written
+into a temporary folder, fsynced and renamed, so a kill leaves only whole checkpoints; the newest valid
+one is used and a damaged one is skipped with a message. The folder is removed once the run is complete.
 
 A run without ``manifest.json`` is incomplete. Loading checks the whole directory against the manifest
 before parsing anything: only known file names, no symlinks or special files, size caps, checksums. Then it
@@ -51,13 +58,18 @@ HISTORY = "history.csv"
 METRICS = "metrics.json"
 MANIFEST = "manifest.json"
 LOGS = "logs"
+REJECTS = "rejected_rows.csv"
+CHECKPOINTS = "checkpoints"  # only while training; removed when the run is complete
+CKPT_STATE, CKPT_VARIABLES, CKPT_OPTIMIZER, CKPT_BEST = "state.json", "variables.npz", "optimizer.npz", "best.npz"
 
 MB = 1 << 20
 SIZE_CAPS = {CONFIG: 1 * MB, MODEL: 1 * MB, VOCAB: 256 * MB, LABELS: 64 * MB, HISTORY: 16 * MB,
-             METRICS: 64 * MB, MANIFEST: 4 * MB, WEIGHTS: 8192 * MB}
+             METRICS: 64 * MB, MANIFEST: 4 * MB, WEIGHTS: 8192 * MB, REJECTS: 256 * MB}
 LOG_CAP = 512 * MB
 _LOG_NAME = re.compile(r"logs/(train|valid)/events\.out\.tfevents\.[\w.\-]+")
-WEIGHTS_MAX_RATIO = 50  # a compressed member that expands more than this is refused (zip bomb)
+WEIGHTS_MAX_RATIO = 50
+_UMASK = os.umask(0)
+os.umask(_UMASK)  # a compressed member that expands more than this is refused (zip bomb)
 
 
 def _allowed(name: str) -> bool:
@@ -114,6 +126,7 @@ def atomic_write(path: str | os.PathLike, mode: str = "w", **kwargs) -> Iterator
             yield f
             f.flush()
             os.fsync(f.fileno())
+        os.chmod(tmp, 0o666 & ~_UMASK)  # mkstemp makes 0600; give the file the usual permissions
         os.replace(tmp, path)
         _fsync_dir(path.parent)
     except BaseException as exc:
@@ -425,3 +438,139 @@ def load_weights(run: Path, model) -> None:
             if value.dtype.kind not in "fiu":
                 raise ModelRejected(f"{run}: {WEIGHTS} array {key} has dtype {value.dtype}, expected numbers")
             variable.assign(value.astype(variable.dtype))
+
+
+# --------------------------------------------------------------------------------------------------
+# Checkpoints (resumable training)
+
+
+def write_config(run: Path, config_yaml: str) -> None:
+    write_text(run, CONFIG, config_yaml)
+
+
+def read_config_text(run: Path) -> str:
+    path = run / CONFIG
+    if not path.is_file() or path.stat().st_size > SIZE_CAPS[CONFIG]:
+        raise UsageError(f"--resume {run}: no {CONFIG} in it; this is not an interrupted textclf run")
+    return path.read_text(encoding="utf-8")
+
+
+def is_complete(run: Path) -> bool:
+    return (run / MANIFEST).exists()
+
+
+def write_rejects(run: Path, rows: list[tuple[str, int, str]]) -> None:
+    """Rows left out under ``on_bad_rows: skip``: file, line, reason."""
+    with atomic_write(run / REJECTS, "w", encoding="utf-8", newline="") as f:
+        writer = csv.writer(f)
+        writer.writerow(["file", "line", "reason"])
+        writer.writerows(rows)
+
+
+def _write_npz(path: Path, arrays: list) -> None:
+    import numpy as np
+
+    with open(path, "wb") as f:
+        np.savez(f, **{f"v{i:05d}": np.asarray(a) for i, a in enumerate(arrays)})
+        f.flush()
+        os.fsync(f.fileno())
+
+
+def _read_npz(path: Path) -> list:
+    import numpy as np
+
+    with np.load(path, allow_pickle=False) as z:
+        return [z[f"v{i:05d}"] for i in range(len(z.files))]
+
+
+def save_checkpoint(run: Path, epoch: int, step: int, state: dict, variables: list, optimizer: list,
+                    best: list | None, keep: int = 2) -> Path:
+    """Write a checkpoint atomically (temporary folder, fsync, rename) and keep the newest ``keep``.
+
+    ``epoch`` is the number of complete epochs, ``step`` the batches done in the next one.
+    A full disk raises :class:`ResourceError` naming the folder; older checkpoints stay intact.
+    """
+    import shutil
+
+    folder = run / CHECKPOINTS
+    folder.mkdir(exist_ok=True)
+    final = folder / f"epoch-{epoch:05d}-step-{step:07d}"
+    tmp = Path(tempfile.mkdtemp(prefix=".tmp-", dir=folder))
+    try:
+        files = {CKPT_VARIABLES: variables, CKPT_OPTIMIZER: optimizer}
+        if best is not None:
+            files[CKPT_BEST] = best
+        sums = {}
+        for name, arrays in files.items():
+            _write_npz(tmp / name, arrays)
+            sums[name] = _sha256(tmp / name)
+        body = dict(state, epoch=epoch, step=step, files=sums)
+        with open(tmp / CKPT_STATE, "w", encoding="utf-8") as f:
+            json.dump(body, f, indent=1)
+            f.flush()
+            os.fsync(f.fileno())
+        _fsync_dir(tmp)
+        if final.exists():
+            shutil.rmtree(final)
+        os.rename(tmp, final)
+        _fsync_dir(folder)
+    except BaseException as exc:
+        shutil.rmtree(tmp, ignore_errors=True)
+        if isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EDQUOT, errno.EFBIG):
+            raise ResourceError(f"no space left while writing a checkpoint in {folder} ({exc.strerror}); free some "
+                                f"disk space, then resume with: textclf train --resume {run}. The previous "
+                                "checkpoint is intact") from None
+        raise
+    for old in sorted(p for p in folder.iterdir() if p.name.startswith("epoch-"))[:-keep]:
+        shutil.rmtree(old, ignore_errors=True)
+    return final
+
+
+@dataclass
+class Checkpoint:
+    path: Path
+    state: dict
+    variables: list
+    optimizer: list
+    best: list | None
+
+
+def load_latest_checkpoint(run: Path, log=print) -> Checkpoint | None:
+    """The newest checkpoint whose files are whole and match their checksums; damaged ones are skipped."""
+    import shutil
+
+    folder = run / CHECKPOINTS
+    if not folder.is_dir():
+        return None
+    for stale in folder.glob(".tmp-*"):
+        shutil.rmtree(stale, ignore_errors=True)  # a checkpoint a kill interrupted: never complete
+    for path in sorted((p for p in folder.iterdir() if p.name.startswith("epoch-")), reverse=True):
+        try:
+            state = json.loads((path / CKPT_STATE).read_text(encoding="utf-8"))
+            for name, digest in state["files"].items():
+                if _sha256(path / name) != digest:
+                    raise ValueError(f"checksum mismatch in {name}")
+            best = _read_npz(path / CKPT_BEST) if CKPT_BEST in state["files"] else None
+            return Checkpoint(path, state, _read_npz(path / CKPT_VARIABLES), _read_npz(path / CKPT_OPTIMIZER), best)
+        except (OSError, ValueError, KeyError, TypeError, zipfile.BadZipFile, EOFError) as exc:
+            log(f"checkpoint {path.name} is incomplete or damaged ({exc}); falling back to the previous one")
+    return None
+
+
+def latest_checkpoint_name(run: Path) -> str | None:
+    folder = run / CHECKPOINTS
+    if not folder.is_dir():
+        return None
+    names = sorted(p.name for p in folder.iterdir() if p.name.startswith("epoch-"))
+    return names[-1] if names else None
+
+
+def remove_checkpoints(run: Path) -> None:
+    import shutil
+
+    shutil.rmtree(run / CHECKPOINTS, ignore_errors=True)
+
+
+def file_fingerprint(path: str | os.PathLike) -> str:
+    """SHA-256 of a data file, to detect changed data on resume."""
+    return _sha256(Path(path))

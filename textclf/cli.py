@@ -86,32 +86,45 @@ def main(debug: bool) -> None:
 
 
 @main.command()
-@click.option("--config", "config_path", required=True, type=click.Path(dir_okay=False),
-              help="YAML config file (see configs/default.yaml).")
+@click.option("--config", "config_path", type=click.Path(dir_okay=False), default=None,
+              help="YAML config file (see configs/default.yaml). Optional with --resume.")
 @click.option("--set", "overrides", multiple=True, metavar="SECTION.KEY=VALUE",
               help="Override a config key; the value is parsed as YAML. Repeatable.")
 @click.option("--run-dir", type=click.Path(file_okay=False), default=None,
               help="Write the run here (must not exist or be empty). Default: a new folder under runs/.")
+@click.option("--resume", "resume_dir", type=click.Path(file_okay=False), default=None,
+              help="Continue an interrupted run from its last complete checkpoint.")
 @click.option("--device", type=click.Choice(["auto", "cpu", "gpu"]), default=None,
               help="Where to train; overrides train.device.")
+@click.option("--on-bad-rows", type=click.Choice(["error", "skip"]), default=None,
+              help="Fail on unreadable rows, or skip and list them (sets data.on_bad_rows).")
 @handle_errors
-def train(config_path: str, overrides: tuple[str, ...], run_dir: str | None, device: str | None) -> None:
+def train(config_path, overrides, run_dir, resume_dir, device, on_bad_rows) -> None:
     """Train a classifier and write a self-contained run directory.
 
-    The last line of output is the run directory's path.
+    The last line of output is the run directory's path. SIGTERM or Ctrl-C stops at the next batch and
+    keeps the last checkpoint; --resume continues from it.
 
     \b
     Example:
         textclf train --config configs/demo.yaml
         textclf train --config configs/binary.yaml --set data.train=spam.csv --set train.epochs=5
         textclf train --config configs/demo.yaml --run-dir runs/demo-1 --device cpu
+        textclf train --resume runs/demo-1
     """
     from .config import load_config
+    from .errors import UsageError
 
-    cfg = load_config(config_path, list(overrides))  # all config errors before TensorFlow is imported
+    overrides = list(overrides) + ([f"data.on_bad_rows={on_bad_rows}"] if on_bad_rows else [])
+    if config_path is None and resume_dir is None:
+        raise UsageError("give --config FILE (or --resume RUN_DIR to continue an interrupted run)")
+    if resume_dir is not None and run_dir is not None:
+        raise UsageError("--resume continues a run in its own directory; leave out --run-dir")
+    # all config errors are reported before TensorFlow is imported
+    cfg = load_config(config_path, overrides) if (config_path or overrides) else None
     from .train import train as train_fn
 
-    run = train_fn(cfg, run_dir=run_dir, device=device, log=click.echo)
+    run = train_fn(cfg, run_dir=run_dir, device=device, log=click.echo, resume=resume_dir)
     click.echo(str(run))
 
 

@@ -88,6 +88,7 @@ class TrainConfig:
     learning_rate: float = _f(0.002, "Adam learning rate", "float", lo=0.0)
     seed: int = _f(13, "random seed for the split, initialization and shuffling (CPU runs repeat exactly)", "int", lo=0)
     early_stopping_patience: int = _f(2, "stop after this many epochs without a better validation loss (0 = never stop early)", "int", lo=0)
+    checkpoint_every_steps: int = _f(0, "also checkpoint every N batches inside an epoch (0 = only at epoch ends)", "int", lo=0)
     class_weight: str = _f("none", "none, or auto to weight classes (labels, for multi-label) by inverse frequency", "choice", ("none", "auto"))
     mixed_precision: bool = _f(False, "compute in float16 on GPU (ignored on CPU, where it is slower)", "bool")
     device: str = _f("auto", "auto, cpu or gpu", "choice", ("auto", "cpu", "gpu"))

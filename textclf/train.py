@@ -24,7 +24,8 @@ from . import artifacts
 from .config import Config
 from .data import (Labeled, check_classes, infer_task, read_labeled, split_labels, stratified_split,
                    unseen_labels, describe_unseen)
-from .errors import DataError, DivergedError, TextclfError, UsageError
+from .errors import (EXIT_SIGINT, EXIT_SIGTERM, ConfigError, DataError, DivergedError, Interrupted, TextclfError,
+                     UsageError)
 
 Log = Callable[[str], None]
 
@@ -167,42 +168,163 @@ def numpy_loss(task: str, y: np.ndarray, logits: np.ndarray) -> float:
 
 
 # ------------------------------------------------------------------------------------------------
-# 4. The training function
+# 4. Signals: stop at the next batch boundary, keep the last checkpoint
 
 
-def train(config: Config, run_dir: str | os.PathLike | None = None, device: str | None = None,
-          log: Log = print) -> Path:
+class StopFlag:
+    """SIGTERM, or a first SIGINT, asks the loop to stop after the current batch; a second SIGINT exits at once."""
+
+    def __init__(self):
+        self.signum: int | None = None
+        self._previous: dict = {}
+
+    def __enter__(self):
+        import signal
+        import threading
+
+        if threading.current_thread() is threading.main_thread():
+            for sig in (signal.SIGTERM, signal.SIGINT):
+                self._previous[sig] = signal.signal(sig, self._handle)
+        return self
+
+    def _handle(self, signum, frame):
+        import signal
+
+        if self.signum == signal.SIGINT and signum == signal.SIGINT:
+            raise KeyboardInterrupt  # the second Ctrl-C: stop now
+        self.signum = signum
+
+    def __exit__(self, *exc):
+        import signal
+
+        for sig, handler in self._previous.items():
+            signal.signal(sig, handler)
+        return False
+
+
+def _interrupted(signum: int, run: Path, epoch: int, step: int) -> Interrupted:
+    import signal
+
+    name = "SIGINT" if signum == signal.SIGINT else "SIGTERM"
+    code = EXIT_SIGINT if signum == signal.SIGINT else EXIT_SIGTERM
+    checkpoint = artifacts.latest_checkpoint_name(run)
+    if not checkpoint:
+        return Interrupted(f"{name} received: stopped at epoch {epoch}, batch {step}, before the first epoch "
+                           "ended; there is no checkpoint to keep, so the run was removed. Start it again", code)
+    return Interrupted(f"{name} received: stopped at epoch {epoch}, batch {step}; the partial epoch is not counted "
+                       f"and the last checkpoint ({checkpoint}) is kept. Resume with:\n"
+                       f"  textclf train --resume {run}", code)
+
+
+# ------------------------------------------------------------------------------------------------
+# 5. The training function
+
+
+def train(config: Config | None = None, run_dir: str | os.PathLike | None = None, device: str | None = None,
+          log: Log = print, resume: str | os.PathLike | None = None) -> Path:
     """Train a classifier as ``config`` says and write a complete run directory.
 
     Args:
-        config: a validated :class:`~textclf.config.Config` (see :func:`textclf.load_config`).
+        config: a validated :class:`~textclf.config.Config` (see :func:`textclf.load_config`). With
+            ``resume`` it may be omitted (the run's own config is used); if given, it must equal it.
         run_dir: where to write the run; must not exist or be empty. Default: a new folder under
             ``train.runs_dir`` named from the config file and the time.
         device: ``auto``, ``cpu`` or ``gpu``; overrides ``train.device``.
         log: where progress lines go.
+        resume: an interrupted run directory to continue from its newest valid checkpoint.
 
     Returns:
         The path of the finished run directory (it holds ``manifest.json``).
+
+    Raises:
+        ConfigError, DataError, UsageError: before any run directory is created.
+        Interrupted: on SIGTERM/SIGINT; the run directory and its last checkpoint are kept.
+        DivergedError: the loss became NaN; no final model is written.
     """
-    cfg = config
     t_start = time.perf_counter()
+    if resume is not None:
+        run = Path(resume)
+        cfg = _resume_config(run, config)
+    else:
+        if config is None:
+            raise UsageError("train() needs a config (or resume=RUN_DIR)")
+        cfg, run = config, None
     data = load_datasets(cfg, log)
     n_out = 1 if data.task == "binary" else len(data.classes)
     log(f"task: {data.task}, classes: {len(data.classes)}, train: {len(data.train):,} rows, "
         f"valid: {len(data.valid):,} rows{' (split from train)' if data.split_from_train else ''}"
         + (f", test: {len(data.test):,} rows" if data.test else ""))
+    fingerprint = data_fingerprint(cfg)
 
-    name = Path(cfg.source).stem if cfg.source else "run"
-    run = artifacts.prepare_run_dir(run_dir) if run_dir else artifacts.new_run_dir(cfg.train.runs_dir, name)
+    created = run is None
+    if run is None:
+        name = Path(cfg.source).stem if cfg.source else "run"
+        run = artifacts.prepare_run_dir(run_dir) if run_dir else artifacts.new_run_dir(cfg.train.runs_dir, name)
+        artifacts.write_config(run, cfg.to_yaml())
     try:
-        _train_into(cfg, data, n_out, run, device or cfg.train.device, log, t_start)
-    except BaseException:
-        shutil.rmtree(run, ignore_errors=True)  # never leave a half-written run behind
+        _train_into(cfg, data, n_out, run, device or cfg.train.device, log, t_start, fingerprint)
+    except BaseException as exc:
+        if artifacts.latest_checkpoint_name(run) is None and created:
+            shutil.rmtree(run, ignore_errors=True)  # nothing worth keeping: never leave a half-written run
+        elif not isinstance(exc, Interrupted) and not artifacts.is_complete(run):
+            log(f"the run is incomplete; its last checkpoint is kept. Resume with: textclf train --resume {run}")
         raise
     return run
 
 
-def _train_into(cfg: Config, data: Datasets, n_out: int, run: Path, device: str, log: Log, t_start: float) -> None:
+def data_fingerprint(cfg: Config) -> dict:
+    """SHA-256 of each data file, so that a resume can refuse changed data."""
+    return {key: artifacts.file_fingerprint(path) for key, path in
+            (("data.train", cfg.data.train), ("data.valid", cfg.data.valid), ("data.test", cfg.data.test)) if path}
+
+
+_RESUME_MAY_DIFFER = {"train.verbose", "train.device", "train.tensorboard", "train.runs_dir"}
+
+
+def _resume_config(run: Path, given: Config | None) -> Config:
+    """The config of an interrupted run; a different ``given`` config is refused, naming each change."""
+    import yaml
+
+    from .config import load_config
+
+    if not run.is_dir():
+        raise UsageError(f"--resume {run}: not a directory; give the run directory that `textclf train` created")
+    if artifacts.is_complete(run):
+        raise UsageError(f"--resume {run}: this run is already complete; start a new run instead")
+    if artifacts.latest_checkpoint_name(run) is None:
+        raise UsageError(f"--resume {run}: no checkpoint in it (the run stopped before its first epoch ended); "
+                         "start it again without --resume")
+    saved_text = artifacts.read_config_text(run)
+    saved = load_config(None, _flatten(yaml.safe_load(saved_text)))
+    if given is None:
+        return saved
+    old, new = _flat(saved.to_dict()), _flat(given.to_dict())
+    changes = [f"{k} {old.get(k)!r} → {new.get(k)!r}" for k in sorted(set(old) | set(new))
+               if old.get(k) != new.get(k) and k not in _RESUME_MAY_DIFFER]
+    if changes:
+        raise ConfigError([f"cannot resume {run}: the config changed: " + "; ".join(changes)
+                           + ". Resume with the original config (or just --resume), or start a new run"])
+    return given
+
+
+def _flat(d: dict, prefix: str = "") -> dict:
+    out = {}
+    for k, v in d.items():
+        if isinstance(v, dict):
+            out.update(_flat(v, f"{prefix}{k}."))
+        else:
+            out[f"{prefix}{k}"] = v
+    return out
+
+
+def _flatten(d: dict) -> list[str]:
+    import json
+
+    return [f"{k}={json.dumps(v)}" for k, v in _flat(d).items()]
+
+
+def _train_into(cfg: Config, data: Datasets, n_out: int, run: Path, device: str, log: Log, t_start: float,
+                fingerprint: dict) -> None:
     import tensorflow as tf
     import keras
 
@@ -230,6 +352,7 @@ def _train_into(cfg: Config, data: Datasets, n_out: int, run: Path, device: str,
         + (f", {len(vocab.ngram_tokens):,} n-grams" if vocab.ngram_tokens else "")
         + f" ({time.perf_counter() - t0:.1f}s)")
 
+    # Model and optimizer, built in the strategy's scope
     hp = Hyperparameters(task=data.task, num_outputs=n_out, vocab_size=len(vocab.tokens),
                          ngram_vocab_size=len(vocab.ngram_tokens) if vocab.ngram_tokens else 0,
                          embedding_dim=m.embedding_dim, rnn=m.rnn, units=m.units, layers=m.layers,
@@ -241,8 +364,33 @@ def _train_into(cfg: Config, data: Datasets, n_out: int, run: Path, device: str,
         optimizer = keras.optimizers.Adam(learning_rate=t.learning_rate)
         if keras.mixed_precision.global_policy().name == "mixed_float16":
             optimizer = keras.optimizers.LossScaleOptimizer(optimizer)
+        optimizer.build(model.trainable_variables)
     loss_fn = make_loss(data.task, weights)
     scaled = isinstance(optimizer, keras.optimizers.LossScaleOptimizer)
+
+    # Where to start: a fresh run, or the newest valid checkpoint
+    history: list[dict] = []
+    best = {"loss": math.inf, "epoch": 0, "weights": None}
+    wait, start_epoch, start_step, partial = 0, 1, 0, (0.0, 0)
+    ckpt = artifacts.load_latest_checkpoint(run, log)
+    if ckpt is not None:
+        st = ckpt.state
+        if st.get("data") != fingerprint:
+            changed = [k for k in set(fingerprint) | set(st.get("data", {})) if fingerprint.get(k) != st["data"].get(k)]
+            raise ConfigError([f"cannot resume {run}: the data changed since the checkpoint "
+                               f"({', '.join(sorted(changed))}: different SHA-256); resume with the original files "
+                               "or start a new run"])
+        _assign(model.variables, ckpt.variables, "model", ckpt.path)
+        _assign(optimizer.variables, ckpt.optimizer, "optimizer", ckpt.path)
+        history = st["history"]
+        best = {"loss": st["best_loss"], "epoch": st["best_epoch"], "weights": ckpt.best}
+        wait = st["wait"]
+        start_epoch, start_step = st["epoch"] + 1, st["step"]
+        partial = (st.get("partial_loss", 0.0), st.get("partial_count", 0))
+        log(f"resuming from {ckpt.path.name}: {st['epoch']} epoch(s) complete"
+            + (f", {start_step} batch(es) into epoch {start_epoch}" if start_step else ""))
+        if st.get("stopped_early") or st["epoch"] >= t.epochs:
+            start_epoch = t.epochs + 1  # the loop had finished; only the saving remains
 
     def step_fn(inputs, y):
         with tf.GradientTape() as tape:
@@ -258,74 +406,86 @@ def _train_into(cfg: Config, data: Datasets, n_out: int, run: Path, device: str,
         input_sig["ngrams"] = tf.TensorSpec([None, None], tf.int32)
     y_sig = tf.TensorSpec([None] + list(y_train.shape[1:]), tf.as_dtype(y_train.dtype))
 
-    def dataset(epoch: int):
-        rng = np.random.default_rng([t.seed, epoch])
-        batches = epoch_batches(x_train.lengths, t.batch_size, rng)
-
+    def dataset(batches):
         def gen():
             for index in batches:
                 yield x_train.batch(index), y_train[index]
 
         ds = tf.data.Dataset.from_generator(gen, output_signature=(input_sig, y_sig)).prefetch(4)
-        return strategy.experimental_distribute_dataset(ds), len(batches)
+        return strategy.experimental_distribute_dataset(ds)
 
     # one trace for all batch shapes: the signature has a None time dimension
-    @tf.function(input_signature=dataset(0)[0].element_spec)
+    @tf.function(input_signature=dataset([]).element_spec)
     def train_step(inputs, y):
         per_replica = strategy.run(step_fn, args=(inputs, y))
         return strategy.reduce(tf.distribute.ReduceOp.SUM, per_replica, axis=None)
+
+    def checkpoint(epoch: int, step: int, total: float = 0.0, count: int = 0, stopped_early: bool = False):
+        state = {"history": history, "best_loss": best["loss"], "best_epoch": best["epoch"], "wait": wait,
+                 "partial_loss": total, "partial_count": count, "stopped_early": stopped_early,
+                 "data": fingerprint, "seed": t.seed}
+        artifacts.save_checkpoint(run, epoch, step, state, [v.numpy() for v in model.variables],
+                                  [v.numpy() for v in optimizer.variables], best["weights"])
 
     writers = None
     if t.tensorboard:
         logs = artifacts.log_dir(run)
         writers = {k: tf.summary.create_file_writer(str(logs / k)) for k in ("train", "valid")}
 
-    history: list[dict] = []
-    best = {"loss": math.inf, "epoch": 0, "weights": None}
-    wait = 0
     metric_name = "micro_f1" if data.task == "multilabel" else "accuracy"
     t_fit = time.perf_counter()
-    for epoch in range(1, t.epochs + 1):
-        t_epoch = time.perf_counter()
-        ds, steps = dataset(epoch)
-        bar = keras.utils.Progbar(steps, verbose=1 if t.verbose else 0, unit_name="step")
-        total, count = 0.0, 0
-        for step, (inputs, y) in enumerate(ds, start=1):
-            loss = float(train_step(inputs, y))
-            if not math.isfinite(loss):
-                raise DivergedError(
-                    f"training diverged at epoch {epoch}, batch {step}: the loss is {loss}. Lower "
-                    f"train.learning_rate (now {t.learning_rate:g}), e.g. --set train.learning_rate={t.learning_rate / 10:g}; "
-                    "no model was saved")
-            total += loss
-            count += 1
-            bar.update(step, values=[("loss", loss)])
-        train_loss = total / max(count, 1)
-        logits = predict_logits(model, x_valid, batch_size=max(t.batch_size, 256))
-        val_loss = numpy_loss(data.task, y_valid, logits)
-        probs = probabilities_from_logits(data.task, logits)
-        val_metrics = metrics_from_probs(data.task, data.classes, data.valid.labels, probs, sep, brief=True)
-        row = {"epoch": epoch, "loss": round(train_loss, 6), "val_loss": round(val_loss, 6),
-               f"val_{metric_name}": round(val_metrics[metric_name], 6),
-               "learning_rate": t.learning_rate, "seconds": round(time.perf_counter() - t_epoch, 3)}
-        history.append(row)
-        if not math.isfinite(val_loss):
-            raise DivergedError(f"training diverged at epoch {epoch}: the validation loss is {val_loss}. "
-                                f"Lower train.learning_rate (now {t.learning_rate:g}); no model was saved")
-        log(f"epoch {epoch}/{t.epochs}: loss {train_loss:.4f}, val_loss {val_loss:.4f}, "
-            f"val_{metric_name} {val_metrics[metric_name]:.4f} ({row['seconds']:.1f}s)")
-        if writers:
-            with writers["train"].as_default():
-                tf.summary.scalar("loss", train_loss, step=epoch)
-            with writers["valid"].as_default():
-                tf.summary.scalar("loss", val_loss, step=epoch)
-                tf.summary.scalar(metric_name, val_metrics[metric_name], step=epoch)
-        if val_loss < best["loss"] - 1e-6:
-            best = {"loss": val_loss, "epoch": epoch, "weights": [v.numpy() for v in model.weights]}
-            wait = 0
-        else:
-            wait += 1
-            if t.early_stopping_patience and wait >= t.early_stopping_patience:
+    with StopFlag() as stop:
+        for epoch in range(start_epoch, t.epochs + 1):
+            t_epoch = time.perf_counter()
+            batches = epoch_batches(x_train.lengths, t.batch_size, np.random.default_rng([t.seed, epoch]))
+            skip = start_step if epoch == start_epoch else 0
+            total, count = partial if skip else (0.0, 0)
+            bar = keras.utils.Progbar(len(batches), verbose=1 if t.verbose else 0, unit_name="step")
+            for step, (inputs, y) in enumerate(dataset(batches[skip:]), start=skip + 1):
+                if stop.signum is not None:
+                    raise _interrupted(stop.signum, run, epoch, step)
+                loss = float(train_step(inputs, y))
+                if not math.isfinite(loss):
+                    raise DivergedError(
+                        f"training diverged at epoch {epoch}, batch {step}: the loss is {loss}. Lower "
+                        f"train.learning_rate (now {t.learning_rate:g}), e.g. --set train.learning_rate="
+                        f"{t.learning_rate / 10:g}; no model was saved and no checkpoint holds these weights")
+                total += loss
+                count += 1
+                bar.update(step, values=[("loss", loss)])
+                if t.checkpoint_every_steps and step % t.checkpoint_every_steps == 0 and step < len(batches):
+                    checkpoint(epoch - 1, step, total, count)
+            if stop.signum is not None:
+                raise _interrupted(stop.signum, run, epoch, len(batches))
+            train_loss = total / max(count, 1)
+            logits = predict_logits(model, x_valid, batch_size=max(t.batch_size, 256))
+            val_loss = numpy_loss(data.task, y_valid, logits)
+            if not math.isfinite(val_loss):
+                raise DivergedError(f"training diverged at epoch {epoch}: the validation loss is {val_loss}. "
+                                    f"Lower train.learning_rate (now {t.learning_rate:g}); no model was saved")
+            probs = probabilities_from_logits(data.task, logits)
+            val_metrics = metrics_from_probs(data.task, data.classes, data.valid.labels, probs, sep, brief=True)
+            row = {"epoch": epoch, "loss": round(train_loss, 6), "val_loss": round(val_loss, 6),
+                   f"val_{metric_name}": round(val_metrics[metric_name], 6),
+                   "learning_rate": t.learning_rate, "seconds": round(time.perf_counter() - t_epoch, 3)}
+            history.append(row)
+            log(f"epoch {epoch}/{t.epochs}: loss {train_loss:.4f}, val_loss {val_loss:.4f}, "
+                f"val_{metric_name} {val_metrics[metric_name]:.4f} ({row['seconds']:.1f}s)")
+            if writers:
+                with writers["train"].as_default():
+                    tf.summary.scalar("loss", train_loss, step=epoch)
+                with writers["valid"].as_default():
+                    tf.summary.scalar("loss", val_loss, step=epoch)
+                    tf.summary.scalar(metric_name, val_metrics[metric_name], step=epoch)
+                    writers["valid"].flush()
+            if val_loss < best["loss"] - 1e-6:
+                best = {"loss": val_loss, "epoch": epoch, "weights": [v.numpy() for v in model.weights]}
+                wait = 0
+            else:
+                wait += 1
+            stopping = bool(t.early_stopping_patience and wait >= t.early_stopping_patience)
+            checkpoint(epoch, 0, stopped_early=stopping)
+            if stopping:
                 log(f"early stopping: no better val_loss for {wait} epochs; restoring epoch {best['epoch']}")
                 break
     fit_seconds = time.perf_counter() - t_fit
@@ -333,8 +493,7 @@ def _train_into(cfg: Config, data: Datasets, n_out: int, run: Path, device: str,
         for w in writers.values():
             w.close()
     if best["weights"] is not None:
-        for variable, value in zip(model.weights, best["weights"]):
-            variable.assign(value)
+        _assign(model.weights, best["weights"], "best", run)
 
     # Final validation (and test) metrics with the best weights
     probs_valid = probabilities_from_logits(data.task, predict_logits(model, x_valid))
@@ -346,9 +505,16 @@ def _train_into(cfg: Config, data: Datasets, n_out: int, run: Path, device: str,
         metrics["test"] = metrics_from_probs(data.task, data.classes, data.test.labels, probs_test, sep)
     metrics["timing"] = {"fit_seconds": round(fit_seconds, 2),
                          "train_phase_seconds": round(time.perf_counter() - t_start, 2)}
+    metrics["data"] = fingerprint
 
+    rejects = [(part.path, b.line, b.reason) for part in {id(p.report): p for p in (data.train, data.valid, data.test)
+                                                            if p is not None}.values() for b in part.report.bad_rows]
+    if rejects:
+        artifacts.write_rejects(run, rejects)
+        log(f"{len(rejects):,} bad rows were left out; they are listed in {run / artifacts.REJECTS}")
     labels = {"task": data.task, "classes": data.classes, "separator": sep,
               "text_column": cfg.data.text_column, "label_column": cfg.data.label_column}
+    artifacts.remove_checkpoints(run)
     artifacts.save_run(run, config_yaml=cfg.to_yaml(), hyperparameters=hp.to_json(), vocab=vocab.to_json(),
                        labels=labels, model=model, history=history, metrics=metrics)
     _check_reload(run, model, x_valid)
@@ -356,6 +522,17 @@ def _train_into(cfg: Config, data: Datasets, n_out: int, run: Path, device: str,
     if "test" in metrics:
         summary += f", test {metric_name} {metrics['test'][metric_name]:.4f}"
     log(summary + f" (training {fit_seconds:.1f}s)")
+
+
+def _assign(variables, values, what: str, where) -> None:
+    if len(variables) != len(values):
+        raise ConfigError([f"the checkpoint in {where} holds {len(values)} {what} arrays, the model has "
+                           f"{len(variables)}; it was written by a different model. Start a new run"])
+    for variable, value in zip(variables, values):
+        if tuple(variable.shape) != tuple(value.shape):
+            raise ConfigError([f"the checkpoint in {where} does not fit the model ({what} {variable.path}: "
+                               f"{tuple(value.shape)} vs {tuple(variable.shape)}). Start a new run"])
+        variable.assign(value)
 
 
 def _check_reload(run: Path, model, x_valid) -> None:
