@@ -75,8 +75,9 @@ class ModelConfig:
     pooling: str = _f("max", "how the sequence becomes one vector: max, mean or last", "choice", ("max", "mean", "last"))
     embedding_dropout: float = _f(0.25, "dropout on the embeddings", "float", lo=0.0, hi=0.9)
     dropout: float = _f(0.4, "dropout before the output layer", "float", lo=0.0, hi=0.9)
-    ngrams: int = _f(2, "n-gram branch: longest n-gram of a linear bag-of-n-grams model added to the RNN (0 = off)", "int", lo=0, hi=3)
+    ngrams: int = _f(2, "n-gram branch: longest n-gram of a linear TF-IDF bag-of-n-grams model added to the RNN (0 = off)", "int", lo=0, hi=3)
     ngram_max_tokens: int = _f(200000, "vocabulary size of the n-gram branch", "int", lo=3)
+    ngram_length: int = _f(2048, "the n-gram branch reads this many n-grams of each text (it is cheap, so more than the RNN)", "int", lo=1)
 
 
 @dataclass(frozen=True)

@@ -1,8 +1,9 @@
 """Building the network from plain hyperparameters, in textclf's own code.
 
 The model is Embedding -> (Bi)LSTM or GRU layers -> pooling over time -> Dense logits, plus an optional
-linear bag-of-n-grams branch (an Embedding of 1..n-grams straight to one logit per class, averaged over
-the text, in the manner of fastText) whose logits are added to the RNN's.
+linear branch over the TF-IDF weighted bag of 1..n-grams (an Embedding of n-gram ids straight to one weight
+per class, summed with the TF-IDF weights: logistic regression on TF-IDF features, trained jointly) whose
+logits are added to the RNN's.
 
 The model outputs *logits*; :func:`probabilities_from_logits` turns them into probabilities (sigmoid for binary and
 multi-label tasks, softmax for multi-class). Loading a run rebuilds the model with :func:`build_model` from
@@ -74,6 +75,17 @@ class MaskedGlobalMaxPooling1D(keras.layers.Layer):
         return (input_shape[0], input_shape[2])
 
 
+class WeightedSum(keras.layers.Layer):
+    """``sum_j weights[:, j] * values[:, j, :]``: a sparse linear layer over a weighted bag of ids."""
+
+    def call(self, inputs):
+        values, weights = inputs
+        return ops.sum(values * ops.expand_dims(ops.cast(weights, values.dtype), -1), axis=1)
+
+    def compute_output_shape(self, input_shape):
+        return (input_shape[0][0], input_shape[0][2])
+
+
 def _rnn_layer(hp: Hyperparameters, return_sequences: bool, name: str):
     cls = keras.layers.LSTM if hp.rnn == "lstm" else keras.layers.GRU
     kwargs = dict(activation="tanh", recurrent_activation="sigmoid", recurrent_dropout=0.0, unroll=False,
@@ -86,8 +98,13 @@ def _rnn_layer(hp: Hyperparameters, return_sequences: bool, name: str):
     return layer
 
 
-def build_model(hp: Hyperparameters, seed: int | None = None) -> keras.Model:
-    """The classifier as a Keras functional model with inputs ``tokens`` (and ``ngrams``), output logits."""
+def build_model(hp: Hyperparameters, seed: int | None = None, output_bias: np.ndarray | None = None) -> keras.Model:
+    """The classifier as a Keras functional model with inputs ``tokens`` (and ``ngrams``), output logits.
+
+    ``output_bias`` initializes the output layer's bias, e.g. to the log prior odds of each label, so that
+    training does not spend its first steps learning that most labels are absent. It affects only the
+    initialization (a loaded model gets its saved weights).
+    """
     if seed is not None:
         keras.utils.set_random_seed(seed)
     tokens = keras.Input(shape=(None,), dtype="int32", name="tokens")
@@ -104,13 +121,16 @@ def build_model(hp: Hyperparameters, seed: int | None = None) -> keras.Model:
         x = keras.layers.GlobalAveragePooling1D(name="mean_pool")(x)
     if hp.dropout:
         x = keras.layers.Dropout(hp.dropout, name="dropout")(x)
-    logits = keras.layers.Dense(hp.num_outputs, dtype="float32", name="logits")(x)
+    bias_init = "zeros" if output_bias is None else keras.initializers.Constant(np.asarray(output_bias, "float32"))
+    logits = keras.layers.Dense(hp.num_outputs, dtype="float32", bias_initializer=bias_init, name="logits")(x)
     if hp.ngram_vocab_size:
+        # a linear model over the TF-IDF weighted bag of n-grams: sum_j w_j * E[id_j]
         ngrams = keras.Input(shape=(None,), dtype="int32", name="ngrams")
-        inputs["ngrams"] = ngrams
-        bag = keras.layers.Embedding(hp.ngram_vocab_size, hp.num_outputs, mask_zero=True,
-                                     embeddings_initializer="zeros", name="ngram_embedding")(ngrams)
-        bag = keras.layers.GlobalAveragePooling1D(name="ngram_mean", dtype="float32")(bag)
+        ngram_weights = keras.Input(shape=(None,), dtype="float32", name="ngram_weights")
+        inputs.update(ngrams=ngrams, ngram_weights=ngram_weights)
+        bag = keras.layers.Embedding(hp.ngram_vocab_size, hp.num_outputs, embeddings_initializer="zeros",
+                                     dtype="float32", name="ngram_embedding")(ngrams)
+        bag = WeightedSum(name="ngram_sum", dtype="float32")([bag, ngram_weights])
         logits = keras.layers.Add(name="add_logits", dtype="float32")([logits, bag])
     return keras.Model(inputs, logits, name="textclf")
 
@@ -131,7 +151,8 @@ def _predict_fn(model: keras.Model):
     """One traced inference function per model, with a relaxed signature so that batch shapes don't retrace."""
     fn = _PREDICT_FNS.get(id(model))
     if fn is None or fn[0] is not model:
-        sig = {name: tf.TensorSpec([None, None], tf.int32) for name in model.input}
+        sig = {name: tf.TensorSpec([None, None], tf.float32 if name == "ngram_weights" else tf.int32)
+               for name in model.input}
         call = tf.function(lambda inputs: tf.cast(model(inputs, training=False), tf.float32),
                            input_signature=[sig], reduce_retracing=True)
         fn = (model, call)

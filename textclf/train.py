@@ -104,6 +104,15 @@ def class_weights(y: np.ndarray, task: str, num_outputs: int, mode: str) -> np.n
     return weights
 
 
+def prior_logits(y: np.ndarray, task: str, num_outputs: int) -> np.ndarray:
+    """Output biases that start the model at the training label frequencies (log prior odds / log priors)."""
+    if task == "multiclass":
+        freq = np.bincount(y, minlength=num_outputs) / max(len(y), 1)
+        return np.log(np.clip(freq, 1e-4, 1.0)).astype(np.float32)
+    freq = np.clip(y.mean(axis=0), 1e-4, 1 - 1e-4)
+    return np.log(freq / (1 - freq)).astype(np.float32)
+
+
 # ------------------------------------------------------------------------------------------------
 # 2. Devices
 
@@ -341,7 +350,8 @@ def _train_into(cfg: Config, data: Datasets, n_out: int, run: Path, device: str,
     # Vocabulary, fitted on training text only
     t0 = time.perf_counter()
     vocab = Vocabulary.fit(data.train.texts, max_tokens=m.max_tokens, sequence_length=m.sequence_length,
-                           standardize=m.standardize, ngrams=m.ngrams, ngram_max_tokens=m.ngram_max_tokens)
+                           standardize=m.standardize, ngrams=m.ngrams, ngram_max_tokens=m.ngram_max_tokens,
+                           ngram_length=m.ngram_length)
     encoder = vocab.encoder()
     x_train = encoder.encode(data.train.texts)
     x_valid = encoder.encode(data.valid.texts)
@@ -360,7 +370,7 @@ def _train_into(cfg: Config, data: Datasets, n_out: int, run: Path, device: str,
                          embedding_dropout=m.embedding_dropout, dropout=m.dropout)
     weights = class_weights(y_train, data.task, n_out, t.class_weight)
     with strategy.scope():
-        model = build_model(hp, seed=t.seed)
+        model = build_model(hp, seed=t.seed, output_bias=prior_logits(y_train, data.task, n_out))
         optimizer = keras.optimizers.Adam(learning_rate=t.learning_rate)
         if keras.mixed_precision.global_policy().name == "mixed_float16":
             optimizer = keras.optimizers.LossScaleOptimizer(optimizer)
@@ -404,6 +414,7 @@ def _train_into(cfg: Config, data: Datasets, n_out: int, run: Path, device: str,
     input_sig = {"tokens": tf.TensorSpec([None, None], tf.int32)}
     if vocab.ngram_tokens:
         input_sig["ngrams"] = tf.TensorSpec([None, None], tf.int32)
+        input_sig["ngram_weights"] = tf.TensorSpec([None, None], tf.float32)
     y_sig = tf.TensorSpec([None] + list(y_train.shape[1:]), tf.as_dtype(y_train.dtype))
 
     def dataset(batches):

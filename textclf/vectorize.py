@@ -1,7 +1,8 @@
 """The vocabulary and the input pipeline: texts -> token ids -> padded, length-bucketed batches.
 
 Two Keras ``TextVectorization`` layers are adapted on the training text only: one for the word sequence
-the RNN reads, and, when ``model.ngrams > 0``, one for the bag of 1..n-grams the linear branch reads.
+the RNN reads, and, when ``model.ngrams > 0``, one for the bag of 1..n-grams the linear branch reads,
+weighted by TF-IDF (sublinear term frequency, smoothed IDF from the training texts, L2-normalized).
 They run here, in the input pipeline, never inside the trained graph (a ``TextVectorization`` inside a
 model breaks under ``MirroredStrategy`` and is slow inside the training step).
 
@@ -63,37 +64,58 @@ def make_layer(mode: str, max_tokens: int | None, ngrams: int | None = None,
 
 @dataclass
 class Vocabulary:
-    """The fitted vocabularies; ``tokens[0]`` is padding, ``tokens[1]`` the out-of-vocabulary token."""
+    """The fitted vocabularies; ``tokens[0]`` is padding, ``tokens[1]`` the out-of-vocabulary token.
+
+    ``ngram_idf`` holds the inverse document frequency of each n-gram on the training texts (scikit-learn's
+    smoothed form, ``ln((1 + N) / (1 + df)) + 1``), used to weight the n-gram bag.
+    """
 
     tokens: list[str]
     ngram_tokens: list[str] | None
     standardize: str
     sequence_length: int
     ngrams: int
+    ngram_idf: list[float] | None = None
+    ngram_length: int = 0
 
     @classmethod
     def fit(cls, texts: list[str], *, max_tokens: int, sequence_length: int, standardize: str, ngrams: int,
-            ngram_max_tokens: int, batch_size: int = 4096) -> "Vocabulary":
+            ngram_max_tokens: int, ngram_length: int = 0, batch_size: int = 4096) -> "Vocabulary":
         """Adapt the vocabularies on training texts (streamed through tf.data in batches)."""
         ds = tf.data.Dataset.from_tensor_slices(_as_tensor(texts)).batch(batch_size)
         layer = make_layer(standardize, max_tokens)
         layer.adapt(ds)
         tokens = [str(t) for t in layer.get_vocabulary()]
-        ngram_tokens = None
+        vocab = cls(tokens, None, standardize, sequence_length, ngrams)
         if ngrams:
             nlayer = make_layer(standardize, ngram_max_tokens, ngrams)
             nlayer.adapt(ds)
-            ngram_tokens = [str(t) for t in nlayer.get_vocabulary()]
-        return cls(tokens, ngram_tokens, standardize, sequence_length, ngrams)
+            vocab.ngram_tokens = [str(t) for t in nlayer.get_vocabulary()]
+            vocab.ngram_length = ngram_length or sequence_length * 8
+            df = np.zeros(len(vocab.ngram_tokens), dtype=np.int64)
+            encoder = Encoder(vocab, words=False)
+            for start in range(0, len(texts), batch_size):
+                values, lengths = encoder.ngram_ids(_as_tensor(texts[start:start + batch_size]))
+                doc = np.repeat(np.arange(len(lengths)), lengths)
+                pairs = np.unique(doc * len(df) + values)
+                np.add.at(df, pairs % len(df), 1)
+            idf = np.log((1.0 + len(texts)) / (1.0 + df)) + 1.0
+            idf[:2] = 0.0  # padding and out-of-vocabulary n-grams carry no weight
+            vocab.ngram_idf = [round(float(x), 6) for x in idf]
+        return vocab
 
     def to_json(self) -> dict:
-        return {"tokens": self.tokens, "ngram_tokens": self.ngram_tokens, "standardize": self.standardize,
-                "sequence_length": self.sequence_length, "ngrams": self.ngrams}
+        return {"tokens": self.tokens, "ngram_tokens": self.ngram_tokens, "ngram_idf": self.ngram_idf,
+                "standardize": self.standardize, "sequence_length": self.sequence_length, "ngrams": self.ngrams,
+                "ngram_length": self.ngram_length}
 
     @classmethod
     def from_json(cls, obj: dict) -> "Vocabulary":
-        return cls(list(obj["tokens"]), obj.get("ngram_tokens"), obj["standardize"], int(obj["sequence_length"]),
-                   int(obj.get("ngrams") or 0))
+        vocab = cls(list(obj["tokens"]), obj.get("ngram_tokens"), obj["standardize"], int(obj["sequence_length"]),
+                    int(obj.get("ngrams") or 0), obj.get("ngram_idf"), int(obj.get("ngram_length") or 0))
+        if vocab.ngram_tokens is not None and (vocab.ngram_idf is None or len(vocab.ngram_idf) != len(vocab.ngram_tokens)):
+            raise ValueError("ngram_idf does not match ngram_tokens")
+        return vocab
 
     def encoder(self) -> "Encoder":
         return Encoder(self)
@@ -107,11 +129,16 @@ def _as_tensor(texts) -> tf.Tensor:
 
 @dataclass
 class Encoded:
-    """Ragged token ids of many texts: ``ids[offsets[i]:offsets[i+1]]`` belongs to text i."""
+    """Ragged model inputs of many texts: ``values[offsets[i]:offsets[i+1]]`` belongs to text i.
+
+    ``values`` are word ids in text order (for the RNN). ``ngram_values``/``ngram_weights`` are the distinct
+    n-gram ids of each text with their L2-normalized TF-IDF weights (for the linear branch).
+    """
 
     values: np.ndarray
     offsets: np.ndarray
     ngram_values: np.ndarray | None = None
+    ngram_weights: np.ndarray | None = None
     ngram_offsets: np.ndarray | None = None
 
     def __len__(self) -> int:
@@ -127,6 +154,7 @@ class Encoded:
         out = Encoded(values, offsets)
         if self.ngram_values is not None:
             out.ngram_values, out.ngram_offsets = _take(self.ngram_values, self.ngram_offsets, index)
+            out.ngram_weights, _ = _take(self.ngram_weights, self.ngram_offsets, index)
         return out
 
     def batch(self, index: np.ndarray) -> dict[str, np.ndarray]:
@@ -134,70 +162,101 @@ class Encoded:
         out = {"tokens": _pad(self.values, self.offsets, index)}
         if self.ngram_values is not None:
             out["ngrams"] = _pad(self.ngram_values, self.ngram_offsets, index)
+            out["ngram_weights"] = _pad(self.ngram_weights, self.ngram_offsets, index)
         return out
 
 
 def _take(values: np.ndarray, offsets: np.ndarray, index: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     parts = [values[offsets[i]:offsets[i + 1]] for i in index]
     lengths = np.asarray([len(p) for p in parts], dtype=np.int64)
-    flat = np.concatenate(parts).astype(np.int32) if parts else np.zeros(0, np.int32)
+    flat = np.concatenate(parts).astype(values.dtype) if parts else np.zeros(0, values.dtype)
     return flat, np.concatenate([[0], np.cumsum(lengths)]).astype(np.int64)
 
 
 def _pad(values: np.ndarray, offsets: np.ndarray, index: np.ndarray) -> np.ndarray:
     starts, ends = offsets[index], offsets[index + 1]
     lengths = ends - starts
-    out = np.zeros((len(index), max(int(lengths.max(initial=1)), 1)), dtype=np.int32)
+    out = np.zeros((len(index), max(int(lengths.max(initial=1)), 1)), dtype=values.dtype)
     for row, (s, n) in enumerate(zip(starts, lengths)):
         out[row, :n] = values[s:s + n]
     return out
 
 
 class Encoder:
-    """Turns texts into token ids with a fitted :class:`Vocabulary`."""
+    """Turns texts into model inputs with a fitted :class:`Vocabulary`."""
 
-    def __init__(self, vocab: Vocabulary):
+    def __init__(self, vocab: Vocabulary, words: bool = True):
         self.vocab = vocab
-        self.layer = make_layer(vocab.standardize, None, vocabulary=vocab.tokens)
+        self.layer = make_layer(vocab.standardize, None, vocabulary=vocab.tokens) if words else None
         self.ngram_layer = (make_layer(vocab.standardize, None, vocab.ngrams, vocabulary=vocab.ngram_tokens)
                             if vocab.ngram_tokens else None)
+        self.idf = np.asarray(vocab.ngram_idf, dtype=np.float32) if vocab.ngram_idf is not None else None
 
-    def _ragged(self, layer, texts: tf.Tensor, limit: int) -> tuple[np.ndarray, np.ndarray]:
+    @staticmethod
+    def _ragged(layer, texts: tf.Tensor, limit: int) -> tuple[np.ndarray, np.ndarray]:
         ids = layer(texts)[:, :limit]
-        lengths = ids.row_lengths().numpy()
-        values = ids.flat_values.numpy().astype(np.int32)
+        return ids.flat_values.numpy().astype(np.int32), ids.row_lengths().numpy()
+
+    def word_ids(self, texts: tf.Tensor) -> tuple[np.ndarray, np.ndarray]:
+        """Word ids cut to the sequence length; an empty text becomes one OOV token (never an all-padding row)."""
+        values, lengths = self._ragged(self.layer, texts, self.vocab.sequence_length)
         empty = np.flatnonzero(lengths == 0)
-        if len(empty):  # never feed a fully masked row: an empty text becomes one OOV token
+        if len(empty):
             offsets = np.concatenate([[0], np.cumsum(lengths)])
             values = np.insert(values, offsets[empty], OOV).astype(np.int32)
             lengths[empty] = 1
         return values, lengths
 
+    def ngram_ids(self, texts: tf.Tensor) -> tuple[np.ndarray, np.ndarray]:
+        """The 1..n-gram ids of each text (in order, with repeats), cut to ``ngram_length``."""
+        return self._ragged(self.ngram_layer, texts, self.vocab.ngram_length)
+
+    def ngram_bags(self, texts: tf.Tensor) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Distinct n-gram ids per text, their L2-normalized sublinear TF-IDF weights, and the lengths."""
+        values, lengths = self.ngram_ids(texts)
+        n, size = len(lengths), len(self.idf)
+        doc = np.repeat(np.arange(n, dtype=np.int64), lengths)
+        keys, counts = np.unique(doc * size + values, return_counts=True)
+        ids = (keys % size).astype(np.int32)
+        rows = keys // size
+        weights = ((1.0 + np.log(counts)) * self.idf[ids]).astype(np.float32)
+        norms = np.sqrt(np.bincount(rows, weights=weights.astype(np.float64) ** 2, minlength=n))
+        weights /= np.maximum(norms[rows], 1e-12).astype(np.float32)
+        bag_lengths = np.bincount(rows, minlength=n)
+        empty = np.flatnonzero(bag_lengths == 0)
+        if len(empty):  # keep one (zero-weight) entry per text so that no row is empty
+            offsets = np.concatenate([[0], np.cumsum(bag_lengths)])
+            ids = np.insert(ids, offsets[empty], OOV).astype(np.int32)
+            weights = np.insert(weights, offsets[empty], 0.0).astype(np.float32)
+            bag_lengths[empty] = 1
+        return ids, weights, bag_lengths
+
     def encode(self, texts, batch_size: int = 4096) -> Encoded:
-        """Token ids (and n-gram ids) of ``texts``, truncated to the sequence length."""
-        parts, lens, nparts, nlens = [], [], [], []
+        """Model inputs for ``texts``: word ids (and n-gram bags)."""
         texts = list(texts) if not isinstance(texts, list) else texts
-        for start in range(0, max(len(texts), 1), batch_size):
+        parts, lens, nids, nws, nlens = [], [], [], [], []
+        for start in range(0, len(texts), batch_size):
             chunk = _as_tensor(texts[start:start + batch_size])
-            if chunk.shape[0] == 0:
-                break
-            v, n = self._ragged(self.layer, chunk, self.vocab.sequence_length)
+            v, n = self.word_ids(chunk)
             parts.append(v)
             lens.append(n)
             if self.ngram_layer is not None:
-                # unigrams and n-grams of the words the RNN sees (and as many again for the n-grams)
-                v, n = self._ragged(self.ngram_layer, chunk, self.vocab.sequence_length * self.vocab.ngrams)
-                nparts.append(v)
+                i, w, n = self.ngram_bags(chunk)
+                nids.append(i)
+                nws.append(w)
                 nlens.append(n)
         values = np.concatenate(parts) if parts else np.zeros(0, np.int32)
         lengths = np.concatenate(lens) if lens else np.zeros(0, np.int64)
-        offsets = np.concatenate([[0], np.cumsum(lengths)]).astype(np.int64)
-        enc = Encoded(values, offsets)
+        enc = Encoded(values, _offsets(lengths))
         if self.ngram_layer is not None:
-            nl = np.concatenate(nlens) if nlens else np.zeros(0, np.int64)
-            enc.ngram_values = np.concatenate(nparts) if nparts else np.zeros(0, np.int32)
-            enc.ngram_offsets = np.concatenate([[0], np.cumsum(nl)]).astype(np.int64)
+            enc.ngram_values = np.concatenate(nids) if nids else np.zeros(0, np.int32)
+            enc.ngram_weights = np.concatenate(nws) if nws else np.zeros(0, np.float32)
+            enc.ngram_offsets = _offsets(np.concatenate(nlens) if nlens else np.zeros(0, np.int64))
         return enc
+
+
+def _offsets(lengths: np.ndarray) -> np.ndarray:
+    return np.concatenate([[0], np.cumsum(lengths)]).astype(np.int64)
 
 
 def epoch_batches(lengths: np.ndarray, batch_size: int, rng: np.random.Generator | None,
