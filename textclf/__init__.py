@@ -22,17 +22,15 @@ __version__ = "0.1.0"
 __all__ = ["Config", "load_config", "train", "predict", "evaluate", "TextclfError", "__version__"]
 
 
+_LAZY = {"train": "training", "predict": "prediction", "evaluate": "evaluation"}
+
+
 def __getattr__(name: str):
-    if name == "train":
-        from .train import train
+    """Import the pipeline functions on first use (they pull in pandas and, when called, TensorFlow)."""
+    if name not in _LAZY:
+        raise AttributeError(f"module 'textclf' has no attribute {name!r}")
+    import importlib
 
-        return train
-    if name == "predict":
-        from .predict import predict
-
-        return predict
-    if name == "evaluate":
-        from .evaluate import evaluate
-
-        return evaluate
-    raise AttributeError(f"module 'textclf' has no attribute {name!r}")
+    fn = getattr(importlib.import_module(f".{_LAZY[name]}", __name__), name)
+    globals()[name] = fn
+    return fn

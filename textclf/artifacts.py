@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import csv
 import errno
+import glob
 import hashlib
 import json
 import os
@@ -47,7 +48,7 @@ from typing import Any, Iterator
 from .errors import ModelRejected, ResourceError, UsageError
 
 FORMAT = "textclf-run"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # 2: vocab.json carries the n-gram IDF weights
 
 CONFIG = "config.yaml"
 MODEL = "model.json"
@@ -153,10 +154,14 @@ def _fsync_dir(path: Path) -> None:
         os.close(fd)
 
 
-def clean_stale_temp_files(folder: str | os.PathLike) -> int:
-    """Remove ``.NAME.*.tmp`` files that a killed process left behind; returns how many."""
+def clean_stale_temp_files(path: str | os.PathLike) -> int:
+    """Remove the ``.NAME.*.tmp`` files that a killed writer of ``path`` left behind; returns how many.
+
+    Only temporary files of this one destination are touched, never those of another writer.
+    """
+    path = Path(path)
     count = 0
-    for entry in Path(folder).glob(".*.tmp"):
+    for entry in path.parent.glob(f".{glob.escape(path.name)}.*.tmp"):
         try:
             entry.unlink()
             count += 1
@@ -295,8 +300,9 @@ def verify(run: str | os.PathLike) -> dict[str, dict]:
                 continue  # a temporary file left by a killed writer; never listed, never read
             entries[rel] = st.st_size
     if MANIFEST not in entries:
-        if not entries:
-            raise UsageError(f"--model {run}: the folder is empty; it must be a textclf run directory")
+        if not any(name in entries for name in (CONFIG, MODEL, WEIGHTS)):
+            raise UsageError(f"--model {run}: must be a textclf run directory (the folder `textclf train` printed); "
+                             "this folder holds no textclf files")
         raise ModelRejected(f"{run}: no {MANIFEST}: the run is incomplete (training did not finish or was killed) "
                             "or this is not a textclf run directory; train again, or resume it")
     if entries[MANIFEST] > SIZE_CAPS[MANIFEST]:

@@ -122,7 +122,7 @@ def train(config_path, overrides, run_dir, resume_dir, device, on_bad_rows) -> N
         raise UsageError("--resume continues a run in its own directory; leave out --run-dir")
     # all config errors are reported before TensorFlow is imported
     cfg = load_config(config_path, overrides) if (config_path or overrides) else None
-    from .train import train as train_fn
+    from .training import train as train_fn
 
     run = train_fn(cfg, run_dir=run_dir, device=device, log=click.echo, resume=resume_dir)
     click.echo(str(run))
@@ -153,7 +153,7 @@ def predict(model_dir, input_path, output_path, keep_columns, text_column, top_k
         textclf predict --model runs/demo-20261128-120000 --input data/test.csv --output preds.csv
         textclf predict --model RUN --input new.jsonl --output out.csv --keep-columns id,text --top-k 3
     """
-    from .predict import predict as predict_fn
+    from .prediction import predict as predict_fn
 
     keep = [c.strip() for c in keep_columns.split(",") if c.strip()]
     summary = predict_fn(model_dir, input_path, output_path, text_column=text_column, keep_columns=keep,
@@ -180,7 +180,7 @@ def eval_(model_dir, data_path, output_path, text_column, label_column, ignore_u
         textclf eval --model runs/demo-20261128-120000 --data data/test.csv
         textclf eval --model RUN --data test.csv --output metrics.json --ignore-unseen
     """
-    from .evaluate import evaluate, format_report
+    from .evaluation import evaluate, format_report
 
     result = evaluate(model_dir, data_path, text_column=text_column, label_column=label_column,
                       output=output_path, ignore_unseen=ignore_unseen, batch_size=batch_size, encoding=encoding,

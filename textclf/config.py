@@ -146,10 +146,13 @@ class _Val:
     raw: str | None  # the scalar's text as written, None for collections
     line: int | None  # 1-based
     origin: str  # file name or "--set"
+    refused: bool = False  # already reported (e.g. an unsupported tag): not to be validated again
 
 
 def _where(v: _Val, key: str) -> str:
-    return f"{key} (line {v.line})" if v.line else key
+    if v.line:
+        return f"{key} (line {v.line})"
+    return f"{key} (--set)" if v.origin == "--set" else key
 
 
 _ALLOWED_TAGS = {
@@ -205,13 +208,18 @@ def _scan_aliases(text: str, origin: str) -> None:
 
 
 def _scalar(node, origin: str, problems: list[str], key: str) -> _Val:
-    line = node.start_mark.line + 1
+    line = node.start_mark.line + 1 if origin != "--set" else None
+    at = f" at line {line}, column {node.start_mark.column + 1}" if line else ""
+    if node.tag == "tag:yaml.org,2002:timestamp":
+        problems.append(f"{key}{f' (line {line})' if line else ''}: received {node.value}, which YAML 1.1 reads as a date; "
+                        f"quote it if you mean the text: '{node.value}'")
+        return _Val(None, None, line, origin, refused=True)
     if node.tag not in _ALLOWED_TAGS:
         problems.append(
-            f"{key}: unsupported YAML tag {node.tag!r} at line {line}, column {node.start_mark.column + 1}; "
+            f"{key}: unsupported YAML tag {node.tag!r}{at}; "
             "only plain values (strings, numbers, booleans, null) are allowed"
         )
-        return _Val(None, None, line, origin)
+        return _Val(None, None, line, origin, refused=True)
     if isinstance(node, yaml.ScalarNode):
         value = yaml.SafeLoader.construct_object(yaml.SafeLoader(""), node)  # standard tags only
         raw = node.value if node.style is None else None  # quoted scalars are strings as written
@@ -350,7 +358,8 @@ def _build(values: dict, located: dict[str, _Val], source: str | None, base_dir:
     kwargs: dict[str, Any] = {}
     for name, value in values.items():
         if name not in top:
-            problems.append(f"{name}: unknown key{_suggest(name, list(top))}")
+            where = _where(located.get(name) or _Val(None, None, None, "--set" if source is None else ""), name)
+            problems.append(f"{where}: unknown key{_suggest(name, list(top))}")
             continue
         if name in SECTIONS:
             if value is None:
@@ -363,10 +372,12 @@ def _build(values: dict, located: dict[str, _Val], source: str | None, base_dir:
             sect: dict[str, Any] = {}
             for key, v in value.items():
                 path = f"{name}.{key}"
-                if key not in known:
-                    problems.append(f"{path}: unknown key{_suggest(key, list(known))}")
-                    continue
                 lv = located.get(path) or _Val(v, None, None, "--set")
+                if key not in known:
+                    problems.append(f"{_where(lv, path)}: unknown key{_suggest(key, list(known))}")
+                    continue
+                if lv.refused:
+                    continue
                 converted, problem = _type_problem(path, known[key].metadata, lv)
                 if problem:
                     problems.append(problem)
@@ -377,6 +388,8 @@ def _build(values: dict, located: dict[str, _Val], source: str | None, base_dir:
             kwargs[name] = sect
         else:
             lv = located.get(name) or _Val(value, None, None, "--set")
+            if lv.refused:
+                continue
             converted, problem = _type_problem(name, top[name].metadata, lv)
             if problem:
                 problems.append(problem)
@@ -427,8 +440,10 @@ def parse_override(item: str) -> tuple[str, _Val]:
     key, _, text = item.partition("=")
     key = key.strip()
     if not text.strip():
-        node = yaml.ScalarNode("tag:yaml.org,2002:null", "")
         return key, _Val(None, "", None, "--set")
+    if re.fullmatch(r"\s*[|>][-+]?\s*|\s*[!&*%@`]\s*", text):
+        # a lone YAML indicator (e.g. the separator |) means the character itself on a command line
+        return key, _Val(text.strip(), None, None, "--set")
     problems: list[str] = []
     try:
         _scan_aliases(text, "--set")
@@ -438,6 +453,7 @@ def parse_override(item: str) -> tuple[str, _Val]:
     if node is None:
         return key, _Val(None, "", None, "--set")
     lv = _scalar(node, "--set", problems, key)
+    lv.line = None  # the line inside a one-line --set value means nothing to the user
     if problems:
         raise ConfigError([f"--set {p}" for p in problems])
     if isinstance(lv.value, yaml.Node):

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import codecs
 import csv
-import io
 import json
 import os
 import stat
@@ -129,7 +128,7 @@ def _sniff_encoding(path: Path, encoding: str) -> str:
     return encoding
 
 
-def _decode_error(path: Path, encoding: str) -> DataError:
+def _decode_error(path: Path, encoding: str, asked: str | None = None) -> DataError:
     """Find the line of the first undecodable byte, reading the file again as bytes, line by line."""
     decoder = codecs.getincrementaldecoder(encoding)()
     with open(path, "rb") as f:
@@ -139,11 +138,11 @@ def _decode_error(path: Path, encoding: str) -> DataError:
             except UnicodeDecodeError as exc:
                 byte = raw[exc.start:exc.start + 1]
                 return DataError(
-                    f"{path}, line {number}: byte 0x{byte.hex()} at column {exc.start + 1} is not valid {encoding}; "
+                    f"{path}, line {number}: byte 0x{byte.hex()} at column {exc.start + 1} is not valid {asked or encoding}; "
                     f"if the file is in another encoding, say so with --set data.encoding=latin-1 (or cp1252, "
                     f"utf-16, ...), or --encoding for predict and eval"
                 )
-    return DataError(f"{path}: the file is not valid {encoding}; set data.encoding (or --encoding) to its encoding")
+    return DataError(f"{path}: the file is not valid {asked or encoding}; set data.encoding (or --encoding) to its encoding")
 
 
 def _columns_problem(path: Path, header: list[str], wanted: list[str]) -> DataError | None:
@@ -259,7 +258,7 @@ def _iter_delimited(p: Path, columns: list[str], delimiter: str, encoding: str, 
             if rows:
                 yield _make_chunk(columns, rows, lines, report)
         except UnicodeDecodeError:
-            raise _decode_error(p, enc) from None
+            raise _decode_error(p, enc, encoding if enc == "utf-8-sig" else enc) from None
         except UnicodeError as exc:  # e.g. a UTF-16 stream cut in half
             raise DataError(f"{p}: cannot be decoded as {enc}: {exc}; set the encoding") from None
 
@@ -300,7 +299,7 @@ def _iter_jsonl(p: Path, columns: list[str], encoding: str, chunk_rows: int, ski
                     yield _make_chunk(columns, rows, lines, report)
                     rows, lines = [], []
     except UnicodeDecodeError:
-        raise _decode_error(p, enc) from None
+        raise _decode_error(p, enc, encoding if enc == "utf-8-sig" else enc) from None
     if not seen_any:
         raise DataError(f"{p} is empty: expected one JSON object per line")
     if rows:
@@ -491,4 +490,4 @@ def text_stream(path: str | os.PathLike, text_column: str, encoding: str = "utf-
 
 __all__ = ["iter_chunks", "read_labeled", "split_labels", "infer_task", "check_classes", "stratified_split",
            "unseen_labels", "describe_unseen", "Labeled", "Chunk", "ReadReport", "BadRow", "file_format",
-           "check_file", "io"]
+           "check_file"]

@@ -141,7 +141,9 @@ def probabilities_from_logits(task: str, logits: np.ndarray) -> np.ndarray:
     if task == "multiclass":
         z = np.exp(logits - logits.max(axis=1, keepdims=True))
         return (z / z.sum(axis=1, keepdims=True)).astype(np.float32)
-    return (1.0 / (1.0 + np.exp(-logits))).astype(np.float32)
+    from scipy.special import expit  # scipy comes with scikit-learn; expit does not overflow
+
+    return expit(logits).astype(np.float32)
 
 
 _PREDICT_FNS: dict[int, object] = {}

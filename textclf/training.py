@@ -123,7 +123,11 @@ def setup_device(device: str, mixed_precision: bool, log: Log):
     import keras
 
     if device == "cpu":
-        tf.config.set_visible_devices([], "GPU")
+        try:
+            tf.config.set_visible_devices([], "GPU")
+        except RuntimeError:  # devices were initialized by an earlier call in this process
+            if tf.config.get_visible_devices("GPU"):
+                log("note: a GPU was already initialized in this process; --device cpu cannot hide it now")
     gpus = tf.config.list_physical_devices("GPU") if device != "cpu" else []
     if device == "gpu" and not gpus:
         raise UsageError("--device gpu: TensorFlow sees no GPU on this machine; install textclf[gpu] with a CUDA "
@@ -337,7 +341,7 @@ def _train_into(cfg: Config, data: Datasets, n_out: int, run: Path, device: str,
     import tensorflow as tf
     import keras
 
-    from .evaluate import metrics_from_probs
+    from .evaluation import metrics_from_probs
     from .model import Hyperparameters, build_model, predict_logits, probabilities_from_logits
     from .vectorize import Vocabulary, epoch_batches
 

@@ -93,8 +93,16 @@ def evaluate(model: str | os.PathLike, data: str | os.PathLike, *, text_column: 
         The metrics dict (see :func:`metrics_from_probs`), plus ``data``, ``model`` and ``unseen_labels``.
     """
     from . import artifacts
+    from .errors import UsageError
     from .model import predict_logits, probabilities_from_logits
 
+    if output is not None:
+        out, src = Path(output), Path(data)
+        if out.resolve() == src.resolve() or (out.exists() and src.exists() and os.path.samefile(out, src)):
+            raise UsageError(f"--output {out} is the data file; choose another path (the data is left unchanged)")
+        if out.resolve().parent == Path(model).resolve():
+            raise UsageError(f"--output {out} is inside the run directory, whose files are sealed by its manifest; "
+                             "write the metrics elsewhere")
     run = artifacts.load_run(model)
     task, classes, sep = run.task, run.classes, run.labels.get("separator", "|")
     text_column = text_column or run.labels.get("text_column", "text")

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 
 from .data import iter_chunks
 from .errors import UsageError
@@ -71,7 +72,7 @@ def predict(model, input: str | os.PathLike, output: str | os.PathLike, *, text_
         A :class:`PredictSummary` with the output path, the row count and the seconds taken.
     """
     from . import artifacts
-    from .evaluate import decide
+    from .evaluation import decide
     from .model import predict_logits, probabilities_from_logits
 
     src, dst = Path(input), Path(output)
@@ -91,7 +92,7 @@ def predict(model, input: str | os.PathLike, output: str | os.PathLike, *, text_
         top_k = min(top_k, len(classes))
     top_k = min(top_k, len(classes))
     encoder = run.vocab.encoder()
-    artifacts.clean_stale_temp_files(dst.parent)
+    artifacts.clean_stale_temp_files(dst)
 
     header = keep + ["prediction", "confidence"]
     for k in range(1, top_k + 1):
@@ -100,29 +101,36 @@ def predict(model, input: str | os.PathLike, output: str | os.PathLike, *, text_
     safe = spreadsheet_safe if safe_csv else (lambda v: v)
     t0 = time.perf_counter()
     rows = 0
+    names = np.asarray(classes, dtype=object)
     with artifacts.atomic_write(dst, "w", encoding="utf-8", newline="") as f:
-        writer = csv.writer(f)
-        writer.writerow([safe(h) for h in header])
+        csv.writer(f, lineterminator="\n").writerow([safe(h) for h in header])
         for chunk in iter_chunks(src, columns, encoding=encoding, chunk_rows=chunk_rows):
             texts = chunk.frame[text_column].tolist()
             probs = probabilities_from_logits(task, predict_logits(run.model, encoder.encode(texts), batch_size))
             full = np.concatenate([1.0 - probs, probs], axis=1) if task == "binary" else probs
             decided = decide(task, probs, thr)
-            kept = [chunk.frame[c].tolist() for c in keep]
-            order = np.argsort(-full, axis=1)[:, :top_k] if top_k else None
-            for i in range(len(texts)):
-                if task == "multilabel":
-                    chosen = np.flatnonzero(decided[i])
-                    label = sep.join(classes[j] for j in chosen)
-                    conf = float(full[i, chosen].min()) if len(chosen) else float(1.0 - full[i].max())
-                else:
-                    j = int(decided[i])
-                    label, conf = classes[j], float(full[i, j])
-                row = [safe(col[i]) for col in kept] + [safe(label), f"{conf:.6f}"]
-                if order is not None:
-                    for j in order[i]:
-                        row += [safe(classes[j]), f"{full[i, j]:.6f}"]
-                row += [f"{p:.6f}" for p in full[i]]
-                writer.writerow(row)
-            rows += len(texts)
+            n = len(texts)
+            cols: list = [chunk.frame[c] for c in keep]
+            if task == "multilabel":
+                cols.append(pd.Series([sep.join(names[np.flatnonzero(r)]) for r in decided], dtype=object))
+                lowest = np.where(decided == 1, full, np.inf).min(axis=1)
+                cols.append(np.where(decided.any(axis=1), lowest, 1.0 - full.max(axis=1)))
+            else:
+                cols.append(pd.Series(names[decided], dtype=object))
+                cols.append(full[np.arange(n), decided])
+            if top_k:
+                order = np.argsort(-full, axis=1, kind="stable")[:, :top_k]
+                for k in range(top_k):
+                    cols.append(pd.Series(names[order[:, k]], dtype=object))
+                    cols.append(full[np.arange(n), order[:, k]])
+            cols += [full[:, j] for j in range(full.shape[1])]
+            frame = pd.DataFrame({i: (c.reset_index(drop=True) if isinstance(c, pd.Series) else c)
+                                  for i, c in enumerate(cols)})
+            if safe_csv:
+                for i in range(frame.shape[1]):
+                    if frame[i].dtype == object:
+                        text = frame[i].astype(str)
+                        frame[i] = text.where(~text.str.startswith(_FORMULA_START), "'" + text)
+            frame.to_csv(f, header=False, index=False, float_format="%.6f", lineterminator="\n")
+            rows += n
     return PredictSummary(dst, rows, time.perf_counter() - t0)
