@@ -141,9 +141,12 @@ def train(config_path, overrides, run_dir, resume_dir, device, on_bad_rows) -> N
               help="Decision threshold for binary and multi-label models (default 0.5).")
 @click.option("--encoding", default="utf-8", show_default=True, help="Text encoding of the input.")
 @click.option("--no-safe-csv", is_flag=True, help="Do not prefix text that starts with = + - @ with '.")
+@click.option("--on-bad-rows", type=click.Choice(["error", "skip"]), default="error", show_default=True,
+              help="Stop at an unreadable row, or skip it: then a `line` column joins output to input and "
+                   "the skipped rows go to OUTPUT.rejects.csv.")
 @handle_errors
 def predict(model_dir, input_path, output_path, keep_columns, text_column, top_k, batch_size, threshold,
-            encoding, no_safe_csv) -> None:
+            encoding, no_safe_csv, on_bad_rows) -> None:
     """Write labels and probabilities for every row of a file, in constant memory.
 
     Columns: the kept columns, prediction, confidence, [topK, topK_p ...], p_<class> for each class.
@@ -158,7 +161,11 @@ def predict(model_dir, input_path, output_path, keep_columns, text_column, top_k
     keep = [c.strip() for c in keep_columns.split(",") if c.strip()]
     summary = predict_fn(model_dir, input_path, output_path, text_column=text_column, keep_columns=keep,
                          top_k=top_k, batch_size=batch_size, encoding=encoding, threshold=threshold,
-                         safe_csv=not no_safe_csv)
+                         safe_csv=not no_safe_csv, on_bad_rows=on_bad_rows)
+    if summary.bad_rows:
+        lines = ", ".join(str(b.line) for b in summary.bad_rows[:5])
+        click.echo(f"skipped {len(summary.bad_rows):,} unreadable rows (lines {lines}"
+                   f"{', ...' if len(summary.bad_rows) > 5 else ''}); listed in {summary.rejects}", err=True)
     click.echo(f"wrote {summary.rows:,} rows to {summary.output} ({summary.rows_per_second:,.0f} rows/s)")
 
 

@@ -16,13 +16,13 @@ from __future__ import annotations
 import csv
 import os
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from .data import iter_chunks
+from .data import ReadReport, iter_chunks
 from .errors import UsageError
 
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
@@ -38,6 +38,8 @@ class PredictSummary:
     output: Path
     rows: int
     seconds: float
+    bad_rows: list = field(default_factory=list)  # BadRow(line, reason) of rows skipped
+    rejects: Path | None = None  # the CSV that lists them
 
     @property
     def rows_per_second(self) -> float:
@@ -54,7 +56,7 @@ def _same_file(a: Path, b: Path) -> bool:
 def predict(model, input: str | os.PathLike, output: str | os.PathLike, *, text_column: str | None = None,
             keep_columns: list[str] | tuple[str, ...] = (), top_k: int = 0, batch_size: int = 512,
             chunk_rows: int = 8192, encoding: str = "utf-8", threshold: float | None = None,
-            safe_csv: bool = True) -> PredictSummary:
+            safe_csv: bool = True, on_bad_rows: str = "error") -> PredictSummary:
     """Score every row of ``input`` with the run ``model`` and write a CSV to ``output``.
 
     Args:
@@ -67,6 +69,9 @@ def predict(model, input: str | os.PathLike, output: str | os.PathLike, *, text_
         batch_size: rows per model call. chunk_rows: rows read and written at a time.
         threshold: decision threshold for binary and multi-label tasks (default 0.5).
         safe_csv: prefix echoed text that a spreadsheet would run as a formula with ``'``.
+        on_bad_rows: ``error`` stops at the first unreadable row; ``skip`` leaves such rows out, adds a
+            ``line`` column (the input line of each output row) so the output joins back to the input,
+            and lists the skipped rows in ``OUTPUT.rejects.csv``.
 
     Returns:
         A :class:`PredictSummary` with the output path, the row count and the seconds taken.
@@ -94,7 +99,9 @@ def predict(model, input: str | os.PathLike, output: str | os.PathLike, *, text_
     encoder = run.vocab.encoder()
     artifacts.clean_stale_temp_files(dst)
 
-    header = keep + ["prediction", "confidence"]
+    skip = on_bad_rows == "skip"
+    report = ReadReport(str(src))
+    header = (["line"] if skip else []) + keep + ["prediction", "confidence"]
     for k in range(1, top_k + 1):
         header += [f"top{k}", f"top{k}_p"]
     header += [f"p_{c}" for c in classes]
@@ -104,13 +111,13 @@ def predict(model, input: str | os.PathLike, output: str | os.PathLike, *, text_
     names = np.asarray(classes, dtype=object)
     with artifacts.atomic_write(dst, "w", encoding="utf-8", newline="") as f:
         csv.writer(f, lineterminator="\n").writerow([safe(h) for h in header])
-        for chunk in iter_chunks(src, columns, encoding=encoding, chunk_rows=chunk_rows):
+        for chunk in iter_chunks(src, columns, encoding=encoding, chunk_rows=chunk_rows, skip_bad=skip, report=report):
             texts = chunk.frame[text_column].tolist()
             probs = probabilities_from_logits(task, predict_logits(run.model, encoder.encode(texts), batch_size))
             full = np.concatenate([1.0 - probs, probs], axis=1) if task == "binary" else probs
             decided = decide(task, probs, thr)
             n = len(texts)
-            cols: list = [chunk.frame[c] for c in keep]
+            cols: list = ([np.asarray(chunk.lines)] if skip else []) + [chunk.frame[c] for c in keep]
             if task == "multilabel":
                 cols.append(pd.Series([sep.join(names[np.flatnonzero(r)]) for r in decided], dtype=object))
                 lowest = np.where(decided == 1, full, np.inf).min(axis=1)
@@ -133,4 +140,11 @@ def predict(model, input: str | os.PathLike, output: str | os.PathLike, *, text_
                         frame[i] = text.where(~text.str.startswith(_FORMULA_START), "'" + text)
             frame.to_csv(f, header=False, index=False, float_format="%.6f", lineterminator="\n")
             rows += n
-    return PredictSummary(dst, rows, time.perf_counter() - t0)
+    summary = PredictSummary(dst, rows, time.perf_counter() - t0, report.bad_rows)
+    if report.bad_rows:
+        summary.rejects = dst.with_name(dst.name + ".rejects.csv")
+        with artifacts.atomic_write(summary.rejects, "w", encoding="utf-8", newline="") as f:
+            writer = csv.writer(f, lineterminator="\n")
+            writer.writerow(["line", "reason"])
+            writer.writerows((b.line, b.reason) for b in report.bad_rows)
+    return summary
