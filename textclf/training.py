@@ -343,6 +343,7 @@ def _train_into(cfg: Config, data: Datasets, n_out: int, run: Path, device: str,
 
     from .evaluation import metrics_from_probs
     from .model import Hyperparameters, build_model, predict_logits, probabilities_from_logits
+    from .optimizer import LazyAdam
     from .vectorize import Vocabulary, epoch_batches
 
     m, t = cfg.model, cfg.train
@@ -375,7 +376,7 @@ def _train_into(cfg: Config, data: Datasets, n_out: int, run: Path, device: str,
     weights = class_weights(y_train, data.task, n_out, t.class_weight)
     with strategy.scope():
         model = build_model(hp, seed=t.seed, output_bias=prior_logits(y_train, data.task, n_out))
-        optimizer = keras.optimizers.Adam(learning_rate=t.learning_rate)
+        optimizer = LazyAdam(learning_rate=t.learning_rate)
         if keras.mixed_precision.global_policy().name == "mixed_float16":
             optimizer = keras.optimizers.LossScaleOptimizer(optimizer)
         optimizer.build(model.trainable_variables)
