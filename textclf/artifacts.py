@@ -68,9 +68,22 @@ SIZE_CAPS = {CONFIG: 1 * MB, MODEL: 1 * MB, VOCAB: 256 * MB, LABELS: 64 * MB, HI
              METRICS: 64 * MB, MANIFEST: 4 * MB, WEIGHTS: 8192 * MB, REJECTS: 256 * MB}
 LOG_CAP = 512 * MB
 _LOG_NAME = re.compile(r"logs/(train|valid)/events\.out\.tfevents\.[\w.\-]+")
-WEIGHTS_MAX_RATIO = 50
-_UMASK = os.umask(0)
-os.umask(_UMASK)  # a compressed member that expands more than this is refused (zip bomb)
+WEIGHTS_MAX_RATIO = 50  # a compressed member that expands more than this is refused (zip bomb)
+
+
+def _read_umask() -> int:
+    """The process umask, read without changing it (Linux); 0o022 where it cannot be read."""
+    try:
+        with open("/proc/self/status", encoding="ascii") as f:
+            for line in f:
+                if line.startswith("Umask:"):
+                    return int(line.split()[1], 8)
+    except (OSError, ValueError):
+        pass
+    return 0o022
+
+
+_UMASK = _read_umask()
 
 
 def _allowed(name: str) -> bool:
@@ -392,6 +405,7 @@ def load_run(path: str | os.PathLike) -> LoadedRun:
         vocab = Vocabulary.from_json(vocab_obj)
         classes = labels["classes"]
         assert isinstance(classes, list) and all(isinstance(c, str) for c in classes)
+        assert labels["task"] in ("binary", "multiclass", "multilabel")
     except (KeyError, TypeError, ValueError, AssertionError) as exc:
         raise ModelRejected(f"{run}: {VOCAB} or {LABELS} is not in textclf's format ({exc!r})") from None
     expected_outputs = 1 if labels["task"] == "binary" else len(classes)
@@ -405,7 +419,10 @@ def load_run(path: str | os.PathLike) -> LoadedRun:
     except (ValueError, TypeError) as exc:
         raise ModelRejected(f"{run}: cannot build the model described by {MODEL} ({exc})") from None
     load_weights(run, model)
-    config = yaml.safe_load((run / CONFIG).read_text(encoding="utf-8"))
+    try:
+        config = yaml.safe_load((run / CONFIG).read_text(encoding="utf-8"))
+    except (yaml.YAMLError, UnicodeDecodeError) as exc:
+        raise ModelRejected(f"{run}: {CONFIG} is not valid YAML ({exc})") from None
     return LoadedRun(run, model, hp, vocab, labels, config, read_metrics(run))
 
 

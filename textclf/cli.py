@@ -83,6 +83,8 @@ def main(debug: bool) -> None:
         textclf eval --model runs/demo-... --data data/test.csv
     """
     _quiet_tensorflow()
+    if debug:
+        os.environ["TEXTCLF_DEBUG"] = "1"  # textclf.quiet then leaves TensorFlow's native log lines alone
 
 
 @main.command()

@@ -103,6 +103,9 @@ def evaluate(model: str | os.PathLike, data: str | os.PathLike, *, text_column: 
         if out.resolve().parent == Path(model).resolve():
             raise UsageError(f"--output {out} is inside the run directory, whose files are sealed by its manifest; "
                              "write the metrics elsewhere")
+    from .quiet import import_tensorflow
+
+    import_tensorflow()
     run = artifacts.load_run(model)
     task, classes, sep = run.task, run.classes, run.labels.get("separator", "|")
     text_column = text_column or run.labels.get("text_column", "text")

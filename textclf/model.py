@@ -64,9 +64,9 @@ class MaskedGlobalMaxPooling1D(keras.layers.Layer):
     def call(self, inputs, mask=None):
         if mask is None:
             return ops.max(inputs, axis=1)
-        very_negative = ops.cast(-1e4, inputs.dtype)
-        keep = ops.expand_dims(ops.cast(mask, "bool"), -1)
-        return ops.max(ops.where(keep, inputs, very_negative), axis=1)
+        # arithmetic rather than a boolean select: padded steps get a large negative offset
+        keep = ops.expand_dims(ops.cast(mask, inputs.dtype), -1)
+        return ops.max(inputs + (keep - 1.0) * ops.cast(1e4, inputs.dtype), axis=1)
 
     def compute_mask(self, inputs, mask=None):
         return None
@@ -155,8 +155,11 @@ def _predict_fn(model: keras.Model):
     if fn is None or fn[0] is not model:
         sig = {name: tf.TensorSpec([None, None], tf.float32 if name == "ngram_weights" else tf.int32)
                for name in model.input}
-        call = tf.function(lambda inputs: tf.cast(model(inputs, training=False), tf.float32),
-                           input_signature=[sig], reduce_retracing=True)
+        @tf.autograph.experimental.do_not_convert
+        def infer(inputs):
+            return tf.cast(model(inputs, training=False), tf.float32)
+
+        call = tf.function(infer, input_signature=[sig], reduce_retracing=True)
         fn = (model, call)
         _PREDICT_FNS.clear()  # keep at most one model alive through this cache
         _PREDICT_FNS[id(model)] = fn

@@ -87,6 +87,10 @@ def predict(model, input: str | os.PathLike, output: str | os.PathLike, *, text_
         raise UsageError(f"--output {dst} is a directory; give a file path such as {dst / 'predictions.csv'}")
     if not dst.parent.exists():
         raise UsageError(f"--output {dst}: the folder {dst.parent} does not exist; create it first")
+    if not isinstance(model, artifacts.LoadedRun):
+        from .quiet import import_tensorflow
+
+        import_tensorflow()
     run = model if isinstance(model, artifacts.LoadedRun) else artifacts.load_run(model)
     task, classes, sep = run.task, run.classes, run.labels.get("separator", "|")
     text_column = text_column or run.labels.get("text_column", "text")

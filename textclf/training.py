@@ -338,6 +338,9 @@ def _flatten(d: dict) -> list[str]:
 
 def _train_into(cfg: Config, data: Datasets, n_out: int, run: Path, device: str, log: Log, t_start: float,
                 fingerprint: dict) -> None:
+    from .quiet import import_tensorflow
+
+    import_tensorflow()  # only now: every config and data problem has been reported by this point
     import tensorflow as tf
     import keras
 
