@@ -60,7 +60,7 @@ class ModelConfig:
     """The vocabulary and the network: Embedding -> (Bi)LSTM -> pooling -> Dense, plus an n-gram branch."""
 
     max_tokens: int = _f(30000, "vocabulary size, including the padding and out-of-vocabulary tokens", "int", lo=3)
-    sequence_length: int = _f(256, "texts are cut to this many tokens", "int", lo=1)
+    sequence_length: int = _f(128, "the RNN reads this many tokens of each text (the n-gram branch reads ngram_length)", "int", lo=1)
     standardize: str = _f(
         "lower_and_split_punctuation",
         "text normalization: lower_and_split_punctuation, lower_and_strip_punctuation, lower or none",
@@ -87,6 +87,7 @@ class TrainConfig:
     epochs: int = _f(10, "maximum number of passes over the training data", "int", lo=1)
     batch_size: int = _f(64, "examples per step (across all replicas)", "int", lo=1)
     learning_rate: float = _f(0.002, "Adam learning rate", "float", lo=0.0)
+    ngram_learning_rate: float = _f(0.1, "Adam learning rate of the linear n-gram branch (a linear model needs larger steps than the RNN to converge as fast)", "float", lo=0.0)
     seed: int = _f(13, "random seed for the split, initialization and shuffling (CPU runs repeat exactly)", "int", lo=0)
     early_stopping_patience: int = _f(2, "stop after this many epochs without a better validation loss (0 = never stop early)", "int", lo=0)
     checkpoint_every_steps: int = _f(0, "also checkpoint every N batches inside an epoch (0 = only at epoch ends)", "int", lo=0)

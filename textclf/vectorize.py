@@ -98,7 +98,7 @@ class Vocabulary:
                 values, lengths = encoder.ngram_ids(_as_tensor(texts[start:start + batch_size]))
                 doc = np.repeat(np.arange(len(lengths)), lengths)
                 pairs = np.unique(doc * len(df) + values)
-                np.add.at(df, pairs % len(df), 1)
+                df += np.bincount(pairs % len(df), minlength=len(df))
             idf = np.log((1.0 + len(texts)) / (1.0 + df)) + 1.0
             idf[:2] = 0.0  # padding and out-of-vocabulary n-grams carry no weight
             vocab.ngram_idf = [round(float(x), 6) for x in idf]
