@@ -119,3 +119,125 @@ def assert_clean_error(result: Result, code: int, *needles: str) -> str:
     for needle in needles:
         assert needle in output, f"{needle!r} not in output:\n{output}"
     return output
+
+
+# --------------------------------------------------------------------------------------------------
+# The real CLI in a child process: for kills, signals and resource limits (tests/test_reliability.py)
+
+import os  # noqa: E402
+import subprocess  # noqa: E402
+import sys  # noqa: E402
+import time  # noqa: E402
+
+
+def textclf_argv(*args) -> list[str]:
+    """The command line that runs ``textclf ARGS`` in a fresh interpreter of this virtual environment."""
+    return [sys.executable, "-m", "textclf.cli", *(str(a) for a in args)]
+
+
+def child_env() -> dict[str, str]:
+    """The environment of a CLI child: quiet TensorFlow, CPU only (no slow CUDA probing), unbuffered output."""
+    env = dict(os.environ)
+    env["TF_CPP_MIN_LOG_LEVEL"] = "3"
+    env["CUDA_VISIBLE_DEVICES"] = ""
+    env["PYTHONUNBUFFERED"] = "1"
+    return env
+
+
+class CliProcess:
+    """``textclf ARGS`` running in a child process; stdout and stderr go to files (never a full pipe).
+
+    ``wait()`` reaps the child with ``os.wait4`` so that its resource usage (peak RSS) is known.
+    """
+
+    _count = 0
+
+    def __init__(self, *args, logs: Path, cwd: Path | None = None, preexec_fn=None):
+        CliProcess._count += 1
+        logs.mkdir(parents=True, exist_ok=True)
+        self.out_path = logs / f"child-{CliProcess._count}.out"
+        self.err_path = logs / f"child-{CliProcess._count}.err"
+        self.args = [str(a) for a in args]
+        with open(self.out_path, "wb") as out, open(self.err_path, "wb") as err:
+            self.popen = subprocess.Popen(textclf_argv(*args), stdout=out, stderr=err, stdin=subprocess.DEVNULL,
+                                          cwd=cwd, env=child_env(), preexec_fn=preexec_fn)
+        self.pid = self.popen.pid
+        self.returncode: int | None = None
+        self.rusage = None
+
+    @property
+    def stdout(self) -> str:
+        return self.out_path.read_text(encoding="utf-8", errors="replace")
+
+    @property
+    def stderr(self) -> str:
+        return self.err_path.read_text(encoding="utf-8", errors="replace")
+
+    @property
+    def output(self) -> str:
+        return self.stdout + self.stderr
+
+    def poll(self) -> int | None:
+        if self.returncode is None:
+            pid, status, rusage = os.wait4(self.pid, os.WNOHANG)
+            if pid:
+                self._reaped(status, rusage)
+        return self.returncode
+
+    def _reaped(self, status, rusage) -> None:
+        self.returncode = os.waitstatus_to_exitcode(status)  # -N: killed by signal N
+        self.rusage = rusage
+        self.popen.returncode = self.returncode  # keep Popen from waiting on a reaped pid
+
+    def wait(self, timeout: float = 300) -> int:
+        deadline = time.monotonic() + timeout
+        while self.poll() is None:
+            if time.monotonic() > deadline:
+                self.popen.kill()
+                self.wait(30)
+                raise AssertionError(f"textclf {' '.join(self.args)} ran for more than {timeout}s; output:\n"
+                                     + self.output[-4000:])
+            time.sleep(0.01)
+        return self.returncode
+
+    def signal(self, signum: int) -> None:
+        if self.poll() is None:
+            os.kill(self.pid, signum)
+
+    def wait_until(self, condition, timeout: float = 240, what: str = "condition", interval: float = 0.005) -> None:
+        """Poll ``condition()`` every ``interval`` s while the child runs; fail if it exits or times out first."""
+        deadline = time.monotonic() + timeout
+        while not condition():
+            if self.poll() is not None:
+                raise AssertionError(f"textclf {' '.join(self.args)} exited ({self.returncode}) before {what}; "
+                                     f"output:\n{self.output[-4000:]}")
+            if time.monotonic() > deadline:
+                self.popen.kill()
+                raise AssertionError(f"no {what} after {timeout}s; output:\n{self.output[-4000:]}")
+            if interval:
+                time.sleep(interval)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        if self.poll() is None:
+            self.popen.kill()
+            self.wait(60)
+        return False
+
+
+def checkpoint_names(run: Path) -> list[str]:
+    """The complete checkpoints of an interrupted run, oldest first (``epoch-EEEEE-step-SSSSSSS``)."""
+    folder = Path(run) / "checkpoints"
+    if not folder.is_dir():
+        return []
+    try:
+        return sorted(p.name for p in folder.iterdir() if p.name.startswith("epoch-"))
+    except FileNotFoundError:  # the folder was removed while listing (the run finished)
+        return []
+
+
+def history_epochs(run: Path) -> list[int]:
+    _, rows = read_csv_rows(Path(run) / "history.csv")
+    return [int(r["epoch"]) for r in rows]
