@@ -221,7 +221,11 @@ def _weight_key(variable) -> str:
 
 def save_run(run: Path, *, config_yaml: str, hyperparameters: dict, vocab: dict, labels: dict, model,
              history: list[dict], metrics: dict) -> None:
-    """Write all files of a finished run, then the manifest (last, so its presence means complete)."""
+    """Write all files of a finished run, then remove the checkpoints, then write the manifest.
+
+    Until the manifest exists the run is incomplete, and until every other file is written the checkpoints
+    stay, so a full disk or a kill during the save leaves a run that ``--resume`` finishes.
+    """
     write_text(run, CONFIG, config_yaml)
     write_json(run, MODEL, {"format": FORMAT, "format_version": FORMAT_VERSION, "hyperparameters": hyperparameters})
     write_json(run, VOCAB, vocab)
@@ -229,6 +233,7 @@ def save_run(run: Path, *, config_yaml: str, hyperparameters: dict, vocab: dict,
     write_history(run, history)
     write_json(run, METRICS, metrics)
     save_weights(run, model)
+    remove_checkpoints(run)
     write_manifest(run)
 
 
@@ -578,6 +583,11 @@ def load_latest_checkpoint(run: Path, log=print) -> Checkpoint | None:
         except (OSError, ValueError, KeyError, TypeError, zipfile.BadZipFile, EOFError) as exc:
             log(f"checkpoint {path.name} is incomplete or damaged ({exc}); falling back to the previous one")
     return None
+
+
+def has_model_files(run: Path) -> bool:
+    """Whether training got as far as saving the model (then the run directory is never deleted)."""
+    return (run / WEIGHTS).exists() or (run / MANIFEST).exists()
 
 
 def latest_checkpoint_name(run: Path) -> str | None:

@@ -22,6 +22,11 @@ Exit codes: 0 ok, 1 internal error, 2 usage or config, 3 data, 4 model rejected,
 5 out of memory or disk, 6 training diverged, 130/143 interrupted."""
 
 
+OUT_OF_MEMORY = ("out of memory; lower train.batch_size or model.sequence_length (or --batch-size for predict and "
+                 "eval), or make the model smaller (model.units, model.embedding_dim, model.ngram_max_tokens). "
+                 "A checkpoint written before, if any, is intact: resume with textclf train --resume RUN_DIR")
+
+
 def _quiet_tensorflow() -> None:
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
@@ -48,7 +53,7 @@ def handle_errors(fn):
         except MemoryError:
             if debug:
                 traceback.print_exc()
-            _fail("out of memory; lower train.batch_size or model.sequence_length (or --batch-size)", EXIT_RESOURCE)
+            _fail(OUT_OF_MEMORY, EXIT_RESOURCE)
         except click.exceptions.ClickException:
             raise
         except SystemExit:
@@ -57,8 +62,7 @@ def handle_errors(fn):
             if type(exc).__name__ == "ResourceExhaustedError":
                 if debug:
                     traceback.print_exc()
-                _fail("out of memory on the device; lower train.batch_size or model.sequence_length "
-                      "(or --batch-size)", EXIT_RESOURCE)
+                _fail(OUT_OF_MEMORY, EXIT_RESOURCE)
             if isinstance(exc, OSError) and exc.errno == 28:
                 _fail(f"no space left on the disk ({exc}); free some space and run again", EXIT_RESOURCE)
             if debug:
@@ -123,10 +127,13 @@ def train(config_path, overrides, run_dir, resume_dir, device, on_bad_rows) -> N
     if resume_dir is not None and run_dir is not None:
         raise UsageError("--resume continues a run in its own directory; leave out --run-dir")
     # all config errors are reported before TensorFlow is imported
-    cfg = load_config(config_path, overrides) if (config_path or overrides) else None
+    cfg = load_config(config_path, overrides) if config_path else None
+    if cfg is None and resume_dir is None:
+        raise UsageError("give --config FILE (or --resume RUN_DIR to continue an interrupted run)")
     from .training import train as train_fn
 
-    run = train_fn(cfg, run_dir=run_dir, device=device, log=click.echo, resume=resume_dir)
+    run = train_fn(cfg, run_dir=run_dir, device=device, log=click.echo, resume=resume_dir,
+                   overrides=overrides if cfg is None else ())
     click.echo(str(run))
 
 
@@ -146,9 +153,11 @@ def train(config_path, overrides, run_dir, resume_dir, device, on_bad_rows) -> N
 @click.option("--on-bad-rows", type=click.Choice(["error", "skip"]), default="error", show_default=True,
               help="Stop at an unreadable row, or skip it: then a `line` column joins output to input and "
                    "the skipped rows go to OUTPUT.rejects.csv.")
+@click.option("--max-bad-fraction", type=click.FloatRange(0, 1), default=0.01, show_default=True,
+              help="With --on-bad-rows skip: fail if more than this share of rows is unreadable.")
 @handle_errors
 def predict(model_dir, input_path, output_path, keep_columns, text_column, top_k, batch_size, threshold,
-            encoding, no_safe_csv, on_bad_rows) -> None:
+            encoding, no_safe_csv, on_bad_rows, max_bad_fraction) -> None:
     """Write labels and probabilities for every row of a file, in constant memory.
 
     Columns: the kept columns, prediction, confidence, [topK, topK_p ...], p_<class> for each class.
@@ -163,7 +172,12 @@ def predict(model_dir, input_path, output_path, keep_columns, text_column, top_k
     keep = [c.strip() for c in keep_columns.split(",") if c.strip()]
     summary = predict_fn(model_dir, input_path, output_path, text_column=text_column, keep_columns=keep,
                          top_k=top_k, batch_size=batch_size, encoding=encoding, threshold=threshold,
-                         safe_csv=not no_safe_csv, on_bad_rows=on_bad_rows)
+                         safe_csv=not no_safe_csv, on_bad_rows=on_bad_rows, max_bad_fraction=max_bad_fraction)
+    if summary.truncated_texts:
+        from .data import MAX_TEXT_CHARS
+
+        click.echo(f"{summary.truncated_texts:,} texts longer than {MAX_TEXT_CHARS:,} characters were cut to that "
+                   "length (the model reads far fewer tokens than that)", err=True)
     if summary.bad_rows:
         lines = ", ".join(str(b.line) for b in summary.bad_rows[:5])
         click.echo(f"skipped {len(summary.bad_rows):,} unreadable rows (lines {lines}"

@@ -23,7 +23,7 @@ import numpy as np
 import pandas as pd
 
 from .data import ReadReport, iter_chunks
-from .errors import UsageError
+from .errors import DataError, UsageError
 
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
@@ -40,6 +40,7 @@ class PredictSummary:
     seconds: float
     bad_rows: list = field(default_factory=list)  # BadRow(line, reason) of rows skipped
     rejects: Path | None = None  # the CSV that lists them
+    truncated_texts: int = 0  # texts longer than data.MAX_TEXT_CHARS characters, cut
 
     @property
     def rows_per_second(self) -> float:
@@ -56,7 +57,7 @@ def _same_file(a: Path, b: Path) -> bool:
 def predict(model, input: str | os.PathLike, output: str | os.PathLike, *, text_column: str | None = None,
             keep_columns: list[str] | tuple[str, ...] = (), top_k: int = 0, batch_size: int = 512,
             chunk_rows: int = 8192, encoding: str = "utf-8", threshold: float | None = None,
-            safe_csv: bool = True, on_bad_rows: str = "error") -> PredictSummary:
+            safe_csv: bool = True, on_bad_rows: str = "error", max_bad_fraction: float = 0.01) -> PredictSummary:
     """Score every row of ``input`` with the run ``model`` and write a CSV to ``output``.
 
     Args:
@@ -71,7 +72,8 @@ def predict(model, input: str | os.PathLike, output: str | os.PathLike, *, text_
         safe_csv: prefix echoed text that a spreadsheet would run as a formula with ``'``.
         on_bad_rows: ``error`` stops at the first unreadable row; ``skip`` leaves such rows out, adds a
             ``line`` column (the input line of each output row) so the output joins back to the input,
-            and lists the skipped rows in ``OUTPUT.rejects.csv``.
+            and lists the skipped rows in ``OUTPUT.rejects.csv``. More than ``max_bad_fraction`` of the rows
+            bad is a DataError, and the old output, if any, is left as it was.
 
     Returns:
         A :class:`PredictSummary` with the output path, the row count and the seconds taken.
@@ -144,7 +146,17 @@ def predict(model, input: str | os.PathLike, output: str | os.PathLike, *, text_
                         frame[i] = text.where(~text.str.startswith(_FORMULA_START), "'" + text)
             frame.to_csv(f, header=False, index=False, float_format="%.6f", lineterminator="\n")
             rows += n
-    summary = PredictSummary(dst, rows, time.perf_counter() - t0, report.bad_rows)
+        bad = len(report.bad_rows)
+        if bad and bad / (bad + rows) > max_bad_fraction:
+            first = report.bad_rows[0]
+            raise DataError(f"{src}: {bad:,} of {bad + rows:,} rows are unreadable, over the limit of "
+                            f"{max_bad_fraction:.1%} (--max-bad-fraction); first at line {first.line}: {first.reason}. "
+                            f"Is this the right file? No output was written")
+    summary = PredictSummary(dst, rows, time.perf_counter() - t0, report.bad_rows,
+                             truncated_texts=report.truncated_texts)
+    stale = dst.with_name(dst.name + ".rejects.csv")
+    if not report.bad_rows and stale.exists():
+        stale.unlink()  # it listed the rows of an earlier input
     if report.bad_rows:
         summary.rejects = dst.with_name(dst.name + ".rejects.csv")
         with artifacts.atomic_write(summary.rejects, "w", encoding="utf-8", newline="") as f:

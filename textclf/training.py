@@ -24,8 +24,8 @@ from . import artifacts
 from .config import Config
 from .data import (Labeled, check_classes, infer_task, read_labeled, split_labels, stratified_split,
                    unseen_labels, describe_unseen)
-from .errors import (EXIT_SIGINT, EXIT_SIGTERM, ConfigError, DataError, DivergedError, Interrupted, TextclfError,
-                     UsageError)
+from .errors import (EXIT_SIGINT, EXIT_SIGTERM, ConfigError, DataError, DivergedError, Interrupted, ModelRejected,
+                     TextclfError, UsageError)
 
 Log = Callable[[str], None]
 
@@ -234,7 +234,7 @@ def _interrupted(signum: int, run: Path, epoch: int, step: int) -> Interrupted:
 
 
 def train(config: Config | None = None, run_dir: str | os.PathLike | None = None, device: str | None = None,
-          log: Log = print, resume: str | os.PathLike | None = None) -> Path:
+          log: Log = print, resume: str | os.PathLike | None = None, overrides: list[str] | tuple = ()) -> Path:
     """Train a classifier as ``config`` says and write a complete run directory.
 
     Args:
@@ -245,6 +245,8 @@ def train(config: Config | None = None, run_dir: str | os.PathLike | None = None
         device: ``auto``, ``cpu`` or ``gpu``; overrides ``train.device``.
         log: where progress lines go.
         resume: an interrupted run directory to continue from its newest valid checkpoint.
+        overrides: with ``resume`` and no ``config``, ``--set`` strings applied to the run's own config (only
+            keys that may differ on a resume, such as ``train.device``, are accepted).
 
     Returns:
         The path of the finished run directory (it holds ``manifest.json``).
@@ -257,7 +259,7 @@ def train(config: Config | None = None, run_dir: str | os.PathLike | None = None
     t_start = time.perf_counter()
     if resume is not None:
         run = Path(resume)
-        cfg = _resume_config(run, config)
+        cfg = _resume_config(run, config, list(overrides))
     else:
         if config is None:
             raise UsageError("train() needs a config (or resume=RUN_DIR)")
@@ -277,9 +279,10 @@ def train(config: Config | None = None, run_dir: str | os.PathLike | None = None
     try:
         _train_into(cfg, data, n_out, run, device or cfg.train.device, log, t_start, fingerprint)
     except BaseException as exc:
-        if artifacts.latest_checkpoint_name(run) is None and created:
+        if created and artifacts.latest_checkpoint_name(run) is None and not artifacts.has_model_files(run):
             shutil.rmtree(run, ignore_errors=True)  # nothing worth keeping: never leave a half-written run
-        elif not isinstance(exc, Interrupted) and not artifacts.is_complete(run):
+        elif (not isinstance(exc, (Interrupted, DivergedError)) and not artifacts.is_complete(run)
+              and artifacts.latest_checkpoint_name(run) is not None):
             log(f"the run is incomplete; its last checkpoint is kept. Resume with: textclf train --resume {run}")
         raise
     return run
@@ -294,8 +297,11 @@ def data_fingerprint(cfg: Config) -> dict:
 _RESUME_MAY_DIFFER = {"train.verbose", "train.device", "train.tensorboard", "train.runs_dir"}
 
 
-def _resume_config(run: Path, given: Config | None) -> Config:
-    """The config of an interrupted run; a different ``given`` config is refused, naming each change."""
+def _resume_config(run: Path, given: Config | None, overrides: list[str] | None = None) -> Config:
+    """The config of an interrupted run; a different ``given`` config is refused, naming each change.
+
+    Without ``given``, ``overrides`` are applied to the run's own config and the result is checked the same way.
+    """
     import yaml
 
     from .config import load_config
@@ -310,7 +316,9 @@ def _resume_config(run: Path, given: Config | None) -> Config:
     saved_text = artifacts.read_config_text(run)
     saved = load_config(None, _flatten(yaml.safe_load(saved_text)))
     if given is None:
-        return saved
+        if not overrides:
+            return saved
+        given = load_config(None, _flatten(saved.to_dict()) + list(overrides))
     old, new = _flat(saved.to_dict()), _flat(given.to_dict())
     changes = [f"{k} {old.get(k)!r} → {new.get(k)!r}" for k in sorted(set(old) | set(new))
                if old.get(k) != new.get(k) and k not in _RESUME_MAY_DIFFER]
@@ -395,6 +403,8 @@ def _train_into(cfg: Config, data: Datasets, n_out: int, run: Path, device: str,
     best = {"loss": math.inf, "epoch": 0, "weights": None}
     wait, start_epoch, start_step, partial = 0, 1, 0, (0.0, 0)
     ckpt = artifacts.load_latest_checkpoint(run, log)
+    if ckpt is None and artifacts.latest_checkpoint_name(run) is not None:
+        raise ModelRejected(f"every checkpoint in {run} is damaged, so it cannot be resumed; start a new run")
     if ckpt is not None:
         st = ckpt.state
         if st.get("data") != fingerprint:
@@ -444,10 +454,16 @@ def _train_into(cfg: Config, data: Datasets, n_out: int, run: Path, device: str,
         return strategy.reduce(tf.distribute.ReduceOp.SUM, per_replica, axis=None)
 
     def checkpoint(epoch: int, step: int, total: float = 0.0, count: int = 0, stopped_early: bool = False):
+        variables = [v.numpy() for v in model.variables]
+        if not all(np.isfinite(a).all() for a in variables if a.dtype.kind == "f"):
+            raise DivergedError(
+                f"training diverged at epoch {epoch + (1 if step else 0)}, batch {step or 'end'}: the weights are "
+                f"no longer finite. Lower train.learning_rate (now {t.learning_rate:g}); no model was saved and "
+                "no checkpoint holds these weights")
         state = {"history": history, "best_loss": best["loss"], "best_epoch": best["epoch"], "wait": wait,
                  "partial_loss": total, "partial_count": count, "stopped_early": stopped_early,
                  "data": fingerprint, "seed": t.seed}
-        artifacts.save_checkpoint(run, epoch, step, state, [v.numpy() for v in model.variables],
+        artifacts.save_checkpoint(run, epoch, step, state, variables,
                                   [v.numpy() for v in optimizer.variables], best["weights"])
 
     writers = None
@@ -537,7 +553,6 @@ def _train_into(cfg: Config, data: Datasets, n_out: int, run: Path, device: str,
         log(f"{len(rejects):,} bad rows were left out; they are listed in {run / artifacts.REJECTS}")
     labels = {"task": data.task, "classes": data.classes, "separator": sep,
               "text_column": cfg.data.text_column, "label_column": cfg.data.label_column}
-    artifacts.remove_checkpoints(run)
     artifacts.save_run(run, config_yaml=cfg.to_yaml(), hyperparameters=hp.to_json(), vocab=vocab.to_json(),
                        labels=labels, model=model, history=history, metrics=metrics)
     _check_reload(run, model, x_valid)
