@@ -247,12 +247,6 @@ def write_manifest(run: Path) -> None:
     write_json(run, MANIFEST, {"format": FORMAT, "format_version": FORMAT_VERSION, "files": files})
 
 
-def update_file(run: Path, name: str, obj: Any) -> None:
-    """Replace one JSON file of a finished run (e.g. after ``eval``) and re-seal the manifest."""
-    write_json(run, name, obj)
-    write_manifest(run)
-
-
 def _walk(run: Path) -> list[str]:
     out = []
     for root, dirs, files in os.walk(run):

@@ -15,7 +15,7 @@ from functools import wraps
 import click
 
 from . import __version__
-from .errors import (EXIT_INTERNAL, EXIT_RESOURCE, EXIT_SIGINT, EXIT_USAGE, TextclfError)
+from .errors import EXIT_INTERNAL, EXIT_RESOURCE, EXIT_SIGINT, TextclfError
 
 EXIT_CODES_HELP = """\b
 Exit codes: 0 ok, 1 internal error, 2 usage or config, 3 data, 4 model rejected,

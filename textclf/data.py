@@ -482,12 +482,6 @@ def _same_number(a: str, b: str) -> bool:
         return False
 
 
-def text_stream(path: str | os.PathLike, text_column: str, encoding: str = "utf-8") -> Iterator[str]:
-    """All texts of a file, one by one (for vocabulary statistics)."""
-    for chunk in iter_chunks(path, [text_column], encoding=encoding):
-        yield from chunk.frame[text_column].tolist()
-
-
 __all__ = ["iter_chunks", "read_labeled", "split_labels", "infer_task", "check_classes", "stratified_split",
            "unseen_labels", "describe_unseen", "Labeled", "Chunk", "ReadReport", "BadRow", "file_format",
            "check_file"]

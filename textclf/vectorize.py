@@ -17,8 +17,6 @@ under a mask; such texts get the single out-of-vocabulary token instead.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Iterator
-
 import numpy as np
 import tensorflow as tf
 import keras
@@ -148,15 +146,6 @@ class Encoded:
     def lengths(self) -> np.ndarray:
         return np.diff(self.offsets)
 
-    def subset(self, index: np.ndarray) -> "Encoded":
-        """The rows in ``index``, as a new ragged set."""
-        values, offsets = _take(self.values, self.offsets, index)
-        out = Encoded(values, offsets)
-        if self.ngram_values is not None:
-            out.ngram_values, out.ngram_offsets = _take(self.ngram_values, self.ngram_offsets, index)
-            out.ngram_weights, _ = _take(self.ngram_weights, self.ngram_offsets, index)
-        return out
-
     def batch(self, index: np.ndarray) -> dict[str, np.ndarray]:
         """The padded model inputs for the rows in ``index``."""
         out = {"tokens": _pad(self.values, self.offsets, index)}
@@ -164,13 +153,6 @@ class Encoded:
             out["ngrams"] = _pad(self.ngram_values, self.ngram_offsets, index)
             out["ngram_weights"] = _pad(self.ngram_weights, self.ngram_offsets, index)
         return out
-
-
-def _take(values: np.ndarray, offsets: np.ndarray, index: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    parts = [values[offsets[i]:offsets[i + 1]] for i in index]
-    lengths = np.asarray([len(p) for p in parts], dtype=np.int64)
-    flat = np.concatenate(parts).astype(values.dtype) if parts else np.zeros(0, values.dtype)
-    return flat, np.concatenate([[0], np.cumsum(lengths)]).astype(np.int64)
 
 
 def _pad(values: np.ndarray, offsets: np.ndarray, index: np.ndarray) -> np.ndarray:
@@ -280,10 +262,3 @@ def epoch_batches(lengths: np.ndarray, batch_size: int, rng: np.random.Generator
     batches = [order[i:i + batch_size] for i in range(0, n, batch_size)]
     rng.shuffle(batches)
     return batches
-
-
-def iterate(encoded: Encoded, targets: np.ndarray | None, batches: list[np.ndarray]
-            ) -> Iterator[tuple[dict[str, np.ndarray], np.ndarray | None, np.ndarray]]:
-    """Yield (inputs, targets, row indices) for each batch."""
-    for index in batches:
-        yield encoded.batch(index), (targets[index] if targets is not None else None), index
