@@ -176,3 +176,22 @@ def test_eval_prints_report_and_writes_json(multiclass_run, tmp_path):
     assert json.loads(out.read_text())["task"] == "multiclass"
     for word in ("accuracy", "macro-F1", "weighted-F1", "precision", "recall", "support", "confusion matrix"):
         assert word in result.stdout, word
+
+
+def test_tensorflow_native_log_lines_stay_off_stderr(multiclass_run, tmp_path):
+    # TensorFlow writes oneDNN/CUDA notices from C++ to fd 2 and ignores TF_CPP_MIN_LOG_LEVEL for them;
+    # predict and eval must keep them off the user's terminal (also when stderr is a pipe), --debug shows them
+    import subprocess
+
+    from support import textclf_argv
+
+    env = {k: v for k, v in os.environ.items() if k not in ("TF_CPP_MIN_LOG_LEVEL", "TEXTCLF_DEBUG")}
+    for args in (("predict", "--model", multiclass_run.run, "--input", multiclass_run.predict_input,
+                  "--output", tmp_path / "p.csv"),
+                 ("eval", "--model", multiclass_run.run, "--data", multiclass_run.test)):
+        proc = subprocess.run(textclf_argv(*args), capture_output=True, text=True, env=env, timeout=300)
+        assert proc.returncode == 0, proc.stderr
+        assert "oneDNN" not in proc.stderr and "I0000" not in proc.stderr, proc.stderr
+    debug = subprocess.run(textclf_argv("--debug", "eval", "--model", multiclass_run.run, "--data", multiclass_run.test),
+                           capture_output=True, text=True, env=env, timeout=300)
+    assert debug.returncode == 0 and "I0000" in debug.stderr, debug.stderr

@@ -94,6 +94,9 @@ def evaluate(model: str | os.PathLike, data: str | os.PathLike, *, text_column: 
     """
     from . import artifacts
     from .errors import UsageError
+    from .quiet import import_tensorflow
+
+    import_tensorflow()  # before anything imports TensorFlow, so that its native log lines stay quiet
     from .model import predict_logits, probabilities_from_logits
 
     if output is not None:
@@ -103,9 +106,6 @@ def evaluate(model: str | os.PathLike, data: str | os.PathLike, *, text_column: 
         if out.resolve().parent == Path(model).resolve():
             raise UsageError(f"--output {out} is inside the run directory, whose files are sealed by its manifest; "
                              "write the metrics elsewhere")
-    from .quiet import import_tensorflow
-
-    import_tensorflow()
     run = artifacts.load_run(model)
     task, classes, sep = run.task, run.classes, run.labels.get("separator", "|")
     text_column = text_column or run.labels.get("text_column", "text")

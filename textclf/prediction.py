@@ -80,7 +80,6 @@ def predict(model, input: str | os.PathLike, output: str | os.PathLike, *, text_
     """
     from . import artifacts
     from .evaluation import decide
-    from .model import predict_logits, probabilities_from_logits
 
     src, dst = Path(input), Path(output)
     if _same_file(src, dst) or src.resolve() == dst.resolve():
@@ -89,10 +88,11 @@ def predict(model, input: str | os.PathLike, output: str | os.PathLike, *, text_
         raise UsageError(f"--output {dst} is a directory; give a file path such as {dst / 'predictions.csv'}")
     if not dst.parent.exists():
         raise UsageError(f"--output {dst}: the folder {dst.parent} does not exist; create it first")
-    if not isinstance(model, artifacts.LoadedRun):
-        from .quiet import import_tensorflow
+    from .quiet import import_tensorflow
 
-        import_tensorflow()
+    import_tensorflow()  # before anything imports TensorFlow, so that its native log lines stay quiet
+    from .model import predict_logits, probabilities_from_logits
+
     run = model if isinstance(model, artifacts.LoadedRun) else artifacts.load_run(model)
     task, classes, sep = run.task, run.classes, run.labels.get("separator", "|")
     text_column = text_column or run.labels.get("text_column", "text")
