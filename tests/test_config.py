@@ -396,3 +396,49 @@ def test_resolved_config_round_trips_through_yaml(tmp_path):
     cfg = load_config(None, ["train.epochs=3", "data.label_separator=;", "task=multilabel"])
     again = load_config(write(tmp_path, cfg.to_yaml()))
     assert again == cfg
+
+
+# --------------------------------------------------------------------------------------------------
+# Property: whatever the file holds, the loader answers with a Config or a ConfigError, nothing else
+
+from hypothesis import HealthCheck, given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+_scalars = st.one_of(st.none(), st.booleans(), st.integers(), st.floats(allow_nan=True), st.text(max_size=20))
+_keys = st.one_of(st.sampled_from(["task", "data", "model", "train", "epochs", "train.epochs", "batch_size",
+                                   "text_column", "learning_rate", "seed"]), st.text(max_size=10))
+_documents = st.recursive(_scalars, lambda inner: st.one_of(st.lists(inner, max_size=4),
+                                                            st.dictionaries(_keys, inner, max_size=5)),
+                          max_leaves=20)
+_yaml_bits = st.sampled_from(["&a ", "*a", "!!python/object:os.system ", "!!binary ", "!!timestamp ", "- ", ": ",
+                              "\t", "{", "}", "[", "]", "|", ">", "%YAML 1.1\n", "---\n", "...\n", "? ", "'", '"',
+                              "#", "\n  ", "\x00", "\ufeff", "1e-3", "010", "no", "0x1F", ".inf"])
+
+
+def _check_loader(tmp_path, text: str) -> None:
+    path = tmp_path / "c.yaml"
+    path.write_text(text, encoding="utf-8", errors="surrogatepass")
+    try:
+        result = load_config(path)
+    except ConfigError:
+        return
+    assert isinstance(result, Config)
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(doc=_documents)
+def test_property_loader_answers_any_yaml_document_with_config_or_config_error(tmp_path, doc):
+    import yaml
+
+    _check_loader(tmp_path, yaml.safe_dump(doc, allow_unicode=True))
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(parts=st.lists(st.one_of(_yaml_bits, st.text(max_size=8)), max_size=30))
+def test_property_loader_answers_arbitrary_text_with_config_or_config_error(tmp_path, parts):
+    text = "".join(parts)
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return  # lone surrogates cannot be written as UTF-8 text
+    _check_loader(tmp_path, text)

@@ -206,6 +206,14 @@ def _scan_aliases(text: str, origin: str) -> None:
         if "\\t" in problem or "\t" in problem or "tab" in problem.lower():
             hint = "; YAML does not allow tabs for indentation: indent with spaces"
         raise ConfigError(f"not valid YAML at {where}: {problem}{hint}", origin) from None
+    except yaml.reader.ReaderError as exc:
+        text_before = text[: exc.position]
+        line = text_before.count("\n") + 1
+        char = exc.character if isinstance(exc.character, int) else ord(exc.character[:1] or "?")
+        raise ConfigError(f"the control character U+{char:04X} (line {line}) is not allowed in YAML; remove it, "
+                          "or save the file as plain UTF-8 text", origin) from None
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"not valid YAML: {exc}", origin) from None
 
 
 def _scalar(node, origin: str, problems: list[str], key: str) -> _Val:
