@@ -167,24 +167,33 @@ _ALLOWED_TAGS = {
 }
 
 
-def _compose(text: str, origin: str):
-    """Parse YAML text into a node tree, refusing aliases and tabs with a located message."""
-    loader = yaml.SafeLoader(text)
-    try:
-        node = loader.get_single_node()
-    except yaml.MarkedYAMLError as exc:
+def _yaml_error(exc: yaml.YAMLError, text: str, origin: str) -> ConfigError:
+    """A located, plain-words ConfigError for a YAML syntax error."""
+    if isinstance(exc, yaml.MarkedYAMLError):
         mark = exc.problem_mark
         where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else "unknown position"
         problem = exc.problem or str(exc)
         hint = ""
         if "\\t" in problem or "\t" in problem or "tab" in problem.lower():
             hint = "; YAML does not allow tabs for indentation: indent with spaces"
-        raise ConfigError(f"not valid YAML at {where}: {problem}{hint}", origin) from None
+        return ConfigError(f"not valid YAML at {where}: {problem}{hint}", origin)
+    if isinstance(exc, yaml.reader.ReaderError):
+        line = text[: exc.position].count("\n") + 1
+        char = exc.character if isinstance(exc.character, int) else ord(exc.character[:1] or "?")
+        return ConfigError(f"the control character U+{char:04X} (line {line}) is not allowed in YAML; remove it, "
+                           "or save the file as plain UTF-8 text", origin)
+    return ConfigError(f"not valid YAML: {exc}", origin)
+
+
+def _compose(text: str, origin: str):
+    """Parse YAML text into a node tree (run :func:`_scan_aliases` first)."""
+    loader = yaml.SafeLoader(text)
+    try:
+        return loader.get_single_node()
     except yaml.YAMLError as exc:
-        raise ConfigError(f"not valid YAML: {exc}", origin) from None
+        raise _yaml_error(exc, text, origin) from None
     finally:
         loader.dispose()
-    return node
 
 
 def _scan_aliases(text: str, origin: str) -> None:
@@ -198,22 +207,8 @@ def _scan_aliases(text: str, origin: str) -> None:
                     f"column {m.column + 1}); write the values out in full",
                     origin,
                 )
-    except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark
-        where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else "unknown position"
-        problem = exc.problem or str(exc)
-        hint = ""
-        if "\\t" in problem or "\t" in problem or "tab" in problem.lower():
-            hint = "; YAML does not allow tabs for indentation: indent with spaces"
-        raise ConfigError(f"not valid YAML at {where}: {problem}{hint}", origin) from None
-    except yaml.reader.ReaderError as exc:
-        text_before = text[: exc.position]
-        line = text_before.count("\n") + 1
-        char = exc.character if isinstance(exc.character, int) else ord(exc.character[:1] or "?")
-        raise ConfigError(f"the control character U+{char:04X} (line {line}) is not allowed in YAML; remove it, "
-                          "or save the file as plain UTF-8 text", origin) from None
     except yaml.YAMLError as exc:
-        raise ConfigError(f"not valid YAML: {exc}", origin) from None
+        raise _yaml_error(exc, text, origin) from None
 
 
 def _scalar(node, origin: str, problems: list[str], key: str) -> _Val:
