@@ -368,11 +368,11 @@ def _train_into(cfg: Config, data: Datasets, n_out: int, run: Path, device: str,
 
     # Vocabulary, fitted on training text only
     t0 = time.perf_counter()
-    vocab = Vocabulary.fit(data.train.texts, max_tokens=m.max_tokens, sequence_length=m.sequence_length,
-                           standardize=m.standardize, ngrams=m.ngrams, ngram_max_tokens=m.ngram_max_tokens,
-                           ngram_length=m.ngram_length)
+    vocab, x_train = Vocabulary.fit_encode(data.train.texts, max_tokens=m.max_tokens,
+                                           sequence_length=m.sequence_length, standardize=m.standardize,
+                                           ngrams=m.ngrams, ngram_max_tokens=m.ngram_max_tokens,
+                                           ngram_length=m.ngram_length)
     encoder = vocab.encoder()
-    x_train = encoder.encode(data.train.texts)
     x_valid = encoder.encode(data.valid.texts)
     sep = cfg.data.label_separator
     y_train = encode_targets(data.train.labels, data.task, data.classes, sep)

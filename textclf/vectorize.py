@@ -80,11 +80,21 @@ class Vocabulary:
     def fit(cls, texts: list[str], *, max_tokens: int, sequence_length: int, standardize: str, ngrams: int,
             ngram_max_tokens: int, ngram_length: int = 0, batch_size: int = 4096) -> "Vocabulary":
         """Adapt the vocabularies on training texts (streamed through tf.data in batches)."""
+        return cls.fit_encode(texts, max_tokens=max_tokens, sequence_length=sequence_length, standardize=standardize,
+                              ngrams=ngrams, ngram_max_tokens=ngram_max_tokens, ngram_length=ngram_length,
+                              batch_size=batch_size, encode=False)[0]
+
+    @classmethod
+    def fit_encode(cls, texts: list[str], *, max_tokens: int, sequence_length: int, standardize: str, ngrams: int,
+                   ngram_max_tokens: int, ngram_length: int = 0, batch_size: int = 4096,
+                   encode: bool = True) -> tuple["Vocabulary", "Encoded | None"]:
+        """Adapt the vocabularies and encode the same texts, reusing the n-gram ids the IDF was counted from."""
         ds = tf.data.Dataset.from_tensor_slices(_as_tensor(texts)).batch(batch_size)
         layer = make_layer(standardize, max_tokens)
         layer.adapt(ds)
         tokens = [str(t) for t in layer.get_vocabulary()]
         vocab = cls(tokens, None, standardize, sequence_length, ngrams)
+        ngram_batches: list = []
         if ngrams:
             nlayer = make_layer(standardize, ngram_max_tokens, ngrams)
             nlayer.adapt(ds)
@@ -94,13 +104,17 @@ class Vocabulary:
             encoder = Encoder(vocab, words=False)
             for start in range(0, len(texts), batch_size):
                 values, lengths = encoder.ngram_ids(_as_tensor(texts[start:start + batch_size]))
+                if encode:
+                    ngram_batches.append((values, lengths))
                 doc = np.repeat(np.arange(len(lengths)), lengths)
                 pairs = np.unique(doc * len(df) + values)
                 df += np.bincount(pairs % len(df), minlength=len(df))
             idf = np.log((1.0 + len(texts)) / (1.0 + df)) + 1.0
             idf[:2] = 0.0  # padding and out-of-vocabulary n-grams carry no weight
             vocab.ngram_idf = [round(float(x), 6) for x in idf]
-        return vocab
+        if not encode:
+            return vocab, None
+        return vocab, vocab.encoder().encode(texts, batch_size, ngram_batches=ngram_batches or None)
 
     def to_json(self) -> dict:
         return {"tokens": self.tokens, "ngram_tokens": self.ngram_tokens, "ngram_idf": self.ngram_idf,
@@ -193,9 +207,12 @@ class Encoder:
         """The 1..n-gram ids of each text (in order, with repeats), cut to ``ngram_length``."""
         return self._ragged(self.ngram_layer, texts, self.vocab.ngram_length)
 
-    def ngram_bags(self, texts: tf.Tensor) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """Distinct n-gram ids per text, their L2-normalized sublinear TF-IDF weights, and the lengths."""
-        values, lengths = self.ngram_ids(texts)
+    def ngram_bags(self, texts: tf.Tensor, ids: tuple | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Distinct n-gram ids per text, their L2-normalized sublinear TF-IDF weights, and the lengths.
+
+        ``ids``: the texts' ``ngram_ids`` when already computed.
+        """
+        values, lengths = ids if ids is not None else self.ngram_ids(texts)
         n, size = len(lengths), len(self.idf)
         doc = np.repeat(np.arange(n, dtype=np.int64), lengths)
         keys, counts = np.unique(doc * size + values, return_counts=True)
@@ -213,8 +230,11 @@ class Encoder:
             bag_lengths[empty] = 1
         return ids, weights, bag_lengths
 
-    def encode(self, texts, batch_size: int = 4096) -> Encoded:
-        """Model inputs for ``texts``: word ids (and n-gram bags)."""
+    def encode(self, texts, batch_size: int = 4096, ngram_batches: list | None = None) -> Encoded:
+        """Model inputs for ``texts``: word ids (and n-gram bags).
+
+        ``ngram_batches``: the ``ngram_ids`` of each batch of ``batch_size`` texts, when already computed.
+        """
         texts = list(texts) if not isinstance(texts, list) else texts
         parts, lens, nids, nws, nlens = [], [], [], [], []
         for start in range(0, len(texts), batch_size):
@@ -223,7 +243,7 @@ class Encoder:
             parts.append(v)
             lens.append(n)
             if self.ngram_layer is not None:
-                i, w, n = self.ngram_bags(chunk)
+                i, w, n = self.ngram_bags(chunk, ngram_batches[start // batch_size] if ngram_batches else None)
                 nids.append(i)
                 nws.append(w)
                 nlens.append(n)
