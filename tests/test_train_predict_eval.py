@@ -20,7 +20,7 @@ from support import (EDGE_TEXTS, FORMULA_TEXTS, SMALL, assert_clean_error, cli, 
                      tree_hashes, write_csv)
 
 RUN_FILES = {"config.yaml", "model.json", "weights.npz", "vocab.json", "labels.json", "history.csv",
-             "metrics.json", "manifest.json"}
+             "metrics.json", "manifest.json", "training_curves.png", "confusion_matrix.png"}
 
 
 def probs_of(rows: list[dict], classes: list[str]) -> np.ndarray:
@@ -356,9 +356,20 @@ def test_binary_predictions(binary_run, tmp_path):
     assert header == ["label", "prediction", "confidence", "top1", "top1_p", "top2", "top2_p", "p_00123", "p_NA"]
     probs = probs_of(rows, ["00123", "NA"])
     assert np.allclose(probs.sum(axis=1), 1.0, atol=2e-6)
+    cut = json.loads((binary_run.run / "thresholds.json").read_text())["thresholds"]["NA"]  # tuned for "NA"
+    assert 0 < cut < 1
     for r, p in zip(rows, probs):
-        assert r["prediction"] == ("NA" if p[1] >= 0.5 else "00123")
+        if abs(p[1] - cut) < 1e-5:
+            continue  # too close to the threshold to judge from 6 decimals
+        assert r["prediction"] == ("NA" if p[1] >= cut else "00123")
         assert r["label"] in ("NA", "00123")
+    # --threshold overrides the tuned threshold
+    assert cli("predict", "--model", binary_run.run, "--input", binary_run.test, "--output", out,
+               "--threshold", "0.5").exit_code == 0
+    _, rows = read_csv_rows(out)
+    for r, p in zip(rows, probs_of(rows, ["00123", "NA"])):
+        if abs(p[1] - 0.5) >= 1e-5:
+            assert r["prediction"] == ("NA" if p[1] >= 0.5 else "00123")
 
 
 def test_multilabel_predictions_join_labels(multilabel_run, tmp_path):
@@ -373,11 +384,13 @@ def test_multilabel_predictions_join_labels(multilabel_run, tmp_path):
     out = tmp_path / "default.csv"
     assert cli("predict", "--model", multilabel_run.run, "--input", multilabel_run.test, "--output", out).exit_code == 0
     _, rows = read_csv_rows(out)
+    cut = json.loads((multilabel_run.run / "thresholds.json").read_text())["thresholds"]  # tuned per label
+    assert set(cut) == {"blue", "green", "red"}
     for r in rows:
         p = {c: float(r[f"p_{c}"]) for c in ("blue", "green", "red")}
-        if any(abs(v - 0.5) < 1e-5 for v in p.values()):
+        if any(abs(v - cut[c]) < 1e-5 for c, v in p.items()):
             continue  # too close to the threshold to judge from 6 decimals
-        assert r["prediction"] == "|".join(c for c in ("blue", "green", "red") if p[c] >= 0.5)
+        assert r["prediction"] == "|".join(c for c in ("blue", "green", "red") if p[c] >= cut[c])
 
 
 # --------------------------------------------------------------------------------------------------

@@ -11,7 +11,11 @@ A run directory holds everything needed to predict and nothing executable::
     metrics.json       validation (and test) metrics
     logs/              TensorBoard event files
     rejected_rows.csv  rows skipped with data.on_bad_rows: skip (only when there were any)
+    thresholds.json    decision thresholds tuned on validation (binary and multi-label tasks)
+    training_curves.png, confusion_matrix.png   plots (train.plots)
     manifest.json      SHA-256 and size of every other file; written last
+    evaluations/       what `textclf eval` adds later (plots per evaluated file); outside the manifest,
+                       never read when loading
 
 While training, ``checkpoints/epoch-EEEEE-step-SSSSSSS/`` folders hold what a resume needs (all model
 variables including the dropout RNG state, the optimizer state, the best weights so far, and
@@ -61,11 +65,16 @@ MANIFEST = "manifest.json"
 LOGS = "logs"
 REJECTS = "rejected_rows.csv"
 CHECKPOINTS = "checkpoints"  # only while training; removed when the run is complete
+THRESHOLDS = "thresholds.json"
+CURVES_PNG = "training_curves.png"
+CONFUSION_PNG = "confusion_matrix.png"
+EVALUATIONS = "evaluations"  # added by `textclf eval`; not in the manifest and never read by load_run
 CKPT_STATE, CKPT_VARIABLES, CKPT_OPTIMIZER, CKPT_BEST = "state.json", "variables.npz", "optimizer.npz", "best.npz"
 
 MB = 1 << 20
 SIZE_CAPS = {CONFIG: 1 * MB, MODEL: 1 * MB, VOCAB: 256 * MB, LABELS: 64 * MB, HISTORY: 16 * MB,
-             METRICS: 64 * MB, MANIFEST: 4 * MB, WEIGHTS: 8192 * MB, REJECTS: 256 * MB}
+             METRICS: 64 * MB, MANIFEST: 4 * MB, WEIGHTS: 8192 * MB, REJECTS: 256 * MB, THRESHOLDS: 4 * MB,
+             CURVES_PNG: 16 * MB, CONFUSION_PNG: 64 * MB}
 LOG_CAP = 512 * MB
 _LOG_NAME = re.compile(r"logs/(train|valid)/events\.out\.tfevents\.[\w.\-]+")
 WEIGHTS_MAX_RATIO = 50  # a compressed member that expands more than this is refused (zip bomb)
@@ -194,6 +203,11 @@ def write_text(run: Path, name: str, text: str) -> None:
         f.write(text)
 
 
+def write_bytes(path: Path, data: bytes) -> None:
+    with atomic_write(path, "wb") as f:
+        f.write(data)
+
+
 def write_history(run: Path, rows: list[dict]) -> None:
     keys = list(rows[0]) if rows else ["epoch"]
     with atomic_write(run / HISTORY, "w", encoding="utf-8", newline="") as f:
@@ -220,7 +234,8 @@ def _weight_key(variable) -> str:
 
 
 def save_run(run: Path, *, config_yaml: str, hyperparameters: dict, vocab: dict, labels: dict, model,
-             history: list[dict], metrics: dict) -> None:
+             history: list[dict], metrics: dict, thresholds: dict | None = None,
+             plots: dict[str, bytes] | None = None) -> None:
     """Write all files of a finished run, then remove the checkpoints, then write the manifest.
 
     Until the manifest exists the run is incomplete, and until every other file is written the checkpoints
@@ -232,6 +247,10 @@ def save_run(run: Path, *, config_yaml: str, hyperparameters: dict, vocab: dict,
     write_json(run, LABELS, labels)
     write_history(run, history)
     write_json(run, METRICS, metrics)
+    if thresholds is not None:
+        write_json(run, THRESHOLDS, thresholds)
+    for kind, png in (plots or {}).items():
+        write_bytes(run / {"curves": CURVES_PNG, "confusion": CONFUSION_PNG}[kind], png)
     save_weights(run, model)
     remove_checkpoints(run)
     write_manifest(run)
@@ -251,6 +270,8 @@ def _walk(run: Path) -> list[str]:
     out = []
     for root, dirs, files in os.walk(run):
         rel = Path(root).relative_to(run)
+        if rel.parts[:1] == (EVALUATIONS,):
+            continue
         for name in files:
             if name.startswith(".") and name.endswith(".tmp"):
                 continue
@@ -308,6 +329,8 @@ def verify(run: str | os.PathLike) -> dict[str, dict]:
                 continue
             if not stat.S_ISREG(st.st_mode):
                 raise ModelRejected(f"{run}: {rel} is not a regular file (FIFO, socket or device); remove it")
+            if rel.startswith(EVALUATIONS + "/"):
+                continue  # plots `textclf eval` added: plain files (checked above), never read here
             if name.startswith(".") and name.endswith(".tmp"):
                 continue  # a temporary file left by a killed writer; never listed, never read
             entries[rel] = st.st_size
@@ -363,6 +386,7 @@ class LoadedRun:
     labels: dict
     config: dict
     metrics: dict
+    thresholds: dict | None = None  # the content of thresholds.json, when the run has tuned thresholds
 
     @property
     def classes(self) -> list[str]:
@@ -422,7 +446,15 @@ def load_run(path: str | os.PathLike) -> LoadedRun:
         config = yaml.safe_load((run / CONFIG).read_text(encoding="utf-8"))
     except (yaml.YAMLError, UnicodeDecodeError) as exc:
         raise ModelRejected(f"{run}: {CONFIG} is not valid YAML ({exc})") from None
-    return LoadedRun(run, model, hp, vocab, labels, config, read_metrics(run))
+    thresholds = _read_json(run, THRESHOLDS) if (run / THRESHOLDS).exists() else None
+    if thresholds is not None:
+        try:
+            values = thresholds["thresholds"]
+            assert isinstance(values, dict) and all(isinstance(v, (int, float)) and 0 <= v <= 1 for v in values.values())
+        except (KeyError, TypeError, AssertionError):
+            raise ModelRejected(f"{run}: {THRESHOLDS} is not in textclf's format (expected thresholds between 0 "
+                                "and 1 by label)") from None
+    return LoadedRun(run, model, hp, vocab, labels, config, read_metrics(run), thresholds)
 
 
 def load_weights(run: Path, model) -> None:
@@ -601,3 +633,22 @@ def remove_checkpoints(run: Path) -> None:
 def file_fingerprint(path: str | os.PathLike) -> str:
     """SHA-256 of a data file, to detect changed data on resume."""
     return _sha256(Path(path))
+
+
+# --------------------------------------------------------------------------------------------------
+# What `textclf eval` adds to a finished run
+
+
+def evaluation_dir(run: str | os.PathLike, data: str | os.PathLike) -> Path:
+    """``RUN/evaluations/<data file stem>/``: where eval writes its plots for one data file (created)."""
+    slug = re.sub(r"[^A-Za-z0-9_.-]+", "-", Path(data).stem).strip("-.") or "data"
+    path = Path(run) / EVALUATIONS / slug
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def write_evaluation_plot(folder: Path, png: bytes) -> Path:
+    path = folder / CONFUSION_PNG
+    write_bytes(path, png)
+    return path
+

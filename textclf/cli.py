@@ -31,6 +31,28 @@ def _quiet_tensorflow() -> None:
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 
+class _Progress:
+    """A progress bar on stderr for long predict/eval runs; silent when stderr is not a terminal."""
+
+    def __init__(self, label: str):
+        self.label, self.bar, self.shown = label, None, 0
+
+    def __call__(self, done: int, total: int) -> None:
+        if not sys.stderr.isatty() or total <= 0:
+            return
+        if self.bar is None:
+            self.bar = click.progressbar(length=total, label=self.label, file=sys.stderr, show_pos=True,
+                                         show_eta=True, width=30)
+            self.bar.__enter__()
+        self.bar.update(max(done - self.shown, 0))
+        self.shown = max(done, self.shown)
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.__exit__(None, None, None)
+            self.bar = None
+
+
 def _fail(message: str, code: int) -> None:
     click.echo(f"error: {message}", err=True)
     sys.exit(code)
@@ -147,7 +169,8 @@ def train(config_path, overrides, run_dir, resume_dir, device, on_bad_rows) -> N
 @click.option("--top-k", type=click.IntRange(0, None), default=0, help="Also write the K most probable labels.")
 @click.option("--batch-size", type=click.IntRange(1, None), default=512, show_default=True, help="Rows per model call.")
 @click.option("--threshold", type=click.FloatRange(0, 1), default=None,
-              help="Decision threshold for binary and multi-label models (default 0.5).")
+              help="One decision threshold for every label of a binary or multi-label model (default: the "
+                   "thresholds tuned on validation when the run has them, else 0.5).")
 @click.option("--encoding", default="utf-8", show_default=True, help="Text encoding of the input.")
 @click.option("--no-safe-csv", is_flag=True, help="Do not prefix text that starts with = + - @ with '.")
 @click.option("--on-bad-rows", type=click.Choice(["error", "skip"]), default="error", show_default=True,
@@ -170,9 +193,14 @@ def predict(model_dir, input_path, output_path, keep_columns, text_column, top_k
     from .prediction import predict as predict_fn
 
     keep = [c.strip() for c in keep_columns.split(",") if c.strip()]
-    summary = predict_fn(model_dir, input_path, output_path, text_column=text_column, keep_columns=keep,
-                         top_k=top_k, batch_size=batch_size, encoding=encoding, threshold=threshold,
-                         safe_csv=not no_safe_csv, on_bad_rows=on_bad_rows, max_bad_fraction=max_bad_fraction)
+    bar = _Progress("predict")
+    try:
+        summary = predict_fn(model_dir, input_path, output_path, text_column=text_column, keep_columns=keep,
+                             top_k=top_k, batch_size=batch_size, encoding=encoding, threshold=threshold,
+                             safe_csv=not no_safe_csv, on_bad_rows=on_bad_rows, max_bad_fraction=max_bad_fraction,
+                             progress=bar)
+    finally:
+        bar.close()
     if summary.truncated_texts:
         from .data import MAX_TEXT_CHARS
 
@@ -194,20 +222,38 @@ def predict(model_dir, input_path, output_path, keep_columns, text_column, top_k
 @click.option("--ignore-unseen", is_flag=True, help="Leave out labels the model never saw instead of failing.")
 @click.option("--batch-size", type=click.IntRange(1, None), default=512, show_default=True, help="Rows per model call.")
 @click.option("--encoding", default="utf-8", show_default=True, help="Text encoding of the data file.")
+@click.option("--threshold", type=click.FloatRange(0, 1), default=None,
+              help="One decision threshold for every label (binary, multi-label); default: the run's tuned "
+                   "thresholds, else 0.5.")
+@click.option("--errors", "errors_path", type=click.Path(dir_okay=False), default=None,
+              help="Write the misclassified rows (line, text, true, predicted, confidence) to this CSV, "
+                   "most confident mistakes first.")
+@click.option("--no-plots", is_flag=True,
+              help="Do not draw the confusion matrix into RUN/evaluations/<data name>/confusion_matrix.png.")
 @handle_errors
-def eval_(model_dir, data_path, output_path, text_column, label_column, ignore_unseen, batch_size, encoding) -> None:
+def eval_(model_dir, data_path, output_path, text_column, label_column, ignore_unseen, batch_size, encoding,
+          threshold, errors_path, no_plots) -> None:
     """Report accuracy, per-class precision/recall/F1 and the confusion matrix.
+
+    The confusion matrix is also drawn as a PNG into the run directory, under evaluations/ (outside the
+    run's manifest; a read-only run is left alone).
 
     \b
     Example:
         textclf eval --model runs/demo-20261128-120000 --data data/test.csv
-        textclf eval --model RUN --data test.csv --output metrics.json --ignore-unseen
+        textclf eval --model RUN --data test.csv --errors mistakes.csv --output metrics.json
+        textclf eval --model RUN --data test.csv --threshold 0.3 --ignore-unseen
     """
     from .evaluation import evaluate, format_report
 
-    result = evaluate(model_dir, data_path, text_column=text_column, label_column=label_column,
-                      output=output_path, ignore_unseen=ignore_unseen, batch_size=batch_size, encoding=encoding,
-                      log=lambda m: click.echo(m, err=True))
+    bar = _Progress("eval")
+    try:
+        result = evaluate(model_dir, data_path, text_column=text_column, label_column=label_column,
+                          output=output_path, ignore_unseen=ignore_unseen, batch_size=batch_size,
+                          encoding=encoding, threshold=threshold, errors=errors_path, plots=not no_plots,
+                          log=lambda m: click.echo(m, err=True), progress=bar)
+    finally:
+        bar.close()
     click.echo(format_report(result))
     if output_path:
         click.echo(f"\nwrote {output_path}")

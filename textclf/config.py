@@ -97,6 +97,9 @@ class TrainConfig:
     runs_dir: str = _f("runs", "folder for new run directories when --run-dir is not given (relative to the working directory)", "str")
     tensorboard: bool = _f(True, "write TensorBoard logs into the run directory", "bool")
     verbose: bool = _f(True, "show the Keras progress bar", "bool")
+    plots: bool = _f(True, "draw training_curves.png and confusion_matrix.png into the run directory", "bool")
+    threshold_objective: str = _f("f1", "binary and multi-label: tune each label's decision threshold on validation for f1, or to reach threshold_target precision or recall; none keeps 0.5", "choice", ("f1", "precision", "recall", "none"))
+    threshold_target: float = _f(0.9, "the precision or recall to reach when threshold_objective is precision or recall", "float", lo=0.0, hi=1.0)
 
 
 @dataclass(frozen=True)

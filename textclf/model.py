@@ -166,21 +166,26 @@ def _predict_fn(model: keras.Model):
     return fn[1]
 
 
-def predict_logits(model: keras.Model, encoded, batch_size: int = 512) -> np.ndarray:
+def predict_logits(model: keras.Model, encoded, batch_size: int = 512, progress=None) -> np.ndarray:
     """Logits for every row of an :class:`~textclf.vectorize.Encoded` set, in the original row order.
 
     Rows are sorted by length and batched so that each batch is padded only to its own longest text.
+    ``progress(done, total)``, if given, is called after each batch with the rows scored so far.
     """
     from .vectorize import epoch_batches
 
     call = _predict_fn(model)
     n = len(encoded)
     out = None
+    done = 0
     for index in epoch_batches(encoded.lengths, batch_size, None):
         logits = call(encoded.batch(index)).numpy()
         if out is None:
             out = np.zeros((n, logits.shape[1]), dtype=np.float32)
         out[index] = logits
+        done += len(index)
+        if progress is not None:
+            progress(done, n)
     if out is None:
         out = np.zeros((0, model.output.shape[-1]), dtype=np.float32)
     return out

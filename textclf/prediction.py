@@ -57,7 +57,8 @@ def _same_file(a: Path, b: Path) -> bool:
 def predict(model, input: str | os.PathLike, output: str | os.PathLike, *, text_column: str | None = None,
             keep_columns: list[str] | tuple[str, ...] = (), top_k: int = 0, batch_size: int = 512,
             chunk_rows: int = 8192, encoding: str = "utf-8", threshold: float | None = None,
-            safe_csv: bool = True, on_bad_rows: str = "error", max_bad_fraction: float = 0.01) -> PredictSummary:
+            safe_csv: bool = True, on_bad_rows: str = "error", max_bad_fraction: float = 0.01,
+            progress=None) -> PredictSummary:
     """Score every row of ``input`` with the run ``model`` and write a CSV to ``output``.
 
     Args:
@@ -68,12 +69,14 @@ def predict(model, input: str | os.PathLike, output: str | os.PathLike, *, text_
         keep_columns: input columns copied to the output, first.
         top_k: also write the K most probable labels and their probabilities (single-label tasks).
         batch_size: rows per model call. chunk_rows: rows read and written at a time.
-        threshold: decision threshold for binary and multi-label tasks (default 0.5).
+        threshold: one decision threshold for every label of a binary or multi-label task. By default the
+            run's thresholds tuned on validation apply (0.5 for a run without them).
         safe_csv: prefix echoed text that a spreadsheet would run as a formula with ``'``.
         on_bad_rows: ``error`` stops at the first unreadable row; ``skip`` leaves such rows out, adds a
             ``line`` column (the input line of each output row) so the output joins back to the input,
             and lists the skipped rows in ``OUTPUT.rejects.csv``. More than ``max_bad_fraction`` of the rows
             bad is a DataError, and the old output, if any, is left as it was.
+        progress: ``progress(done, total)`` after each chunk, in input lines (rows for Parquet).
 
     Returns:
         A :class:`PredictSummary` with the output path, the row count and the seconds taken.
@@ -98,7 +101,9 @@ def predict(model, input: str | os.PathLike, output: str | os.PathLike, *, text_
     text_column = text_column or run.labels.get("text_column", "text")
     keep = list(keep_columns)
     columns = [text_column] + [c for c in keep if c != text_column]
-    thr = 0.5 if threshold is None else threshold
+    from .thresholds import as_array
+
+    thr = as_array(run.thresholds if threshold is None else threshold, task, classes)
     if top_k and task == "multilabel":
         top_k = min(top_k, len(classes))
     top_k = min(top_k, len(classes))
@@ -115,6 +120,7 @@ def predict(model, input: str | os.PathLike, output: str | os.PathLike, *, text_
     t0 = time.perf_counter()
     rows = 0
     names = np.asarray(classes, dtype=object)
+    total = None  # counted once the first chunk has shown the file is readable
     with artifacts.atomic_write(dst, "w", encoding="utf-8", newline="") as f:
         csv.writer(f, lineterminator="\n").writerow([safe(h) for h in header])
         for chunk in iter_chunks(src, columns, encoding=encoding, chunk_rows=chunk_rows, skip_bad=skip, report=report):
@@ -146,6 +152,9 @@ def predict(model, input: str | os.PathLike, output: str | os.PathLike, *, text_
                         frame[i] = text.where(~text.str.startswith(_FORMULA_START), "'" + text)
             frame.to_csv(f, header=False, index=False, float_format="%.6f", lineterminator="\n")
             rows += n
+            if progress is not None:
+                total = count_rows(src) if total is None else total
+                progress(min(chunk.lines[-1], total) if chunk.lines else rows, total)
         bad = len(report.bad_rows)
         if bad and bad / (bad + rows) > max_bad_fraction:
             first = report.bad_rows[0]
@@ -164,3 +173,19 @@ def predict(model, input: str | os.PathLike, output: str | os.PathLike, *, text_
             writer.writerow(["line", "reason"])
             writer.writerows((b.line, b.reason) for b in report.bad_rows)
     return summary
+
+
+def count_rows(path: Path) -> int:
+    """Lines in a text file (a fast byte count of newlines), or the rows of a Parquet file: the progress total."""
+    from .data import file_format
+
+    if file_format(path) == "parquet":
+        import pyarrow.parquet as pq
+
+        return int(pq.ParquetFile(path).metadata.num_rows)
+    lines, last = 0, b"\n"
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 22), b""):
+            lines += block.count(b"\n")
+            last = block[-1:]
+    return lines + (last != b"\n")

@@ -294,7 +294,7 @@ def data_fingerprint(cfg: Config) -> dict:
             (("data.train", cfg.data.train), ("data.valid", cfg.data.valid), ("data.test", cfg.data.test)) if path}
 
 
-_RESUME_MAY_DIFFER = {"train.verbose", "train.device", "train.tensorboard", "train.runs_dir"}
+_RESUME_MAY_DIFFER = {"train.verbose", "train.device", "train.tensorboard", "train.runs_dir", "train.plots"}
 
 
 def _resume_config(run: Path, given: Config | None, overrides: list[str] | None = None) -> Config:
@@ -534,14 +534,39 @@ def _train_into(cfg: Config, data: Datasets, n_out: int, run: Path, device: str,
     if best["weights"] is not None:
         _assign(model.weights, best["weights"], "best", run)
 
-    # Final validation (and test) metrics with the best weights
+    # Final validation (and test) metrics with the best weights, and thresholds tuned on validation
     probs_valid = probabilities_from_logits(data.task, predict_logits(model, x_valid))
+    tuned, thr = None, 0.5
+    if data.task != "multiclass" and t.threshold_objective != "none":
+        from .thresholds import output_names, tune
+
+        tuned = tune(data.task, data.classes, y_valid, probs_valid, t.threshold_objective, t.threshold_target)
+        thr = np.asarray(tuned.values, dtype=np.float32)
+        for note in tuned.notes:
+            log(f"threshold: {note}")
     metrics = {"task": data.task, "best_epoch": best["epoch"], "epochs_run": len(history),
-               "valid": metrics_from_probs(data.task, data.classes, data.valid.labels, probs_valid, sep)}
+               "valid": metrics_from_probs(data.task, data.classes, data.valid.labels, probs_valid, sep, threshold=thr)}
+    parts = [("valid", data.valid, probs_valid)]
     if data.test is not None:
         x_test = encoder.encode(data.test.texts)
         probs_test = probabilities_from_logits(data.task, predict_logits(model, x_test))
-        metrics["test"] = metrics_from_probs(data.task, data.classes, data.test.labels, probs_test, sep)
+        metrics["test"] = metrics_from_probs(data.task, data.classes, data.test.labels, probs_test, sep, threshold=thr)
+        parts.append(("test", data.test, probs_test))
+    thresholds = None
+    if tuned is not None:
+        key = "micro_f1" if data.task == "multilabel" else "macro_f1"
+        gain = {}
+        for name, part, probs in parts:
+            base = metrics_from_probs(data.task, data.classes, part.labels, probs, sep, threshold=0.5, brief=True)
+            metrics[name]["at_0.5"] = base
+            gain[name] = round(metrics[name][key] - base[key], 6)
+        thresholds = tuned.to_json(output_names(data.task, data.classes))
+        thresholds["gain"] = {"metric": key, **gain}
+        metrics["thresholds"] = thresholds
+        log(f"thresholds tuned on validation ({t.threshold_objective}"
+            + (f" {t.threshold_target:g}" if t.threshold_objective != "f1" else "") + "): "
+            + ", ".join(f"{name} {key.replace('_', '-')} {metrics[name]['at_0.5'][key]:.4f} → {metrics[name][key]:.4f}"
+                        for name, _, _ in parts))
     metrics["timing"] = {"fit_seconds": round(fit_seconds, 2), "tensorflow_start_seconds": round(tf_start_seconds, 2),
                          "train_phase_seconds": round(time.perf_counter() - t_start - tf_start_seconds, 2)}
     metrics["data"] = fingerprint
@@ -553,13 +578,31 @@ def _train_into(cfg: Config, data: Datasets, n_out: int, run: Path, device: str,
         log(f"{len(rejects):,} bad rows were left out; they are listed in {run / artifacts.REJECTS}")
     labels = {"task": data.task, "classes": data.classes, "separator": sep,
               "text_column": cfg.data.text_column, "label_column": cfg.data.label_column}
+    plots = _draw_plots(history, metric_name, metrics, log) if t.plots else {}
     artifacts.save_run(run, config_yaml=cfg.to_yaml(), hyperparameters=hp.to_json(), vocab=vocab.to_json(),
-                       labels=labels, model=model, history=history, metrics=metrics)
+                       labels=labels, model=model, history=history, metrics=metrics, thresholds=thresholds,
+                       plots=plots)
     _check_reload(run, model, x_valid)
     summary = f"best epoch {best['epoch']}: valid {metric_name} {metrics['valid'][metric_name]:.4f}"
     if "test" in metrics:
         summary += f", test {metric_name} {metrics['test'][metric_name]:.4f}"
     log(summary + f" (training {fit_seconds:.1f}s)")
+
+
+def _draw_plots(history: list[dict], metric_name: str, metrics: dict, log: Log) -> dict[str, bytes]:
+    """The training curves and the confusion plot of the test set (or validation, without one)."""
+    from .plots import confusion_png, training_curves
+
+    try:
+        out = {"curves": training_curves(history, metric_name)}
+        part = "test" if "test" in metrics else "valid"
+        confusion = confusion_png(metrics[part], title=f"{part}: {metrics[part]['rows']:,} rows")
+        if confusion is not None:
+            out["confusion"] = confusion
+        return out
+    except ImportError as exc:
+        log(f"note: no plots ({exc}); install matplotlib, or set train.plots: false")
+        return {}
 
 
 def _assign(variables, values, what: str, where) -> None:

@@ -1,0 +1,108 @@
+"""Decision thresholds for binary and multi-label tasks, tuned on validation.
+
+A sigmoid output says "yes" when its probability reaches the threshold. 0.5 is right only when the model's
+probabilities are calibrated and errors of both kinds cost the same; on imbalanced labels it rarely is. So
+after training, each label's threshold is chosen on the validation set:
+
+* ``f1`` (default): the threshold that maximizes the label's F1;
+* ``precision``: the lowest threshold whose precision reaches ``target`` (the most recall at that precision);
+* ``recall``: the highest threshold whose recall reaches ``target`` (the most precision at that recall).
+
+Candidates are the validation probabilities themselves (scikit-learn's ``precision_recall_curve``), with the
+threshold set halfway to the next lower score so that it is not tied to one validation example. A label with
+fewer than ``MIN_POSITIVES`` positive validation rows keeps 0.5: too few to tune on. When a target cannot be
+met, the label keeps the threshold closest to it and the report says so.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+OBJECTIVES = ("f1", "precision", "recall")
+MIN_POSITIVES = 3
+
+
+@dataclass
+class Tuned:
+    """Tuned thresholds, one per output (one for binary: the positive class), and notes on labels left at 0.5."""
+
+    objective: str
+    target: float | None
+    values: list[float]
+    notes: list[str] = field(default_factory=list)
+
+    def to_json(self, names: list[str]) -> dict:
+        return {"objective": self.objective, "target": self.target,
+                "thresholds": {n: round(v, 6) for n, v in zip(names, self.values)}, "notes": self.notes}
+
+
+def output_names(task: str, classes: list[str]) -> list[str]:
+    """The names of the sigmoid outputs: the positive class for binary, every label for multi-label."""
+    return [classes[1]] if task == "binary" else list(classes)
+
+
+def _one(y: np.ndarray, p: np.ndarray, objective: str, target: float) -> tuple[float, str | None]:
+    from sklearn.metrics import precision_recall_curve
+
+    positives = int(y.sum())
+    if positives < MIN_POSITIVES or positives == len(y):
+        return 0.5, f"{positives} positive validation rows of {len(y)}: too few to tune, kept 0.5"
+    precision, recall, cut = precision_recall_curve(y, p)
+    precision, recall = precision[:-1], recall[:-1]  # the last point (recall 0) has no threshold
+    # halfway between a candidate and the next lower score: the same decisions on validation, less brittle
+    scores = np.unique(p)
+    below = np.searchsorted(scores, cut) - 1
+    lower = np.where(below >= 0, scores[np.maximum(below, 0)], 0.0)
+    cut = (cut + lower) / 2.0
+    note = None
+    if objective == "f1":
+        f1 = np.where(precision + recall > 0, 2 * precision * recall / np.maximum(precision + recall, 1e-12), 0.0)
+        i = int(np.argmax(f1))
+    elif objective == "precision":
+        ok = np.flatnonzero(precision >= target)
+        if len(ok):
+            i = int(ok[np.argmax(recall[ok])])
+        else:
+            i = int(np.argmax(precision))
+            note = f"precision {target:g} is not reached on validation; best is {precision[i]:.3f}"
+    else:
+        ok = np.flatnonzero(recall >= target)
+        if len(ok):
+            i = int(ok[np.argmax(precision[ok])])
+        else:
+            i = int(np.argmax(recall))
+            note = f"recall {target:g} is not reached on validation; best is {recall[i]:.3f}"
+    return float(np.clip(cut[i], 1e-6, 1.0)), note
+
+
+def tune(task: str, classes: list[str], y: np.ndarray, probs: np.ndarray, objective: str = "f1",
+         target: float = 0.9) -> Tuned:
+    """Tune one threshold per sigmoid output on validation targets ``y`` (0/1, shaped like ``probs``).
+
+    Raises ValueError for a multi-class task (it decides by argmax: there is nothing to tune) or an unknown
+    objective.
+    """
+    if task not in ("binary", "multilabel"):
+        raise ValueError(f"thresholds apply to binary and multi-label tasks, received task {task!r}")
+    if objective not in OBJECTIVES:
+        raise ValueError(f"received threshold objective {objective!r}, expected one of {', '.join(OBJECTIVES)}")
+    y = np.asarray(y).reshape(len(probs), -1)
+    values, notes = [], []
+    for j, name in enumerate(output_names(task, classes)):
+        value, note = _one(y[:, j].astype(int), probs[:, j], objective, target)
+        values.append(value)
+        if note:
+            notes.append(f"{name}: {note}")
+    return Tuned(objective, target if objective != "f1" else None, values, notes)
+
+
+def as_array(thresholds, task: str, classes: list[str]) -> np.ndarray | float:
+    """A scalar threshold, or the per-output array of a run's ``thresholds.json`` content (a dict)."""
+    if thresholds is None:
+        return 0.5
+    if isinstance(thresholds, (int, float)):
+        return float(thresholds)
+    mapping = thresholds["thresholds"]
+    return np.asarray([float(mapping.get(name, 0.5)) for name in output_names(task, classes)], dtype=np.float32)
