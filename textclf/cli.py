@@ -178,9 +178,12 @@ def train(config_path, overrides, run_dir, resume_dir, device, on_bad_rows) -> N
                    "the skipped rows go to OUTPUT.rejects.csv.")
 @click.option("--max-bad-fraction", type=click.FloatRange(0, 1), default=0.01, show_default=True,
               help="With --on-bad-rows skip: fail if more than this share of rows is unreadable.")
+@click.option("--shard", default=None, metavar="I/N",
+              help="Score only the I-th of N contiguous slices of the input (1 <= I <= N), for N parallel jobs; "
+                   "the shards' rows concatenated in order equal one unsharded run.")
 @handle_errors
 def predict(model_dir, input_path, output_path, keep_columns, text_column, top_k, batch_size, threshold,
-            encoding, no_safe_csv, on_bad_rows, max_bad_fraction) -> None:
+            encoding, no_safe_csv, on_bad_rows, max_bad_fraction, shard) -> None:
     """Write labels and probabilities for every row of a file, in constant memory.
 
     Columns: the kept columns, prediction, confidence, [topK, topK_p ...], p_<class> for each class.
@@ -189,8 +192,17 @@ def predict(model_dir, input_path, output_path, keep_columns, text_column, top_k
     Example:
         textclf predict --model runs/demo-20261128-120000 --input data/test.csv --output preds.csv
         textclf predict --model RUN --input new.jsonl --output out.csv --keep-columns id,text --top-k 3
+        textclf predict --model RUN --input big.csv --output part-2.csv --shard 2/8
     """
+    from .errors import UsageError
     from .prediction import predict as predict_fn
+
+    shard_pair = None
+    if shard is not None:
+        parts = shard.split("/")
+        if len(parts) != 2 or not all(p.strip().isdigit() for p in parts):
+            raise UsageError(f"--shard: received {shard!r}, expected I/N such as 1/4 (the first of 4 slices)")
+        shard_pair = (int(parts[0]), int(parts[1]))
 
     keep = [c.strip() for c in keep_columns.split(",") if c.strip()]
     bar = _Progress("predict")
@@ -198,7 +210,7 @@ def predict(model_dir, input_path, output_path, keep_columns, text_column, top_k
         summary = predict_fn(model_dir, input_path, output_path, text_column=text_column, keep_columns=keep,
                              top_k=top_k, batch_size=batch_size, encoding=encoding, threshold=threshold,
                              safe_csv=not no_safe_csv, on_bad_rows=on_bad_rows, max_bad_fraction=max_bad_fraction,
-                             progress=bar)
+                             progress=bar, shard=shard_pair)
     finally:
         bar.close()
     if summary.truncated_texts:

@@ -22,7 +22,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .data import ReadReport, iter_chunks
+from .data import Chunk, ReadReport, iter_chunks
 from .errors import DataError, UsageError
 
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
@@ -58,7 +58,7 @@ def predict(model, input: str | os.PathLike, output: str | os.PathLike, *, text_
             keep_columns: list[str] | tuple[str, ...] = (), top_k: int = 0, batch_size: int = 512,
             chunk_rows: int = 8192, encoding: str = "utf-8", threshold: float | None = None,
             safe_csv: bool = True, on_bad_rows: str = "error", max_bad_fraction: float = 0.01,
-            progress=None) -> PredictSummary:
+            progress=None, shard: tuple[int, int] | None = None) -> PredictSummary:
     """Score every row of ``input`` with the run ``model`` and write a CSV to ``output``.
 
     Args:
@@ -77,6 +77,9 @@ def predict(model, input: str | os.PathLike, output: str | os.PathLike, *, text_
             and lists the skipped rows in ``OUTPUT.rejects.csv``. More than ``max_bad_fraction`` of the rows
             bad is a DataError, and the old output, if any, is left as it was.
         progress: ``progress(done, total)`` after each chunk, in input lines (rows for Parquet).
+        shard: ``(i, n)`` scores only the i-th (1-based) of n contiguous, near-equal slices of the input's rows,
+            so that n jobs can share a large file; the shards' rows, concatenated in order, are exactly the rows
+            of one unsharded run. Costs one extra pass that parses (but does not score) the file to count rows.
 
     Returns:
         A :class:`PredictSummary` with the output path, the row count and the seconds taken.
@@ -111,6 +114,15 @@ def predict(model, input: str | os.PathLike, output: str | os.PathLike, *, text_
     artifacts.clean_stale_temp_files(dst)
 
     skip = on_bad_rows == "skip"
+    lo, hi = 0, None
+    if shard is not None:
+        shard_i, n_shards = shard
+        if not (n_shards >= 1 and 1 <= shard_i <= n_shards):
+            raise UsageError(f"--shard {shard_i}/{n_shards}: expected I/N with 1 <= I <= N, e.g. --shard 1/4 ... --shard 4/4")
+        count = sum(len(c.lines) for c in iter_chunks(src, [text_column], encoding=encoding, chunk_rows=chunk_rows,
+                                                       skip_bad=skip, report=ReadReport(str(src))))
+        lo, hi = (shard_i - 1) * count // n_shards, shard_i * count // n_shards
+    span = [0, np.inf]  # input lines (span[0], span[1]] belong to this shard: its bad rows are those in it
     report = ReadReport(str(src))
     header = (["line"] if skip else []) + keep + ["prediction", "confidence"]
     for k in range(1, top_k + 1):
@@ -123,7 +135,20 @@ def predict(model, input: str | os.PathLike, output: str | os.PathLike, *, text_
     total = None  # counted once the first chunk has shown the file is readable
     with artifacts.atomic_write(dst, "w", encoding="utf-8", newline="") as f:
         csv.writer(f, lineterminator="\n").writerow([safe(h) for h in header])
+        seen = 0
         for chunk in iter_chunks(src, columns, encoding=encoding, chunk_rows=chunk_rows, skip_bad=skip, report=report):
+            if hi is not None:
+                first, seen = seen, seen + len(chunk.lines)
+                if first <= lo - 1 < seen:
+                    span[0] = chunk.lines[lo - 1 - first]
+                if first <= hi - 1 < seen and shard_i < n_shards:
+                    span[1] = chunk.lines[hi - 1 - first]
+                a, b = max(lo - first, 0), min(hi - first, len(chunk.lines))
+                if a >= b:
+                    if seen >= hi:
+                        break
+                    continue
+                chunk = Chunk(chunk.frame.iloc[a:b].reset_index(drop=True), chunk.lines[a:b])
             texts = chunk.frame[text_column].tolist()
             probs = probabilities_from_logits(task, predict_logits(run.model, encoder.encode(texts), batch_size))
             full = np.concatenate([1.0 - probs, probs], axis=1) if task == "binary" else probs
@@ -155,6 +180,8 @@ def predict(model, input: str | os.PathLike, output: str | os.PathLike, *, text_
             if progress is not None:
                 total = count_rows(src) if total is None else total
                 progress(min(chunk.lines[-1], total) if chunk.lines else rows, total)
+        if hi is not None:
+            report.bad_rows = [r for r in report.bad_rows if span[0] < r.line <= span[1]]
         bad = len(report.bad_rows)
         if bad and bad / (bad + rows) > max_bad_fraction:
             first = report.bad_rows[0]
