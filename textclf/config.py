@@ -43,7 +43,7 @@ def _f(default: Any, doc: str, kind: str, choices: tuple | None = None, lo=None,
 class DataConfig:
     """Where the data is and how to read it."""
 
-    train: str | None = _f(None, "training file (.csv, .tsv, .jsonl, .parquet); required", "path")
+    train: str | list[str] | None = _f(None, "training file (.csv, .tsv, .jsonl, .parquet), a glob such as parts/*.csv, or a list of files; required", "paths")
     valid: str | None = _f(None, "validation file; if null, a seeded stratified split of train is used", "path")
     test: str | None = _f(None, "test file, evaluated once after training; optional", "path")
     text_column: str = _f("text", "column that holds the text", "str")
@@ -53,6 +53,10 @@ class DataConfig:
     encoding: str = _f("utf-8", "text encoding of CSV/TSV/JSONL files (a BOM is detected and handled)", "str")
     on_bad_rows: str = _f("error", "what to do with rows that cannot be read: error or skip", "choice", ("error", "skip"))
     max_bad_fraction: float = _f(0.01, "with on_bad_rows: skip, fail if more than this share of rows is bad", "float", lo=0.0, hi=1.0)
+    stream: str = _f("auto", "read training data from disk in chunks instead of into memory: true, false, or auto (when the training files total over 1 GiB)", "choice", ("auto", "true", "false"))
+    shuffle_buffer: int = _f(50000, "streaming: rows shuffled together (batches are drawn from a window of this many rows)", "int", lo=1)
+    vocab_sample_rows: int = _f(1000000, "streaming: the vocabulary and IDF are fitted on a uniform sample of this many training rows", "int", lo=1)
+    valid_max_rows: int = _f(50000, "streaming: validation rows kept in memory (a uniform sample when there are more)", "int", lo=1)
 
 
 @dataclass(frozen=True)
@@ -270,7 +274,11 @@ def _type_problem(key: str, meta: dict, v: _Val) -> tuple[Any, str | None]:
     where = _where(v, key)
     if isinstance(value, yaml.Node):
         return None, f"{where}: received a mapping, expected a single value"
-    if kind == "path":
+    if kind == "paths" and isinstance(value, list):
+        if value and all(isinstance(x, str) and x.strip() for x in value):
+            return value, None
+        return None, f"{where}: received {value!r}, expected a non-empty list of file paths (strings)"
+    if kind in ("path", "paths"):
         if value is None:
             return None, None
         if isinstance(value, str) and value.strip():
@@ -313,6 +321,8 @@ def _type_problem(key: str, meta: dict, v: _Val) -> tuple[Any, str | None]:
             return None, f"{where}: received the string {value!r}, expected a number; remove the quotes"
         return None, f"{where}: received {value!r}, expected a number"
     # str and choice
+    if isinstance(value, bool) and kind == "choice" and str(value).lower() in meta["choices"]:
+        return str(value).lower(), None  # a choice among auto/true/false: a YAML boolean means the same
     if isinstance(value, bool):
         return None, (
             f"{where}: received {raw or value!r}, which YAML 1.1 reads as the boolean {str(value).lower()}; "
@@ -390,7 +400,8 @@ def _build(values: dict, located: dict[str, _Val], source: str | None, base_dir:
                     problems.append(problem)
                     continue
                 if path in PATH_KEYS and converted is not None:
-                    converted = _resolve_path(converted, lv, base_dir)
+                    converted = ([_resolve_path(x, lv, base_dir) for x in converted] if isinstance(converted, list)
+                                 else _resolve_path(converted, lv, base_dir))
                 sect[key] = converted
             kwargs[name] = sect
         else:

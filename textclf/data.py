@@ -390,6 +390,41 @@ def read_labeled(path: str | os.PathLike, text_column: str, label_column: str, *
     return Labeled(texts, labels, lines, str(path), report)
 
 
+def expand_paths(value: str | list[str], key: str = "data.train") -> list[Path]:
+    """The files a path, a glob pattern (``*``, ``?``, ``[``) or a list of either names, in a stable order.
+
+    A pattern that matches nothing is a UsageError; each file is checked with :func:`check_file`.
+    """
+    import glob
+
+    out: list[Path] = []
+    for item in ([value] if isinstance(value, str) else list(value)):
+        if any(ch in item for ch in "*?["):
+            matches = sorted(p for p in glob.glob(item, recursive=True) if not os.path.isdir(p))
+            if not matches:
+                raise UsageError(f"{key}: the pattern {item} matches no file; check the folder and the pattern "
+                                 "(relative paths in a config resolve against its folder)")
+            out += [check_file(m, f"{key} file") for m in matches]
+        else:
+            out.append(check_file(item, f"{key} file"))
+    seen: set = set()
+    unique = [p for p in out if not (p.resolve() in seen or seen.add(p.resolve()))]
+    return unique
+
+
+def read_labeled_many(paths: list[Path], text_column: str, label_column: str, **kwargs) -> Labeled:
+    """:func:`read_labeled` over several files, concatenated; bad rows name their file when there are several."""
+    if len(paths) == 1:
+        return read_labeled(paths[0], text_column, label_column, **kwargs)
+    parts = [read_labeled(p, text_column, label_column, **kwargs) for p in paths]
+    report = ReadReport(f"{paths[0]} (+{len(paths) - 1} files)", rows=sum(p.report.rows for p in parts))
+    for part in parts:
+        report.bad_rows += [BadRow(b.line, f"{Path(part.path).name}: {b.reason}") for b in part.report.bad_rows]
+        report.truncated_texts += part.report.truncated_texts
+    return Labeled([t for p in parts for t in p.texts], [y for p in parts for y in p.labels],
+                   [n for p in parts for n in p.lines], report.path, report)
+
+
 def split_labels(raw: list[str], task: str, separator: str) -> list[list[str]] | list[str]:
     """Raw label cells as they go into training: a list of labels per row for multi-label, else as is."""
     if task != "multilabel":

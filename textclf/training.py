@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import math
 import os
+import signal
 import shutil
 import time
 from dataclasses import dataclass
@@ -22,8 +23,8 @@ import numpy as np
 
 from . import artifacts
 from .config import Config
-from .data import (Labeled, check_classes, infer_task, read_labeled, split_labels, stratified_split,
-                   unseen_labels, describe_unseen)
+from .data import (Labeled, check_classes, expand_paths, infer_task, read_labeled, read_labeled_many,
+                   split_labels, stratified_split, unseen_labels, describe_unseen)
 from .errors import (EXIT_SIGINT, EXIT_SIGTERM, ConfigError, DataError, DivergedError, Interrupted, ModelRejected,
                      TextclfError, UsageError)
 
@@ -32,12 +33,19 @@ Log = Callable[[str], None]
 
 @dataclass
 class Datasets:
+    """The data of a run. Streaming (``scan`` set): ``train`` holds no rows, they are read from disk each epoch."""
+
     task: str
     classes: list[str]
     train: Labeled
     valid: Labeled
     test: Labeled | None
     split_from_train: bool
+    scan: object | None = None  # a streaming.Scan when the training data is streamed
+
+    @property
+    def train_rows(self) -> int:
+        return self.scan.train_rows if self.scan is not None else len(self.train)
 
 
 # ------------------------------------------------------------------------------------------------
@@ -52,10 +60,35 @@ def load_datasets(cfg: Config, log: Log = print) -> Datasets:
     skip = d.on_bad_rows == "skip"
     read = lambda path: read_labeled(path, d.text_column, d.label_column, encoding=d.encoding,  # noqa: E731
                                      skip_bad=skip, max_bad_fraction=d.max_bad_fraction)
-    train = read(d.train)
+    paths = expand_paths(d.train)
+    from .streaming import sample_file, scan, use_streaming
+
+    stream = None
+    if use_streaming(d.stream, paths):
+        stream = scan(paths, cfg, split_valid=not d.valid)
+        train = stream.labeled()
+        log(f"streaming {len(paths)} training file(s): {stream.rows:,} rows; vocabulary fitted on a sample of "
+            f"{len(stream.sample):,} rows, shuffle window {d.shuffle_buffer:,} rows")
+        if stream.longest_run > d.shuffle_buffer:
+            log(f"warning: {stream.longest_run:,} consecutive rows share one label, more than data.shuffle_buffer "
+                f"({d.shuffle_buffer:,}); batches will mix poorly. Shuffle the file, or raise data.shuffle_buffer")
+    else:
+        train = read_labeled_many(paths, d.text_column, d.label_column, encoding=d.encoding, skip_bad=skip,
+                                  max_bad_fraction=d.max_bad_fraction)
     task = cfg.task if cfg.task != "auto" else infer_task(train.labels, d.label_separator)
     classes = check_classes(train, task, d.label_separator, d.label_column)
-    if d.valid:
+    if stream is not None:
+        if d.valid:
+            valid, total = sample_file(expand_paths(d.valid, "data.valid"), cfg, d.valid_max_rows)
+            if total > len(valid):
+                log(f"validation: a uniform sample of {len(valid):,} of {total:,} rows (data.valid_max_rows)")
+        else:
+            valid = stream.valid
+            if stream.valid_rows > len(valid):
+                log(f"validation: {stream.valid_rows:,} rows held out; a uniform sample of {len(valid):,} is "
+                    "evaluated (data.valid_max_rows)")
+        split = not d.valid
+    elif d.valid:
         valid, split = read(d.valid), False
     else:
         train, valid = stratified_split(train, d.valid_fraction, cfg.train.seed, task, d.label_separator, d.label_column)
@@ -71,56 +104,112 @@ def load_datasets(cfg: Config, log: Log = print) -> Datasets:
     for part in (train, valid, test):
         if part is not None and (part.report.bad_rows or part.report.truncated_texts):
             log(part.report.summary())
-    return Datasets(task, classes, train, valid, test, split)
+    return Datasets(task, classes, train, valid, test, split, stream)
 
 
 def encode_targets(raw: list[str], task: str, classes: list[str], separator: str) -> np.ndarray:
     """Targets as the loss expects them: (n,1) floats for binary, class indices for multi-class, multi-hot."""
-    if task == "binary":
-        return (np.asarray(raw, dtype=object) == classes[1]).astype(np.float32)[:, None]
-    if task == "multiclass":
-        index = {c: i for i, c in enumerate(classes)}
-        return np.asarray([index[c] for c in raw], dtype=np.int32)
-    from sklearn.preprocessing import MultiLabelBinarizer
+    from .streaming import targets
 
-    mlb = MultiLabelBinarizer(classes=classes)
-    return mlb.fit_transform(split_labels(raw, task, separator)).astype(np.float32)
+    return targets(raw, task, classes, separator)
 
 
-def class_weights(y: np.ndarray, task: str, num_outputs: int, mode: str) -> np.ndarray:
-    """Per-class sample weights (binary, multi-class) or per-label positive weights (multi-label)."""
+def label_counts(cells: dict, task: str, classes: list[str], separator: str) -> tuple[np.ndarray, int]:
+    """Per-output counts of the training rows from their raw label cells and counts: (counts, rows).
+
+    Binary: [negatives, positives]; multi-class: rows per class; multi-label: rows per label.
+    """
+    index = {c: i for i, c in enumerate(classes)}
+    counts = np.zeros(len(classes), dtype=np.int64)
+    for cell, n in cells.items():
+        for lab in (split_labels([cell], task, separator)[0] if task == "multilabel" else [cell]):
+            if lab in index:
+                counts[index[lab]] += n
+    return counts, int(sum(cells.values()))
+
+
+def class_weights(counts: np.ndarray, rows: int, task: str, num_outputs: int, mode: str) -> np.ndarray:
+    """Per-class sample weights (binary, multi-class) or per-label positive weights (multi-label).
+
+    ``auto``: scikit-learn's "balanced" weights, rows / (classes present * rows of the class); for multi-label
+    the ratio of negatives to positives of each label, clipped to [1, 100].
+    """
     if mode == "none":
         return np.ones(max(num_outputs, 2), dtype=np.float32)
     if task == "multilabel":
-        pos = y.sum(axis=0)
-        neg = len(y) - pos
-        return np.clip(neg / np.maximum(pos, 1.0), 1.0, 100.0).astype(np.float32)
-    from sklearn.utils.class_weight import compute_class_weight
-
-    labels = y.ravel().astype(int)
-    present = np.unique(labels)
+        return np.clip((rows - counts) / np.maximum(counts, 1.0), 1.0, 100.0).astype(np.float32)
     weights = np.ones(max(num_outputs, 2), dtype=np.float32)
-    weights[present] = compute_class_weight("balanced", classes=present, y=labels)
+    present = counts > 0
+    weights[present] = rows / (present.sum() * counts[present])
     return weights
 
 
-def prior_logits(y: np.ndarray, task: str, num_outputs: int) -> np.ndarray:
+def prior_logits(counts: np.ndarray, rows: int, task: str) -> np.ndarray:
     """Output biases that start the model at the training label frequencies (log prior odds / log priors)."""
+    freq = counts / max(rows, 1)
     if task == "multiclass":
-        freq = np.bincount(y, minlength=num_outputs) / max(len(y), 1)
         return np.log(np.clip(freq, 1e-4, 1.0)).astype(np.float32)
-    freq = np.clip(y.mean(axis=0), 1e-4, 1 - 1e-4)
+    if task == "binary":
+        freq = freq[1:]
+    freq = np.clip(freq, 1e-4, 1 - 1e-4)
     return np.log(freq / (1 - freq)).astype(np.float32)
+
+
+def cluster() -> tuple[int, int, bool]:
+    """(workers, this worker's rank, whether it is the chief) from the standard ``TF_CONFIG`` cluster spec.
+
+    Without TF_CONFIG: one worker. The chief is the ``chief`` task, or worker 0 when there is none; ranks
+    put the chief first. Kubernetes operators, Vertex AI and SageMaker set TF_CONFIG for each replica.
+    """
+    import json
+
+    raw = os.environ.get("TF_CONFIG", "").strip()
+    if not raw:
+        return 1, 0, True
+    try:
+        spec = json.loads(raw)
+        roles = spec.get("cluster", {})
+        task = spec.get("task", {})
+        kind, index = task.get("type"), int(task.get("index", 0))
+        chiefs, workers = list(roles.get("chief", [])), list(roles.get("worker", []))
+    except (ValueError, AttributeError, TypeError) as exc:
+        raise UsageError(f"TF_CONFIG is not a valid cluster spec ({exc}); expected JSON like "
+                         '{"cluster": {"worker": ["host1:12345", "host2:12345"]}, "task": {"type": "worker", '
+                         '"index": 0}}') from None
+    total = len(chiefs) + len(workers)
+    if kind not in ("chief", "worker") or total == 0:
+        raise UsageError(f"TF_CONFIG task type {kind!r}: textclf trains with chief/worker tasks only (no parameter "
+                         "servers or evaluators); received cluster roles " + ", ".join(sorted(roles)))
+    rank = 0 if kind == "chief" else len(chiefs) + index
+    if rank >= total:
+        raise UsageError(f"TF_CONFIG task index {index} is outside the {len(workers)} worker address(es)")
+    return total, rank, rank == 0
 
 
 # ------------------------------------------------------------------------------------------------
 # 2. Devices
 
 
-def setup_device(device: str, mixed_precision: bool, log: Log):
-    """Choose the devices and the distribution strategy; returns (strategy, description)."""
+def setup_device(device: str, mixed_precision: bool, log: Log, workers: int = 1):
+    """Choose the devices and the distribution strategy; returns (strategy, description).
+
+    Several workers (TF_CONFIG): ``MultiWorkerMirroredStrategy``, created before any other TensorFlow op as it
+    requires. One host with several GPUs: ``MirroredStrategy``. Otherwise the default strategy.
+    """
     import tensorflow as tf
     import keras
+
+    if workers > 1:
+        if device == "cpu":
+            tf.config.set_visible_devices([], "GPU")
+        strategy = tf.distribute.MultiWorkerMirroredStrategy()
+        gpus = tf.config.list_physical_devices("GPU") if device != "cpu" else []
+        if gpus and mixed_precision:
+            keras.mixed_precision.set_global_policy("mixed_float16")
+        else:
+            keras.mixed_precision.set_global_policy("float32")
+        return strategy, (f"device: {workers} workers ({len(gpus)} GPU(s) here), replicas: "
+                          f"{strategy.num_replicas_in_sync}, precision: {keras.mixed_precision.global_policy().name}")
 
     if device == "cpu":
         try:
@@ -264,20 +353,28 @@ def train(config: Config | None = None, run_dir: str | os.PathLike | None = None
         if config is None:
             raise UsageError("train() needs a config (or resume=RUN_DIR)")
         cfg, run = config, None
+    workers, rank, chief = cluster()
+    if workers > 1:
+        log(f"worker {rank + 1} of {workers}{' (chief: writes the run directory)' if chief else ''}")
+        if resume is None and not chief and run_dir is None:
+            log("note: only the chief writes the run; give every worker the same --run-dir so that a resume finds it")
     data = load_datasets(cfg, log)
     n_out = 1 if data.task == "binary" else len(data.classes)
-    log(f"task: {data.task}, classes: {len(data.classes)}, train: {len(data.train):,} rows, "
+    log(f"task: {data.task}, classes: {len(data.classes)}, train: {data.train_rows:,} rows, "
         f"valid: {len(data.valid):,} rows{' (split from train)' if data.split_from_train else ''}"
         + (f", test: {len(data.test):,} rows" if data.test else ""))
     fingerprint = data_fingerprint(cfg)
 
-    created = run is None
-    if run is None:
+    created = run is None and chief
+    if run is None and chief:
         name = Path(cfg.source).stem if cfg.source else "run"
         run = artifacts.prepare_run_dir(run_dir) if run_dir else artifacts.new_run_dir(cfg.train.runs_dir, name)
         artifacts.write_config(run, cfg.to_yaml())
+    elif run is None:
+        run = Path(run_dir) if run_dir else Path(cfg.train.runs_dir) / "not-the-chief"  # read, never written
     try:
-        _train_into(cfg, data, n_out, run, device or cfg.train.device, log, t_start, fingerprint)
+        _train_into(cfg, data, n_out, run, device or cfg.train.device, log, t_start, fingerprint,
+                    (workers, rank, chief))
     except BaseException as exc:
         if created and artifacts.latest_checkpoint_name(run) is None and not artifacts.has_model_files(run):
             shutil.rmtree(run, ignore_errors=True)  # nothing worth keeping: never leave a half-written run
@@ -289,9 +386,20 @@ def train(config: Config | None = None, run_dir: str | os.PathLike | None = None
 
 
 def data_fingerprint(cfg: Config) -> dict:
-    """SHA-256 of each data file, so that a resume can refuse changed data."""
-    return {key: artifacts.file_fingerprint(path) for key, path in
-            (("data.train", cfg.data.train), ("data.valid", cfg.data.valid), ("data.test", cfg.data.test)) if path}
+    """SHA-256 of each data file (several files: of their names and digests), so that a resume refuses changed data."""
+    import hashlib
+
+    out = {}
+    for key, value in (("data.train", cfg.data.train), ("data.valid", cfg.data.valid), ("data.test", cfg.data.test)):
+        if not value:
+            continue
+        paths = expand_paths(value, key)
+        if len(paths) == 1:
+            out[key] = artifacts.file_fingerprint(paths[0])
+        else:
+            joined = "\n".join(f"{p}:{artifacts.file_fingerprint(p)}" for p in paths)
+            out[key] = hashlib.sha256(joined.encode()).hexdigest()
+    return out
 
 
 _RESUME_MAY_DIFFER = {"train.verbose", "train.device", "train.tensorboard", "train.runs_dir", "train.plots"}
@@ -345,7 +453,7 @@ def _flatten(d: dict) -> list[str]:
 
 
 def _train_into(cfg: Config, data: Datasets, n_out: int, run: Path, device: str, log: Log, t_start: float,
-                fingerprint: dict) -> None:
+                fingerprint: dict, cluster_: tuple[int, int, bool] = (1, 0, True)) -> None:
     from .quiet import import_tensorflow
 
     t0 = time.perf_counter()
@@ -361,26 +469,49 @@ def _train_into(cfg: Config, data: Datasets, n_out: int, run: Path, device: str,
     from .vectorize import Vocabulary, epoch_batches
 
     m, t = cfg.model, cfg.train
-    strategy, desc = setup_device(device, t.mixed_precision, log)
+    workers, rank, chief = cluster_
+    strategy, desc = setup_device(device, t.mixed_precision, log, workers)
     log(desc)
     keras.utils.set_random_seed(t.seed)
     tf.config.experimental.enable_op_determinism()
+    replicas = strategy.num_replicas_in_sync
+    local = max(replicas // workers, 1)  # replicas on this worker: each step takes one batch per local replica
+    per_replica = max(t.batch_size // replicas, 1)
+    fixed = replicas > 1  # every replica runs the same number of full batches
 
-    # Vocabulary, fitted on training text only
+    # Vocabulary, fitted on training text only (every worker fits the same one from the same rows)
     t0 = time.perf_counter()
-    vocab, x_train = Vocabulary.fit_encode(data.train.texts, max_tokens=m.max_tokens,
-                                           sequence_length=m.sequence_length, standardize=m.standardize,
-                                           ngrams=m.ngrams, ngram_max_tokens=m.ngram_max_tokens,
-                                           ngram_length=m.ngram_length)
+    fit = dict(max_tokens=m.max_tokens, sequence_length=m.sequence_length, standardize=m.standardize,
+               ngrams=m.ngrams, ngram_max_tokens=m.ngram_max_tokens, ngram_length=m.ngram_length)
+    sep = cfg.data.label_separator
+    if data.scan is None:
+        from collections import Counter
+
+        vocab, x_train = Vocabulary.fit_encode(data.train.texts, **fit)
+        y_train = encode_targets(data.train.labels, data.task, data.classes, sep)
+        counts, rows = label_counts(Counter(data.train.labels), data.task, data.classes, sep)
+        if workers > 1:  # this worker's shard: training rows rank, rank + workers, ...
+            shard = np.arange(rank, len(y_train), workers)
+            x_train, y_train = x_train.take(shard), y_train[shard]
+        per_text = f" ({np.diff(x_train.ngram_offsets).mean():.0f} per text)" if vocab.ngram_tokens else ""
+    else:
+        vocab = Vocabulary.fit(data.scan.sample, **fit)
+        counts, rows = label_counts(data.scan.cells, data.task, data.classes, sep)
+        per_text = f" (fitted on {len(data.scan.sample):,} sampled rows)"
     encoder = vocab.encoder()
     x_valid = encoder.encode(data.valid.texts)
-    sep = cfg.data.label_separator
-    y_train = encode_targets(data.train.labels, data.task, data.classes, sep)
     y_valid = encode_targets(data.valid.labels, data.task, data.classes, sep)
     log(f"vocabulary: {len(vocab.tokens):,} tokens"
-        + (f", {len(vocab.ngram_tokens):,} n-grams ({np.diff(x_train.ngram_offsets).mean():.0f} per text)"
-           if vocab.ngram_tokens else "")
+        + (f", {len(vocab.ngram_tokens):,} n-grams" if vocab.ngram_tokens else "") + per_text
         + f" ({time.perf_counter() - t0:.1f}s)")
+    shard_rows = data.train_rows // workers  # the smallest shard
+    if fixed:
+        steps_per_epoch = shard_rows // (per_replica * local)
+        if steps_per_epoch < 1:
+            raise ConfigError([f"train.batch_size {t.batch_size} is larger than the {shard_rows:,} training rows of "
+                               f"each of the {workers} worker(s); lower train.batch_size"])
+    else:
+        steps_per_epoch = math.ceil(data.train_rows / per_replica)
 
     # Model and optimizer, built in the strategy's scope
     hp = Hyperparameters(task=data.task, num_outputs=n_out, vocab_size=len(vocab.tokens),
@@ -388,9 +519,9 @@ def _train_into(cfg: Config, data: Datasets, n_out: int, run: Path, device: str,
                          embedding_dim=m.embedding_dim, rnn=m.rnn, units=m.units, layers=m.layers,
                          bidirectional=m.bidirectional, pooling=m.pooling,
                          embedding_dropout=m.embedding_dropout, dropout=m.dropout)
-    weights = class_weights(y_train, data.task, n_out, t.class_weight)
+    weights = class_weights(counts, rows, data.task, n_out, t.class_weight)
     with strategy.scope():
-        model = build_model(hp, seed=t.seed, output_bias=prior_logits(y_train, data.task, n_out))
+        model = build_model(hp, seed=t.seed, output_bias=prior_logits(counts, rows, data.task))
         optimizer = LazyAdam(learning_rate=t.learning_rate, rates={"ngram_embedding/": t.ngram_learning_rate})
         if keras.mixed_precision.global_policy().name == "mixed_float16":
             optimizer = keras.optimizers.LossScaleOptimizer(optimizer)
@@ -424,34 +555,56 @@ def _train_into(cfg: Config, data: Datasets, n_out: int, run: Path, device: str,
         if st.get("stopped_early") or st["epoch"] >= t.epochs:
             start_epoch = t.epochs + 1  # the loop had finished; only the saving remains
 
-    def step_fn(inputs, y):
+    def step_fn(inputs, y, stop_flag):
         with tf.GradientTape() as tape:
             logits = model(inputs, training=True)
             loss = tf.nn.compute_average_loss(loss_fn(y, logits))
             to_minimize = optimizer.scale_loss(loss) if scaled else loss
         grads = tape.gradient(to_minimize, model.trainable_variables)
         optimizer.apply_gradients(zip(grads, model.trainable_variables))
-        return loss
+        return loss, stop_flag
 
     input_sig = {"tokens": tf.TensorSpec([None, None], tf.int32)}
     if vocab.ngram_tokens:
         input_sig["ngrams"] = tf.TensorSpec([None, None], tf.int32)
         input_sig["ngram_weights"] = tf.TensorSpec([None, None], tf.float32)
-    y_sig = tf.TensorSpec([None] + list(y_train.shape[1:]), tf.as_dtype(y_train.dtype))
+    y_sig = tf.TensorSpec([None] + list(y_valid.shape[1:]), tf.as_dtype(y_valid.dtype))
+
+    def epoch_source(epoch: int):
+        """This worker's batches of one epoch (one per local replica and step): (count, iterator factory)."""
+        rng = np.random.default_rng([t.seed, epoch])
+        if data.scan is None:
+            batches = epoch_batches(x_train.lengths, per_replica, rng)
+            if fixed:
+                batches = [b for b in batches if len(b) == per_replica][:steps_per_epoch * local]
+            return len(batches) // local, lambda skip: ((x_train.batch(b), y_train[b]) for b in batches[skip * local:])
+        from itertools import islice
+
+        from .streaming import epoch_stream
+
+        def stream(skip):
+            batches = epoch_stream(data.scan, cfg, encoder, data.task, data.classes, epoch=epoch,
+                                   batch_size=per_replica, worker=rank, workers=workers,
+                                   steps=steps_per_epoch * local if fixed else None, drop_remainder=fixed)
+            return islice(batches, skip * local, None)  # a resume re-reads the skipped batches
+
+        return steps_per_epoch, stream
 
     def dataset(batches):
-        def gen():
-            for index in batches:
-                yield x_train.batch(index), y_train[index]
+        """A distributed dataset: each worker feeds its own batches, one per local replica (no re-batching)."""
+        def make(context):
+            return tf.data.Dataset.from_generator(batches, output_signature=(input_sig, y_sig)).prefetch(4)
 
-        ds = tf.data.Dataset.from_generator(gen, output_signature=(input_sig, y_sig)).prefetch(4)
-        return strategy.experimental_distribute_dataset(ds)
+        return strategy.distribute_datasets_from_function(make)
 
     # one trace for all batch shapes: the signature has a None time dimension
-    @tf.function(input_signature=dataset([]).element_spec)
-    def train_step(inputs, y):
-        per_replica = strategy.run(step_fn, args=(inputs, y))
-        return strategy.reduce(tf.distribute.ReduceOp.SUM, per_replica, axis=None)
+    @tf.function(input_signature=[*dataset(lambda: iter(())).element_spec, tf.TensorSpec([], tf.float32)])
+    def train_step(inputs, y, stop_flag):
+        """One step on every replica: the mean loss, and the sum of the workers' stop flags (a signal on any
+        worker stops all of them after the same step, instead of leaving the others waiting in a collective)."""
+        loss, flags = strategy.run(step_fn, args=(inputs, y, stop_flag))
+        return (strategy.reduce(tf.distribute.ReduceOp.SUM, loss, axis=None),
+                strategy.reduce(tf.distribute.ReduceOp.SUM, flags, axis=None))
 
     def checkpoint(epoch: int, step: int, total: float = 0.0, count: int = 0, stopped_early: bool = False):
         variables = [v.numpy() for v in model.variables]
@@ -462,12 +615,14 @@ def _train_into(cfg: Config, data: Datasets, n_out: int, run: Path, device: str,
                 "no checkpoint holds these weights")
         state = {"history": history, "best_loss": best["loss"], "best_epoch": best["epoch"], "wait": wait,
                  "partial_loss": total, "partial_count": count, "stopped_early": stopped_early,
-                 "data": fingerprint, "seed": t.seed}
+                 "data": fingerprint, "seed": t.seed, "workers": workers}
+        if not chief:
+            return  # only the chief writes; the weights are the same on every worker
         artifacts.save_checkpoint(run, epoch, step, state, variables,
                                   [v.numpy() for v in optimizer.variables], best["weights"])
 
     writers = None
-    if t.tensorboard:
+    if t.tensorboard and chief:
         logs = artifacts.log_dir(run)
         writers = {k: tf.summary.create_file_writer(str(logs / k)) for k in ("train", "valid")}
 
@@ -476,14 +631,17 @@ def _train_into(cfg: Config, data: Datasets, n_out: int, run: Path, device: str,
     with StopFlag() as stop:
         for epoch in range(start_epoch, t.epochs + 1):
             t_epoch = time.perf_counter()
-            batches = epoch_batches(x_train.lengths, t.batch_size, np.random.default_rng([t.seed, epoch]))
+            n_steps, batches = epoch_source(epoch)
             skip = start_step if epoch == start_epoch else 0
             total, count = partial if skip else (0.0, 0)
-            bar = keras.utils.Progbar(len(batches), verbose=1 if t.verbose else 0, unit_name="step")
-            for step, (inputs, y) in enumerate(dataset(batches[skip:]), start=skip + 1):
-                if stop.signum is not None:
+            bar = keras.utils.Progbar(n_steps, verbose=1 if t.verbose else 0, unit_name="step")
+            for step, (inputs, y) in enumerate(dataset(lambda: batches(skip)), start=skip + 1):
+                if stop.signum is not None and workers == 1:
                     raise _interrupted(stop.signum, run, epoch, step)
-                loss = float(train_step(inputs, y))
+                loss, flags = train_step(inputs, y, tf.constant(1.0 if stop.signum is not None else 0.0))
+                loss = float(loss)
+                if float(flags) > 0:  # some worker was asked to stop: all stop here
+                    raise _interrupted(stop.signum or signal.SIGTERM, run, epoch, step)
                 if not math.isfinite(loss):
                     raise DivergedError(
                         f"training diverged at epoch {epoch}, batch {step}: the loss is {loss}. Lower "
@@ -492,10 +650,10 @@ def _train_into(cfg: Config, data: Datasets, n_out: int, run: Path, device: str,
                 total += loss
                 count += 1
                 bar.update(step, values=[("loss", loss)])
-                if t.checkpoint_every_steps and step % t.checkpoint_every_steps == 0 and step < len(batches):
+                if t.checkpoint_every_steps and step % t.checkpoint_every_steps == 0 and step < n_steps:
                     checkpoint(epoch - 1, step, total, count)
             if stop.signum is not None:
-                raise _interrupted(stop.signum, run, epoch, len(batches))
+                raise _interrupted(stop.signum, run, epoch, n_steps)
             train_loss = total / max(count, 1)
             logits = predict_logits(model, x_valid, batch_size=max(t.batch_size, 256))
             val_loss = numpy_loss(data.task, y_valid, logits)
@@ -533,6 +691,10 @@ def _train_into(cfg: Config, data: Datasets, n_out: int, run: Path, device: str,
             w.close()
     if best["weights"] is not None:
         _assign(model.weights, best["weights"], "best", run)
+    if not chief:
+        log(f"worker {rank + 1} of {workers}: done after {len(history)} epoch(s) of {steps_per_epoch} steps on its "
+            f"shard ({data.train_rows // workers:,}+ rows); the chief writes the run")
+        return
 
     # Final validation (and test) metrics with the best weights, and thresholds tuned on validation
     probs_valid = probabilities_from_logits(data.task, predict_logits(model, x_valid))
@@ -570,6 +732,11 @@ def _train_into(cfg: Config, data: Datasets, n_out: int, run: Path, device: str,
     metrics["timing"] = {"fit_seconds": round(fit_seconds, 2), "tensorflow_start_seconds": round(tf_start_seconds, 2),
                          "train_phase_seconds": round(time.perf_counter() - t_start - tf_start_seconds, 2)}
     metrics["data"] = fingerprint
+    metrics["distribution"] = {"workers": workers, "replicas": replicas, "batch_per_replica": per_replica,
+                               "steps_per_epoch": steps_per_epoch, "streaming": data.scan is not None}
+    if data.scan is not None:
+        metrics["distribution"].update(train_rows=data.train_rows, vocab_sample_rows=len(data.scan.sample),
+                                       valid_rows_evaluated=len(data.valid), shuffle_buffer=cfg.data.shuffle_buffer)
 
     rejects = [(part.path, b.line, b.reason) for part in {id(p.report): p for p in (data.train, data.valid, data.test)
                                                             if p is not None}.values() for b in part.report.bad_rows]

@@ -160,6 +160,33 @@ class Encoded:
     def lengths(self) -> np.ndarray:
         return np.diff(self.offsets)
 
+    def take(self, index: np.ndarray) -> "Encoded":
+        """The rows in ``index``, in that order, as a new (compact) Encoded set."""
+        index = np.asarray(index, dtype=np.int64)
+
+        def gather(values, offsets):
+            starts, lengths = offsets[index], offsets[index + 1] - offsets[index]
+            flat = np.repeat(starts - _offsets(lengths)[:-1], lengths) + np.arange(lengths.sum())
+            return values[flat], _offsets(lengths)
+
+        values, offsets = gather(self.values, self.offsets)
+        out = Encoded(values, offsets)
+        if self.ngram_values is not None:
+            out.ngram_values, out.ngram_offsets = gather(self.ngram_values, self.ngram_offsets)
+            out.ngram_weights, _ = gather(self.ngram_weights, self.ngram_offsets)
+        return out
+
+    @staticmethod
+    def concat(parts: list["Encoded"]) -> "Encoded":
+        """The rows of several Encoded sets, one after another."""
+        out = Encoded(np.concatenate([p.values for p in parts]),
+                      _offsets(np.concatenate([p.lengths for p in parts])))
+        if parts[0].ngram_values is not None:
+            out.ngram_values = np.concatenate([p.ngram_values for p in parts])
+            out.ngram_weights = np.concatenate([p.ngram_weights for p in parts])
+            out.ngram_offsets = _offsets(np.concatenate([np.diff(p.ngram_offsets) for p in parts]))
+        return out
+
     def batch(self, index: np.ndarray) -> dict[str, np.ndarray]:
         """The padded model inputs for the rows in ``index``."""
         out = {"tokens": _pad(self.values, self.offsets, index)}
