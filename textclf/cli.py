@@ -271,5 +271,155 @@ def eval_(model_dir, data_path, output_path, text_column, label_column, ignore_u
         click.echo(f"\nwrote {output_path}")
 
 
+# --- explain ---
+@main.command(name="explain")
+@click.option("--model", "model_dir", required=True, help="A run directory written by `textclf train`.")
+@click.option("--text", "texts", multiple=True, help="A text to explain. Repeatable.")
+@click.option("--input", "input_path", type=click.Path(dir_okay=False), default=None,
+              help="Explain the first rows of this file instead (.csv, .tsv, .jsonl, .parquet).")
+@click.option("--limit", type=click.IntRange(1, None), default=20, show_default=True,
+              help="With --input: how many rows to explain.")
+@click.option("--text-column", default=None, help="With --input: the text column (default: the run's).")
+@click.option("--encoding", default="utf-8", show_default=True, help="With --input: its text encoding.")
+@click.option("--label", default=None,
+              help="Explain this label (default: the prediction; for multi-label, each predicted label).")
+@click.option("--measure", type=click.Choice(["prob", "logodds"]), default="prob", show_default=True,
+              help="Score a word by the drop in the label's probability, or in its log-odds, without it.")
+@click.option("--threshold", type=click.FloatRange(0, 1), default=None,
+              help="Decision threshold for binary and multi-label models (default: the run's, else 0.5).")
+@click.option("--top", type=click.IntRange(0, None), default=5, show_default=True,
+              help="How many words to list towards and against the label.")
+@click.option("--html", "html_path", type=click.Path(dir_okay=False), default=None,
+              help="Also write a self-contained HTML page with the coloured words.")
+@click.option("--no-color", is_flag=True, help="No colours in the terminal (also when NO_COLOR is set or "
+              "the output is not a terminal).")
+@handle_errors
+def explain_cmd(model_dir, texts, input_path, limit, text_column, encoding, label, measure, threshold, top,
+                html_path, no_color) -> None:
+    """Show which words made the model decide, by occlusion.
+
+    Each word is removed in turn and the text scored again; a word's score is how much the label's
+    probability drops without it. Green words push towards the label, red against it; stronger
+    colour, larger effect. Only the first model.sequence_length words are scored.
+
+    \b
+    Example:
+        textclf explain --model runs/demo-20261128-120000 --text "the match ended with a late goal"
+        textclf explain --model RUN --input data/test.csv --limit 5 --html explain.html
+        textclf explain --model RUN --text "cheap pizza deals" --label food --measure logodds
+    """
+    from .errors import UsageError
+
+    if bool(texts) == bool(input_path):
+        raise UsageError("give the texts to explain with --text \"...\" (repeatable) or --input FILE, not both"
+                         if texts else "give a text to explain with --text \"...\", or a file with --input FILE")
+    if html_path:
+        from pathlib import Path
+
+        p = Path(html_path)
+        if p.is_dir() or not p.parent.exists():
+            raise UsageError(f"--html {p}: " + ("is a directory; give a file path such as "
+                                                f"{p / 'explain.html'}" if p.is_dir() else
+                                                f"the folder {p.parent} does not exist; create it first"))
+    from . import explain as ex
+
+    if input_path:
+        from .data import check_file
+
+        check_file(input_path, "--input file")
+        results = ex.explain_file(model_dir, input_path, text_column=text_column, limit=limit, encoding=encoding,
+                                  label=label, measure=measure, threshold=threshold)
+    else:
+        results = ex.explain(model_dir, list(texts), label=label, measure=measure, threshold=threshold)
+    color = False if (no_color or os.environ.get("NO_COLOR")) else None  # None: click decides (a TTY or not)
+    for i, exp in enumerate(results):
+        if i:
+            click.echo("")
+        click.echo(ex.format_terminal(exp, color=color is None, top=top), color=color)
+    if html_path:
+        ex.write_html(results, html_path, title=f"textclf explain: {model_dir}", top=top)
+        click.echo(f"\nwrote {html_path}")
+# --- end explain ---
+
+
+
+# --- datasets ---
+@main.group(name="datasets", short_help="Download public datasets as train.csv and test.csv.")
+def datasets_group() -> None:
+    """Download classic public datasets (imdb, ag_news, sst2, trec, sms_spam) as train.csv and test.csv.
+
+    \b
+    Example:
+        textclf datasets list
+        textclf datasets download trec --to data/trec
+    """
+
+
+@datasets_group.command(name="list")
+@handle_errors
+def datasets_list_cmd() -> None:
+    """List the datasets that `textclf datasets download` knows, with their download size.
+
+    \b
+    Example:
+        textclf datasets list
+    """
+    from .datasets import format_size, list_datasets
+
+    entries = list_datasets()
+    width = max(len(d.name) for d in entries)
+    for d in entries:
+        size = format_size(d.download_bytes, d.size_is_exact)
+        click.echo(f"{d.name:<{width}}  {size:>8}  {d.description}")
+
+
+@datasets_group.command(name="download")
+@click.argument("name")
+@click.option("--to", "dest", required=True, type=click.Path(file_okay=False), metavar="DIR",
+              help="Folder to write train.csv, test.csv and SOURCE.md to (the original files go to DIR/downloads).")
+@click.option("--url", "base_url", default=None, metavar="URL",
+              help="Mirror: this dataset's files are at URL/<file> (a one-file dataset also takes the file's full "
+                   "address). Default: the canonical address, or $TEXTCLF_DATASETS_MIRROR/<name>/<file>.")
+@click.option("--sha256", "sha256", multiple=True, metavar="[FILE=]HEX",
+              help="Expected SHA-256 of a downloaded file, instead of the published one (for a mirror that "
+                   "serves other bytes). Repeatable.")
+@click.option("--timeout", type=click.FloatRange(0, None, min_open=True), default=60.0, show_default=True,
+              help="Seconds to wait for data before giving up.")
+@click.option("--seed", type=int, default=13, show_default=True,
+              help="Seed of the stratified 80/20 split for a dataset without an official split (sms_spam).")
+@handle_errors
+def datasets_download_cmd(name, dest, base_url, sha256, timeout, seed) -> None:
+    """Download dataset NAME, verify its SHA-256 and write DIR/train.csv, DIR/test.csv and DIR/SOURCE.md.
+
+    Columns text,label (trec adds label_fine). The download is skipped when DIR/downloads already holds the
+    verified file. Nothing is extracted to disk: archive members are read as streams, and members with an
+    absolute path or '..' are refused. Progress and checksums go to stderr; the last line is DIR.
+
+    \b
+    Example:
+        textclf datasets download trec --to data/trec
+        textclf datasets download imdb --to data/imdb --timeout 120
+        textclf datasets download sst2 --to data/sst2 --url https://mirror.example.org/glue
+        TEXTCLF_DATASETS_MIRROR=file:///srv/mirror textclf datasets download ag_news --to data/ag_news
+    """
+    from .datasets import download_dataset, no_progress
+
+    def progress(label, total):
+        stderr = sys.stderr
+        if total and stderr.isatty():
+            return click.progressbar(length=total, label=label, file=stderr, show_pos=False)
+        return no_progress(label, total)
+
+    result = download_dataset(name, dest, base_url=base_url, sha256=sha256, timeout=timeout, seed=seed,
+                              progress=progress, log=lambda m: click.echo(m, err=True))
+    for path in result.outputs:
+        counts = result.counts[path.stem]
+        per_class = ", ".join(f"{label} {n:,}" for label, n in sorted(counts.items()))
+        total = sum(counts.values())
+        click.echo(f"{path.name}: {total:,} row{'' if total == 1 else 's'} ({per_class})")
+    click.echo(str(result.folder))
+# --- end datasets ---
+
+
 if __name__ == "__main__":  # pragma: no cover
     main()
