@@ -342,6 +342,84 @@ def explain_cmd(model_dir, texts, input_path, limit, text_column, encoding, labe
 # --- end explain ---
 
 
+# --- runs ---
+def _complete_sort(ctx, param, incomplete: str) -> list[str]:
+    keys = ["created", "name", "valid", "test", "seconds", "valid.macro_f1", "valid.micro_f1", "test.macro_f1",
+            "test.micro_f1", "test.roc_auc"]
+    return [k for k in keys if k.startswith(incomplete)]
+
+
+@main.command(name="runs")
+@click.argument("runs_dir", required=False, default="runs", type=click.Path(file_okay=False))
+@click.option("--sort", "sort", default="created", show_default=True, metavar="KEY", shell_complete=_complete_sort,
+              help="created (newest first), name, valid, test (main metric, best first), seconds, "
+                   "or valid.METRIC / test.METRIC, e.g. valid.macro_f1.")
+@click.option("--json", "as_json", is_flag=True, help="Print a JSON list instead of the table.")
+@handle_errors
+def runs_cmd(runs_dir, sort, as_json) -> None:
+    """List the run directories in RUNS_DIR (default runs/) with their status, metrics and settings.
+
+    Reads only the small JSON/YAML files of each run (never the weights, never TensorFlow). Status is
+    complete, resumable (has a checkpoint: textclf train --resume RUN), incomplete, or damaged: REASON.
+
+    \b
+    Example:
+        textclf runs
+        textclf runs experiments/ --sort valid
+        textclf runs --sort test.macro_f1 --json
+    """
+    import json
+
+    from .runs import format_runs, list_runs
+
+    found = list_runs(runs_dir, sort=sort)
+    if as_json:
+        click.echo(json.dumps([r.to_json() for r in found], indent=1, ensure_ascii=False))
+    else:
+        click.echo(format_runs(found))
+
+
+@main.command(name="show")
+@click.argument("run_dir", type=click.Path(file_okay=False))
+@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of the report.")
+@click.option("--no-verify", is_flag=True, help="Skip checking every file against the manifest (SHA-256).")
+@handle_errors
+def show_cmd(run_dir, as_json, no_verify) -> None:
+    """Summarize one run: status, manifest check, task and classes, data, config, history, metrics.
+
+    \b
+    Example:
+        textclf show runs/demo-20261128-120000
+        textclf show runs/demo-20261128-120000 --json
+    """
+    import json
+
+    from .runs import format_show, show_run
+
+    info = show_run(run_dir, verify=not no_verify)
+    click.echo(json.dumps(info, indent=1, ensure_ascii=False) if as_json else format_show(info))
+
+
+@main.command(name="env")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of the report.")
+@click.option("--no-tensorflow", is_flag=True, help="Skip importing TensorFlow (no device list).")
+@handle_errors
+def env_cmd(as_json, no_tensorflow) -> None:
+    """Print versions, CPU and what TensorFlow sees, for bug reports.
+
+    \b
+    Example:
+        textclf env
+        textclf env --json > env.json
+    """
+    import json
+
+    from .env import environment, format_environment
+
+    env = environment(tensorflow=not no_tensorflow)
+    click.echo(json.dumps(env, indent=1, ensure_ascii=False) if as_json else format_environment(env))
+# --- end runs ---
+
 
 # --- datasets ---
 @main.group(name="datasets", short_help="Download public datasets as train.csv and test.csv.")
