@@ -499,5 +499,84 @@ def datasets_download_cmd(name, dest, base_url, sha256, timeout, seed) -> None:
 # --- end datasets ---
 
 
+# --- init-check ---
+@main.command(name="init")
+@click.option("--data", "data_path", required=True, type=click.Path(dir_okay=False),
+              help="Labeled data file to inspect (.csv, .tsv, .jsonl, .parquet).")
+@click.option("--output", "-o", "output_path", default="config.yaml", show_default=True,
+              type=click.Path(dir_okay=False), help="Config file to write.")
+@click.option("--force", is_flag=True, help="Overwrite the output file if it exists.")
+@click.option("--text-column", default=None, help="The text column (default: guessed).")
+@click.option("--label-column", default=None, help="The label column (default: guessed).")
+@click.option("--encoding", default="utf-8", show_default=True, help="Text encoding of the data file.")
+@click.option("--sample-rows", type=click.IntRange(1, None), default=100_000, show_default=True,
+              help="Read at most this many rows.")
+@handle_errors
+def init_cmd(data_path, output_path, force, text_column, label_column, encoding, sample_rows) -> None:
+    """Write a commented config for a data file.
+
+    Reads the first rows of the file, picks the text column (longest texts, names like text or review)
+    and the label column (few distinct values, names like label or category), the task (labels joined
+    with | mean multi-label) and model.sequence_length (95% of texts fit), and writes a config that
+    explains each choice in a comment. An existing file is kept unless --force is given.
+
+    \b
+    Example:
+        textclf init --data data/train.csv
+        textclf init --data reviews.jsonl --output reviews.yaml --label-column stars
+        textclf init --data big.parquet --sample-rows 20000 --force
+    """
+    from .inspect_data import init_config
+
+    result = init_config(data_path, output_path, force=force, text_column=text_column,
+                         label_column=label_column, encoding=encoding, sample_rows=sample_rows)
+    click.echo(result.summary())
+    click.echo(f"wrote {result.output}; check the data with: textclf check-data --config {result.output}")
+
+
+@main.command(name="check-data")
+@click.option("--config", "config_path", required=True, type=click.Path(dir_okay=False),
+              help="YAML config whose data files to check.")
+@click.option("--set", "overrides", multiple=True, metavar="SECTION.KEY=VALUE",
+              help="Override a config key, as for train. Repeatable.")
+@click.option("--strict", is_flag=True, help="Exit with code 3 when any problem is found.")
+@click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
+@click.option("--examples", type=click.IntRange(0, None), default=3, show_default=True,
+              help="Example rows to show per finding.")
+@handle_errors
+def check_data_cmd(config_path, overrides, strict, as_json, examples) -> None:
+    """Lint the data files of a config before training.
+
+    Reports empty and duplicate texts, texts with conflicting labels, texts shared between train and
+    valid/test (leakage), label imbalance, valid/test labels that train lacks, the share of texts that
+    model.sequence_length cuts and the out-of-vocabulary rate on validation at model.max_tokens. Each
+    finding is a problem, a warning or info. Validation is the split training would make when
+    data.valid is not set. No TensorFlow is loaded.
+
+    \b
+    Example:
+        textclf check-data --config configs/demo.yaml
+        textclf check-data --config config.yaml --strict --json > report.json
+    """
+    import json
+
+    from .config import load_config
+    from .errors import DataError
+    from .inspect_data import check_data
+
+    cfg = load_config(config_path, list(overrides))
+    report = check_data(cfg, examples=examples)
+    if as_json:
+        click.echo(json.dumps(report.to_dict(), indent=2, ensure_ascii=False))
+    else:
+        click.echo(report.format())
+    if strict and report.problems:
+        n = len(report.problems)
+        raise DataError(f"check-data found {n} problem{'s' * (n != 1)} ("
+                        + ", ".join(f.check for f in report.problems)
+                        + "); fix them (see the report above), or leave out --strict")
+# --- end init-check ---
+
+
 if __name__ == "__main__":  # pragma: no cover
     main()
