@@ -652,3 +652,57 @@ def write_evaluation_plot(folder: Path, png: bytes) -> Path:
     write_bytes(path, png)
     return path
 
+
+# --------------------------------------------------------------------------------------------------
+# Reading one small file of a run for a summary (`textclf runs`, `textclf show`): read-only, nothing verified
+
+
+def read_small_file(run: str | os.PathLike, name: str) -> Any:
+    """The parsed content of one small file of a run, or None when it is absent.
+
+    ``.json`` is parsed with :func:`json.loads`, ``.yaml`` with ``yaml.safe_load``, ``.csv`` into a list of
+    row dicts of strings. The file is opened without following a symbolic link and without blocking on a
+    FIFO, and refused unread when it is not a regular file or is over its size cap (1 MiB for a name
+    without a cap). Raises :class:`ModelRejected` naming the file and the reason; it never checks the
+    manifest (use :func:`verify` for that) and never touches the weights.
+    """
+    path = Path(run) / name
+    cap = SIZE_CAPS.get(name, 1 * MB)
+    try:
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0))
+    except FileNotFoundError:
+        return None
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            raise ModelRejected(f"{name} is a symbolic link; a run directory may only hold plain files") from None
+        raise ModelRejected(f"{name} cannot be read ({exc.strerror})") from None
+    with os.fdopen(fd, "rb") as f:
+        st = os.fstat(f.fileno())
+        if not stat.S_ISREG(st.st_mode):
+            raise ModelRejected(f"{name} is not a regular file (a FIFO, socket, device or folder)")
+        if st.st_size > cap:
+            raise ModelRejected(f"{name} is {st.st_size:,} bytes, over its {cap:,}-byte cap; not read")
+        data = f.read(cap + 1)
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise ModelRejected(f"{name} is not UTF-8 text ({exc.reason} at byte {exc.start})") from None
+    suffix = Path(name).suffix.lower()
+    if suffix == ".json":
+        try:
+            return json.loads(text)
+        except ValueError as exc:
+            raise ModelRejected(f"{name} is not valid JSON ({exc})") from None
+    if suffix in (".yaml", ".yml"):
+        import yaml
+
+        try:
+            return yaml.safe_load(text)
+        except yaml.YAMLError as exc:
+            raise ModelRejected(f"{name} is not valid YAML ({' '.join(str(exc).split())})") from None
+    if suffix == ".csv":
+        try:
+            return list(csv.DictReader(text.splitlines(keepends=True)))
+        except csv.Error as exc:
+            raise ModelRejected(f"{name} is not a valid CSV file ({exc})") from None
+    return text

@@ -271,5 +271,312 @@ def eval_(model_dir, data_path, output_path, text_column, label_column, ignore_u
         click.echo(f"\nwrote {output_path}")
 
 
+# --- explain ---
+@main.command(name="explain")
+@click.option("--model", "model_dir", required=True, help="A run directory written by `textclf train`.")
+@click.option("--text", "texts", multiple=True, help="A text to explain. Repeatable.")
+@click.option("--input", "input_path", type=click.Path(dir_okay=False), default=None,
+              help="Explain the first rows of this file instead (.csv, .tsv, .jsonl, .parquet).")
+@click.option("--limit", type=click.IntRange(1, None), default=20, show_default=True,
+              help="With --input: how many rows to explain.")
+@click.option("--text-column", default=None, help="With --input: the text column (default: the run's).")
+@click.option("--encoding", default="utf-8", show_default=True, help="With --input: its text encoding.")
+@click.option("--label", default=None,
+              help="Explain this label (default: the prediction; for multi-label, each predicted label).")
+@click.option("--measure", type=click.Choice(["prob", "logodds"]), default="prob", show_default=True,
+              help="Score a word by the drop in the label's probability, or in its log-odds, without it.")
+@click.option("--threshold", type=click.FloatRange(0, 1), default=None,
+              help="Decision threshold for binary and multi-label models (default: the run's, else 0.5).")
+@click.option("--top", type=click.IntRange(0, None), default=5, show_default=True,
+              help="How many words to list towards and against the label.")
+@click.option("--html", "html_path", type=click.Path(dir_okay=False), default=None,
+              help="Also write a self-contained HTML page with the coloured words.")
+@click.option("--no-color", is_flag=True, help="No colours in the terminal (also when NO_COLOR is set or "
+              "the output is not a terminal).")
+@handle_errors
+def explain_cmd(model_dir, texts, input_path, limit, text_column, encoding, label, measure, threshold, top,
+                html_path, no_color) -> None:
+    """Show which words made the model decide, by occlusion.
+
+    Each word is removed in turn and the text scored again; a word's score is how much the label's
+    probability drops without it. Green words push towards the label, red against it; stronger
+    colour, larger effect. Only the first model.sequence_length words are scored.
+
+    \b
+    Example:
+        textclf explain --model runs/demo-20261128-120000 --text "the match ended with a late goal"
+        textclf explain --model RUN --input data/test.csv --limit 5 --html explain.html
+        textclf explain --model RUN --text "cheap pizza deals" --label food --measure logodds
+    """
+    from .errors import UsageError
+
+    if bool(texts) == bool(input_path):
+        raise UsageError("give the texts to explain with --text \"...\" (repeatable) or --input FILE, not both"
+                         if texts else "give a text to explain with --text \"...\", or a file with --input FILE")
+    if html_path:
+        from pathlib import Path
+
+        p = Path(html_path)
+        if p.is_dir() or not p.parent.exists():
+            raise UsageError(f"--html {p}: " + ("is a directory; give a file path such as "
+                                                f"{p / 'explain.html'}" if p.is_dir() else
+                                                f"the folder {p.parent} does not exist; create it first"))
+    from . import explain as ex
+
+    if input_path:
+        from .data import check_file
+
+        check_file(input_path, "--input file")
+        results = ex.explain_file(model_dir, input_path, text_column=text_column, limit=limit, encoding=encoding,
+                                  label=label, measure=measure, threshold=threshold)
+    else:
+        results = ex.explain(model_dir, list(texts), label=label, measure=measure, threshold=threshold)
+    color = False if (no_color or os.environ.get("NO_COLOR")) else None  # None: click decides (a TTY or not)
+    for i, exp in enumerate(results):
+        if i:
+            click.echo("")
+        click.echo(ex.format_terminal(exp, color=color is None, top=top), color=color)
+    if html_path:
+        ex.write_html(results, html_path, title=f"textclf explain: {model_dir}", top=top)
+        click.echo(f"\nwrote {html_path}")
+# --- end explain ---
+
+
+# --- runs ---
+def _complete_sort(ctx, param, incomplete: str) -> list[str]:
+    keys = ["created", "name", "valid", "test", "seconds", "valid.macro_f1", "valid.micro_f1", "test.macro_f1",
+            "test.micro_f1", "test.roc_auc"]
+    return [k for k in keys if k.startswith(incomplete)]
+
+
+@main.command(name="runs")
+@click.argument("runs_dir", required=False, default="runs", type=click.Path(file_okay=False))
+@click.option("--sort", "sort", default="created", show_default=True, metavar="KEY", shell_complete=_complete_sort,
+              help="created (newest first), name, valid, test (main metric, best first), seconds, "
+                   "or valid.METRIC / test.METRIC, e.g. valid.macro_f1.")
+@click.option("--json", "as_json", is_flag=True, help="Print a JSON list instead of the table.")
+@handle_errors
+def runs_cmd(runs_dir, sort, as_json) -> None:
+    """List the run directories in RUNS_DIR (default runs/) with their status, metrics and settings.
+
+    Reads only the small JSON/YAML files of each run (never the weights, never TensorFlow). Status is
+    complete, resumable (has a checkpoint: textclf train --resume RUN), incomplete, or damaged: REASON.
+
+    \b
+    Example:
+        textclf runs
+        textclf runs experiments/ --sort valid
+        textclf runs --sort test.macro_f1 --json
+    """
+    import json
+
+    from .runs import format_runs, list_runs
+
+    found = list_runs(runs_dir, sort=sort)
+    if as_json:
+        click.echo(json.dumps([r.to_json() for r in found], indent=1, ensure_ascii=False))
+    else:
+        click.echo(format_runs(found))
+
+
+@main.command(name="show")
+@click.argument("run_dir", type=click.Path(file_okay=False))
+@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of the report.")
+@click.option("--no-verify", is_flag=True, help="Skip checking every file against the manifest (SHA-256).")
+@handle_errors
+def show_cmd(run_dir, as_json, no_verify) -> None:
+    """Summarize one run: status, manifest check, task and classes, data, config, history, metrics.
+
+    \b
+    Example:
+        textclf show runs/demo-20261128-120000
+        textclf show runs/demo-20261128-120000 --json
+    """
+    import json
+
+    from .runs import format_show, show_run
+
+    info = show_run(run_dir, verify=not no_verify)
+    click.echo(json.dumps(info, indent=1, ensure_ascii=False) if as_json else format_show(info))
+
+
+@main.command(name="env")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of the report.")
+@click.option("--no-tensorflow", is_flag=True, help="Skip importing TensorFlow (no device list).")
+@handle_errors
+def env_cmd(as_json, no_tensorflow) -> None:
+    """Print versions, CPU and what TensorFlow sees, for bug reports.
+
+    \b
+    Example:
+        textclf env
+        textclf env --json > env.json
+    """
+    import json
+
+    from .env import environment, format_environment
+
+    env = environment(tensorflow=not no_tensorflow)
+    click.echo(json.dumps(env, indent=1, ensure_ascii=False) if as_json else format_environment(env))
+# --- end runs ---
+
+
+# --- datasets ---
+@main.group(name="datasets", short_help="Download public datasets as train.csv and test.csv.")
+def datasets_group() -> None:
+    """Download classic public datasets (imdb, ag_news, sst2, trec, sms_spam) as train.csv and test.csv.
+
+    \b
+    Example:
+        textclf datasets list
+        textclf datasets download trec --to data/trec
+    """
+
+
+@datasets_group.command(name="list")
+@handle_errors
+def datasets_list_cmd() -> None:
+    """List the datasets that `textclf datasets download` knows, with their download size.
+
+    \b
+    Example:
+        textclf datasets list
+    """
+    from .datasets import format_size, list_datasets
+
+    entries = list_datasets()
+    width = max(len(d.name) for d in entries)
+    for d in entries:
+        size = format_size(d.download_bytes, d.size_is_exact)
+        click.echo(f"{d.name:<{width}}  {size:>8}  {d.description}")
+
+
+@datasets_group.command(name="download")
+@click.argument("name")
+@click.option("--to", "dest", required=True, type=click.Path(file_okay=False), metavar="DIR",
+              help="Folder to write train.csv, test.csv and SOURCE.md to (the original files go to DIR/downloads).")
+@click.option("--url", "base_url", default=None, metavar="URL",
+              help="Mirror: this dataset's files are at URL/<file> (a one-file dataset also takes the file's full "
+                   "address). Default: the canonical address, or $TEXTCLF_DATASETS_MIRROR/<name>/<file>.")
+@click.option("--sha256", "sha256", multiple=True, metavar="[FILE=]HEX",
+              help="Expected SHA-256 of a downloaded file, instead of the published one (for a mirror that "
+                   "serves other bytes). Repeatable.")
+@click.option("--timeout", type=click.FloatRange(0, None, min_open=True), default=60.0, show_default=True,
+              help="Seconds to wait for data before giving up.")
+@click.option("--seed", type=int, default=13, show_default=True,
+              help="Seed of the stratified 80/20 split for a dataset without an official split (sms_spam).")
+@handle_errors
+def datasets_download_cmd(name, dest, base_url, sha256, timeout, seed) -> None:
+    """Download dataset NAME, verify its SHA-256 and write DIR/train.csv, DIR/test.csv and DIR/SOURCE.md.
+
+    Columns text,label (trec adds label_fine). The download is skipped when DIR/downloads already holds the
+    verified file. Nothing is extracted to disk: archive members are read as streams, and members with an
+    absolute path or '..' are refused. Progress and checksums go to stderr; the last line is DIR.
+
+    \b
+    Example:
+        textclf datasets download trec --to data/trec
+        textclf datasets download imdb --to data/imdb --timeout 120
+        textclf datasets download sst2 --to data/sst2 --url https://mirror.example.org/glue
+        TEXTCLF_DATASETS_MIRROR=file:///srv/mirror textclf datasets download ag_news --to data/ag_news
+    """
+    from .datasets import download_dataset, no_progress
+
+    def progress(label, total):
+        stderr = sys.stderr
+        if total and stderr.isatty():
+            return click.progressbar(length=total, label=label, file=stderr, show_pos=False)
+        return no_progress(label, total)
+
+    result = download_dataset(name, dest, base_url=base_url, sha256=sha256, timeout=timeout, seed=seed,
+                              progress=progress, log=lambda m: click.echo(m, err=True))
+    for path in result.outputs:
+        counts = result.counts[path.stem]
+        per_class = ", ".join(f"{label} {n:,}" for label, n in sorted(counts.items()))
+        total = sum(counts.values())
+        click.echo(f"{path.name}: {total:,} row{'' if total == 1 else 's'} ({per_class})")
+    click.echo(str(result.folder))
+# --- end datasets ---
+
+
+# --- init-check ---
+@main.command(name="init")
+@click.option("--data", "data_path", required=True, type=click.Path(dir_okay=False),
+              help="Labeled data file to inspect (.csv, .tsv, .jsonl, .parquet).")
+@click.option("--output", "-o", "output_path", default="config.yaml", show_default=True,
+              type=click.Path(dir_okay=False), help="Config file to write.")
+@click.option("--force", is_flag=True, help="Overwrite the output file if it exists.")
+@click.option("--text-column", default=None, help="The text column (default: guessed).")
+@click.option("--label-column", default=None, help="The label column (default: guessed).")
+@click.option("--encoding", default="utf-8", show_default=True, help="Text encoding of the data file.")
+@click.option("--sample-rows", type=click.IntRange(1, None), default=100_000, show_default=True,
+              help="Read at most this many rows.")
+@handle_errors
+def init_cmd(data_path, output_path, force, text_column, label_column, encoding, sample_rows) -> None:
+    """Write a commented config for a data file.
+
+    Reads the first rows of the file, picks the text column (longest texts, names like text or review)
+    and the label column (few distinct values, names like label or category), the task (labels joined
+    with | mean multi-label) and model.sequence_length (95% of texts fit), and writes a config that
+    explains each choice in a comment. An existing file is kept unless --force is given.
+
+    \b
+    Example:
+        textclf init --data data/train.csv
+        textclf init --data reviews.jsonl --output reviews.yaml --label-column stars
+        textclf init --data big.parquet --sample-rows 20000 --force
+    """
+    from .inspect_data import init_config
+
+    result = init_config(data_path, output_path, force=force, text_column=text_column,
+                         label_column=label_column, encoding=encoding, sample_rows=sample_rows)
+    click.echo(result.summary())
+    click.echo(f"wrote {result.output}; check the data with: textclf check-data --config {result.output}")
+
+
+@main.command(name="check-data")
+@click.option("--config", "config_path", required=True, type=click.Path(dir_okay=False),
+              help="YAML config whose data files to check.")
+@click.option("--set", "overrides", multiple=True, metavar="SECTION.KEY=VALUE",
+              help="Override a config key, as for train. Repeatable.")
+@click.option("--strict", is_flag=True, help="Exit with code 3 when any problem is found.")
+@click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
+@click.option("--examples", type=click.IntRange(0, None), default=3, show_default=True,
+              help="Example rows to show per finding.")
+@handle_errors
+def check_data_cmd(config_path, overrides, strict, as_json, examples) -> None:
+    """Lint the data files of a config before training.
+
+    Reports empty and duplicate texts, texts with conflicting labels, texts shared between train and
+    valid/test (leakage), label imbalance, valid/test labels that train lacks, the share of texts that
+    model.sequence_length cuts and the out-of-vocabulary rate on validation at model.max_tokens. Each
+    finding is a problem, a warning or info. Validation is the split training would make when
+    data.valid is not set. No TensorFlow is loaded.
+
+    \b
+    Example:
+        textclf check-data --config configs/demo.yaml
+        textclf check-data --config config.yaml --strict --json > report.json
+    """
+    import json
+
+    from .config import load_config
+    from .errors import DataError
+    from .inspect_data import check_data
+
+    cfg = load_config(config_path, list(overrides))
+    report = check_data(cfg, examples=examples)
+    if as_json:
+        click.echo(json.dumps(report.to_dict(), indent=2, ensure_ascii=False))
+    else:
+        click.echo(report.format())
+    if strict and report.problems:
+        n = len(report.problems)
+        raise DataError(f"check-data found {n} problem{'s' * (n != 1)} ("
+                        + ", ".join(f.check for f in report.problems)
+                        + "); fix them (see the report above), or leave out --strict")
+# --- end init-check ---
+
+
 if __name__ == "__main__":  # pragma: no cover
     main()

@@ -1,0 +1,1178 @@
+"""Looking at data before training: ``textclf init`` and ``textclf check-data``.
+
+* :func:`init_config` reads a bounded sample of a data file, guesses the text and label columns, the task
+  and a sequence length, and writes a commented config that :func:`textclf.config.load_config` accepts.
+* :func:`check_data` is a data lint for the files a config names: empty and duplicate texts, conflicting
+  labels, train/valid and train/test leakage, label imbalance, unseen labels, truncation by
+  ``model.sequence_length`` and the out-of-vocabulary rate at ``model.max_tokens``.
+* :func:`cheap_checks` is the linear-time subset that training can run on texts it already holds.
+
+Tokens are counted the way the model's ``TextVectorization`` would cut them (:func:`tokenize` mirrors
+``textclf.vectorize.standardizer`` in plain Python: control characters to spaces, lower case, punctuation
+and symbols split off or stripped, split on ASCII whitespace). No TensorFlow here.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import math
+import os
+import re
+import sys
+import unicodedata
+from collections import Counter
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+from typing import Iterable
+
+from .config import Config, DataConfig, ModelConfig, TrainConfig, load_config
+from .data import (FORMATS, Labeled, MAX_TEXT_CHARS, ReadReport, _sniff_encoding, check_classes, check_file,
+                   describe_unseen, file_format, infer_task, iter_chunks, read_labeled, split_labels,
+                   stratified_split, unseen_labels)
+from .errors import ConfigError, DataError, UsageError
+
+SAMPLE_ROWS = 100_000
+PROBLEM, WARNING, INFO = "problem", "warning", "info"
+_SEVERITY_ORDER = {PROBLEM: 0, WARNING: 1, INFO: 2}
+
+TEXT_NAMES = ("text", "sentence", "review", "content", "body", "message", "document", "comment", "tweet",
+              "question", "utterance", "description", "abstract", "title")
+LABEL_NAMES = ("label", "labels", "category", "categories", "class", "target", "sentiment", "topic", "topics",
+               "tag", "tags", "intent", "y")
+
+# --------------------------------------------------------------------------------------------------
+# Tokens as the model sees them
+
+
+@lru_cache(maxsize=None)
+def _table(mode: str) -> dict[int, str]:
+    """A ``str.translate`` table: control characters to spaces; for the punctuation modes, P* and S* too."""
+    table = {c: " " for c in list(range(0x20)) + list(range(0x7F, 0xA0)) + [0x2028, 0x2029, 0xFEFF]}
+    if mode in ("lower_and_split_punctuation", "lower_and_strip_punctuation"):
+        split = mode == "lower_and_split_punctuation"
+        for c in range(sys.maxunicode + 1):
+            if unicodedata.category(chr(c))[0] in "PS":
+                table[c] = f" {chr(c)} " if split else " "
+    return table
+
+
+_ASCII_SPACE = re.compile(r"[ \t\n\v\f\r]+")
+
+
+def standardize(text: str, mode: str = "lower_and_split_punctuation") -> str:
+    """The text as ``textclf.vectorize.standardizer(mode)`` makes it, in plain Python."""
+    if mode != "none":
+        text = text.lower()
+    return text.translate(_table(mode))
+
+
+def tokenize(text: str, mode: str = "lower_and_split_punctuation") -> list[str]:
+    """The tokens the model's vocabulary sees in ``text`` (TensorFlow splits on ASCII whitespace only)."""
+    s = standardize(text, mode)
+    if s.isascii():
+        return s.split()
+    return [t for t in _ASCII_SPACE.split(s) if t]
+
+
+def _percentile(sorted_values: list[int], q: float) -> int:
+    """The smallest value such that at least ``q`` of the values are <= it."""
+    if not sorted_values:
+        return 0
+    return sorted_values[max(0, math.ceil(q * len(sorted_values)) - 1)]
+
+
+def suggest_sequence_length(lengths: Iterable[int], q: float = 0.95) -> int:
+    """The ``q`` quantile of token counts rounded up to a multiple of 8, clamped to [16, 512]."""
+    p = _percentile(sorted(lengths), q)
+    return min(512, max(16, -(-p // 8) * 8))
+
+
+def _pl(n: int, word: str) -> str:
+    """``1 row``, ``2 rows``."""
+    return f"{n:,} {word}" if n == 1 else f"{n:,} {word}s"
+
+
+def _are(n: int, one: str = "is", many: str = "are") -> str:
+    return one if n == 1 else many
+
+
+def _clip(text: str, width: int = 60) -> str:
+    """A text on one line, quoted, cut to ``width`` characters."""
+    short = text if len(text) <= width else text[:width] + "…"
+    return json.dumps(short, ensure_ascii=False)
+
+
+# --------------------------------------------------------------------------------------------------
+# textclf init
+
+
+@dataclass
+class ColumnStats:
+    """What one column of the sample looks like."""
+
+    name: str
+    rows: int
+    nonempty: int
+    distinct: int
+    mean_chars: float
+    mean_words: float
+    numeric_share: float
+    joined_share: float  # share of non-empty cells holding the label separator
+    labels: Counter | None  # label -> rows (split on the separator when a cell holds it); None for free text
+    n_labels: int
+
+    def describe(self) -> str:
+        if self.nonempty == 0:
+            return f"{self.name!r} (empty)"
+        kind = "numbers, " if self.numeric_share >= 0.9 else ""
+        return (f"{self.name!r} ({kind}{self.distinct:,} distinct values in {self.rows:,} rows, "
+                f"{self.mean_words:.1f} words on average)")
+
+
+@dataclass
+class Inspection:
+    """The sample of a data file and the choices made from it."""
+
+    path: Path
+    format: str
+    columns: list[ColumnStats]
+    rows: int  # rows in the sample
+    more_rows: bool  # the file has more rows than the sample
+    sample_rows: int
+    bad_rows: int
+    text_column: str
+    label_column: str
+    text_reason: str
+    label_reason: str
+    task: str
+    separator: str
+    encoding: str
+    token_lengths: list[int]  # sorted, under the default standardization
+    distinct_tokens: int
+    token_total: int
+    top_token_cover: float  # share of sample tokens the default vocabulary size keeps
+    empty_texts: int
+    empty_labels: int
+    sequence_length: int
+    valid: Path | None = None
+    test: Path | None = None
+
+    @property
+    def classes(self) -> Counter:
+        return self.column(self.label_column).labels
+
+    def column(self, name: str) -> ColumnStats:
+        return next(c for c in self.columns if c.name == name)
+
+    def sample_words(self) -> str:
+        return (f"the first {self.rows:,} rows (the file has more; pass --sample-rows to read more)"
+                if self.more_rows else f"all {self.rows:,} rows")
+
+
+@dataclass
+class InitResult:
+    """What :func:`init_config` wrote."""
+
+    output: Path
+    text: str
+    inspection: Inspection
+    config: Config
+    notes: list[str] = field(default_factory=list)
+
+    def summary(self) -> str:
+        i = self.inspection
+        lines = [
+            f"read {i.sample_words()} of {i.path}",
+            f"text column:  {i.text_column!r} ({i.text_reason})",
+            f"label column: {i.label_column!r} ({i.label_reason})",
+            f"task:         {i.task} ({_class_summary(i.classes, i.rows - i.empty_labels)})",
+            f"sequence_length: {i.sequence_length} (95% of texts have <= {_percentile(i.token_lengths, 0.95)} tokens)",
+        ]
+        if i.valid or i.test:
+            lines.append("also found: " + ", ".join(f"{k} {v}" for k, v in (("valid", i.valid), ("test", i.test)) if v))
+        lines += [f"note: {n}" for n in self.notes]
+        return "\n".join(lines)
+
+
+def _class_summary(labels: Counter, rows: int, limit: int = 6) -> str:
+    parts = [f"{lab!r} {n / max(rows, 1):.0%}" for lab, n in labels.most_common(limit)]
+    more = f", and {len(labels) - limit} more" if len(labels) > limit else ""
+    return f"{len(labels)} labels: " + ", ".join(parts) + more
+
+
+def _columns_of(path: Path, fmt: str, encoding: str) -> list[str]:
+    """The column names of a data file, read from its header (CSV/TSV), first object (JSONL) or schema."""
+    if fmt in ("csv", "tsv"):
+        enc = _sniff_encoding(path, encoding)
+        try:
+            with open(path, encoding=enc, newline="") as f:
+                header = next(csv.reader(f, delimiter="\t" if fmt == "tsv" else ","), None)
+        except LookupError:
+            raise UsageError(f"unknown text encoding {encoding!r}; use a Python codec name such as utf-8, latin-1, "
+                             "cp1252 or utf-16") from None
+        except UnicodeDecodeError:
+            raise DataError(f"{path}, line 1: the header cannot be decoded as {enc}; pass --encoding") from None
+        if not header:
+            raise DataError(f"{path} is empty: expected a header line naming the columns, then one row per example")
+        return header
+    if fmt == "jsonl":
+        enc = _sniff_encoding(path, encoding)
+        with open(path, encoding=enc) as f:
+            for number, line in enumerate(f, start=1):
+                if not line.strip():
+                    continue
+                try:
+                    obj = json.loads(line)
+                except ValueError as exc:
+                    raise DataError(f"{path}, line {number}: not a JSON object ({exc}); fix the line") from None
+                if not isinstance(obj, dict):
+                    raise DataError(f"{path}, line {number}: expected a JSON object per line, "
+                                    f"found {type(obj).__name__}")
+                return list(obj)
+        raise DataError(f"{path} is empty: expected one JSON object per line")
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    try:
+        return list(pq.ParquetFile(path).schema_arrow.names)
+    except (pa.ArrowInvalid, OSError) as exc:
+        raise DataError(f"{path}: not a valid Parquet file ({exc})") from None
+
+
+def _is_number(value: str) -> bool:
+    try:
+        float(value)
+    except ValueError:
+        return False
+    return True
+
+
+def _column_stats(name: str, values: list[str], separator: str) -> ColumnStats:
+    nonempty = [v for v in values if v.strip()]
+    n = len(nonempty)
+    numeric = sum(1 for v in nonempty if _is_number(v))
+    joined = sum(1 for v in nonempty if separator in v)
+    distinct = len(set(nonempty))
+    labels: Counter | None = None
+    n_labels = distinct
+    if distinct <= max(1000, n // 2) or joined:  # label-like; counting the values of free text is wasted work
+        labels = Counter()
+        if joined:
+            for row in split_labels(nonempty, "multilabel", separator):
+                labels.update(row)
+        else:
+            labels.update(nonempty)
+        n_labels = len(labels)
+    return ColumnStats(name, len(values), n, distinct,
+                       sum(len(v) for v in nonempty) / n if n else 0.0,
+                       sum(len(v.split()) for v in nonempty) / n if n else 0.0,
+                       numeric / n if n else 0.0, joined / n if n else 0.0, labels, n_labels)
+
+
+def _name_rank(name: str, preferred: tuple[str, ...]) -> int:
+    """0 for an exact preferred name (in order), then names that contain one; a large number otherwise."""
+    low = name.strip().lower()
+    if low in preferred:
+        return preferred.index(low)
+    for i, p in enumerate(preferred):
+        if len(p) > 2 and p in low:
+            return len(preferred) + i
+    return 10 * len(preferred)
+
+
+def _pick_text(cols: list[ColumnStats], exclude: str | None) -> tuple[ColumnStats | None, str]:
+    cands = [c for c in cols if c.name and c.name != exclude and c.nonempty and c.numeric_share < 0.5]
+    if not cands:
+        return None, ""
+    longest = max(cands, key=lambda c: (c.mean_chars, c.distinct))
+    named = sorted((c for c in cands if _name_rank(c.name, TEXT_NAMES) < 10 * len(TEXT_NAMES)),
+                   key=lambda c: _name_rank(c.name, TEXT_NAMES))
+    for c in named:
+        # a preferred name wins when the column looks like free text (not a short, repeated code)
+        if c.distinct >= 0.5 * c.nonempty and c.mean_chars >= 0.5 * longest.mean_chars:
+            why = "its name" if c is not longest else "its name, and the longest texts"
+            return c, f"{why}: {c.mean_words:.1f} words on average, {c.distinct:,} distinct values"
+    return longest, f"the longest texts: {longest.mean_words:.1f} words on average, {longest.distinct:,} distinct values"
+
+
+def _plausible_label(c: ColumnStats) -> bool:
+    return (bool(c.name) and c.nonempty >= 0.5 * c.rows and 2 <= c.n_labels <= max(2, c.nonempty // 2)
+            and c.n_labels <= 10_000 and c.mean_chars <= 200)
+
+
+def _pick_label(cols: list[ColumnStats], exclude: str | None, separator: str) -> tuple[ColumnStats | None, str]:
+    cands = [c for c in cols if c.name != exclude and _plausible_label(c)]
+    if not cands:
+        return None, ""
+    best = min(cands, key=lambda c: (_name_rank(c.name, LABEL_NAMES), c.n_labels / max(c.nonempty, 1)))
+    return best, _label_reason(best, separator, named=_name_rank(best.name, LABEL_NAMES) < 10 * len(LABEL_NAMES))
+
+
+def _label_reason(best: ColumnStats, separator: str, named: bool) -> str:
+    why = "its name, and " if named else ""
+    many = f"{best.n_labels:,} distinct labels in {best.nonempty:,} rows"
+    if best.joined_share:
+        many += f", {best.joined_share:.0%} of the cells join several labels with {separator!r}"
+    return why + many
+
+
+def _siblings(path: Path) -> tuple[Path | None, Path | None]:
+    """Validation and test files next to a training file named like train.csv / xyz_train.jsonl."""
+    stem = path.stem
+    if "train" not in stem.lower():
+        return None, None
+    at = stem.lower().index("train")
+    found: dict[str, Path | None] = {"valid": None, "test": None}
+    names = {"valid": ("valid", "validation", "val", "dev"), "test": ("test",)}
+    for role, words in names.items():
+        for word in words:
+            for suffix in [path.suffix] + [s for s in FORMATS if s != path.suffix]:
+                cand = path.with_name(stem[:at] + word + stem[at + 5:] + suffix)
+                if cand.is_file():
+                    found[role] = cand
+                    break
+            if found[role]:
+                break
+    return found["valid"], found["test"]
+
+
+def inspect_file(path: str | os.PathLike, *, text_column: str | None = None, label_column: str | None = None,
+                 encoding: str = "utf-8", sample_rows: int = SAMPLE_ROWS, separator: str = "|") -> Inspection:
+    """Read at most ``sample_rows`` rows of a data file and choose the columns, task and sequence length.
+
+    Raises:
+        UsageError: the file is missing, or a named column is not in it.
+        DataError: the file cannot be read, or no column looks like text or like labels (the message names
+            the columns found and the ``--text-column`` / ``--label-column`` options).
+    """
+    p = check_file(path)
+    fmt = file_format(p)
+    if sample_rows < 1:
+        raise UsageError(f"--sample-rows: received {sample_rows}, expected at least 1")
+    names = _columns_of(p, fmt, encoding)
+    found = ", ".join(repr(n) for n in names)
+    for opt, given in (("--text-column", text_column), ("--label-column", label_column)):
+        if given is not None and given not in names:
+            raise UsageError(f"{opt} {given!r}: no such column in {p}; columns found: {found}")
+    if text_column is not None and text_column == label_column:
+        raise UsageError(f"--text-column and --label-column both name {text_column!r}; give two different columns")
+    if fmt in ("csv", "tsv") and len(set(names)) != len(names):
+        dupe = next(n for n, k in Counter(names).items() if k > 1)
+        raise DataError(f"{p}, line 1: the header names column {dupe!r} more than once; give each column a unique name")
+    report = ReadReport(str(p))
+    values: dict[str, list[str]] = {n: [] for n in names}
+    rows = 0
+    more = False
+    chunks = iter_chunks(p, names, encoding=encoding, skip_bad=True, report=report,
+                         chunk_rows=min(8192, sample_rows + 1))
+    for chunk in chunks:
+        take = min(len(chunk.frame), sample_rows - rows)
+        for n in names:
+            values[n].extend(chunk.frame[n].tolist()[:take])
+        rows += take
+        if rows >= sample_rows:
+            more = take < len(chunk.frame) or next(chunks, None) is not None
+            chunks.close()
+            break
+    if rows == 0:
+        raise DataError(f"{p} has a header but no readable data rows; add examples, one per row")
+    cols = [_column_stats(n, values[n], separator) for n in names]
+    by_name = {c.name: c for c in cols}
+
+    hint = ("; name them with --text-column COLUMN --label-column COLUMN")
+    if text_column is not None:
+        text, text_why = by_name[text_column], "given with --text-column"
+    else:
+        text, text_why = _pick_text(cols, label_column)
+        if text is None:
+            raise DataError(f"{p}: no column looks like text (every column is empty or numbers) in "
+                            f"{'the first ' if more else ''}{rows:,} rows; columns found: "
+                            + ", ".join(c.describe() for c in cols) + hint)
+    if label_column is not None:
+        label, label_why = by_name[label_column], "given with --label-column"
+        if label.labels is None:  # many distinct values were not counted: count them now
+            cells = [v for v in values[label_column] if v.strip()]
+            label.labels = Counter(split_labels(cells, "multiclass", separator))
+            label.n_labels = len(label.labels)
+        if label.n_labels < 2:
+            raise DataError(f"{p}, column {label_column!r}: {label.n_labels} distinct label(s) in "
+                            f"{rows:,} rows; a classifier needs at least two; choose another --label-column")
+    else:
+        label, label_why = _pick_label(cols, text.name, separator)
+        if label is None:
+            others = [c for c in cols if c.name != text.name]
+            raise DataError(
+                f"{p}: no plausible label column (one with few distinct values, at least 2 and at most half the "
+                f"rows) in {'the first ' if more else ''}{rows:,} rows; the text column is {text.name!r}, the "
+                f"other columns: " + (", ".join(c.describe() for c in others) or "(none)") + hint)
+
+    label_values = [v for v in values[label.name] if v.strip()]
+    task = infer_task(label_values, separator)
+    tokens: Counter = Counter()
+    lengths = []
+    for t in values[text.name]:
+        toks = tokenize(t, ModelConfig.standardize)
+        lengths.append(len(toks))
+        tokens.update(toks)
+    lengths.sort()
+    total = sum(tokens.values())
+    kept = sum(n for _, n in tokens.most_common(ModelConfig.max_tokens - 2))
+    valid, test = _siblings(p)
+    insp = Inspection(
+        path=p, format=fmt, columns=cols, rows=rows, more_rows=more, sample_rows=sample_rows,
+        bad_rows=len(report.bad_rows), text_column=text.name, label_column=label.name, text_reason=text_why,
+        label_reason=label_why, task=task, separator=separator, encoding=encoding, token_lengths=lengths,
+        distinct_tokens=len(tokens), token_total=total, top_token_cover=kept / total if total else 1.0,
+        empty_texts=sum(1 for t in values[text.name] if not t.strip()),
+        empty_labels=rows - len(label_values), sequence_length=suggest_sequence_length(lengths))
+    for role, sib in zip(("valid", "test"), (valid, test)):
+        if sib is not None:
+            try:
+                cols_there = _columns_of(sib, file_format(sib), encoding)
+            except (DataError, UsageError):
+                continue
+            if text.name in cols_there and label.name in cols_there:
+                setattr(insp, role, sib)
+    return insp
+
+
+def _yaml_str(value: str) -> str:
+    """A YAML scalar for a string: plain when that is safe, else double-quoted with escapes."""
+    special = {"y", "n", "yes", "no", "on", "off", "true", "false", "null", "~", "", ".inf", ".nan"}
+    if (re.fullmatch(r"[A-Za-z_./][A-Za-z0-9_./-]*", value) and value.lower() not in special
+            and not re.fullmatch(r"[-+.\d_:eE]+", value)):
+        return value
+    out = []
+    for ch in value:
+        if ch == '"':
+            out.append('\\"')
+        elif ch == "\\":
+            out.append("\\\\")
+        elif ch.isprintable():
+            out.append(ch)
+        elif ord(ch) < 0x10000:
+            out.append(f"\\u{ord(ch):04x}")
+        else:
+            out.append(f"\\U{ord(ch):08x}")
+    return '"' + "".join(out) + '"'
+
+
+def _times(ratio: float) -> str:
+    return f"{ratio:,.0f}x" if ratio >= 10 else f"{ratio:.1f}x"
+
+
+def _rel(target: Path, config_dir: Path) -> str:
+    """``target`` relative to the config's folder (how load_config resolves it), or absolute."""
+    target, config_dir = target.resolve(), config_dir.resolve()
+    try:
+        if Path(os.path.commonpath([target, config_dir])) == Path(target.anchor):
+            return str(target)  # nothing in common but the root: an absolute path reads better
+        return os.path.relpath(target, config_dir)
+    except ValueError:  # another drive on Windows
+        return str(target)
+
+
+def render_config(insp: Inspection, output: str | os.PathLike) -> str:
+    """The commented YAML config for an inspection, with data paths relative to ``output``'s folder."""
+    out_dir = Path(output).parent
+    rows = insp.rows
+    labeled = rows - insp.empty_labels
+    classes = insp.classes
+    p95 = _percentile(insp.token_lengths, 0.95)
+    longest = insp.token_lengths[-1] if insp.token_lengths else 0
+    cut = sum(1 for n in insp.token_lengths if n > insp.sequence_length)
+    lines = [
+        f"# Written by `textclf init` for {insp.path.name}, from {insp.sample_words()}.",
+        "# Every key not set here keeps its default (see configs/default.yaml). Check it with",
+        f"#   textclf check-data --config {Path(output).name}",
+        f"# and train with: textclf train --config {Path(output).name}",
+        "# Relative paths resolve against the folder of this file.",
+        "# Columns found: " + ", ".join(c.describe() for c in insp.columns[:12])
+        + (f", and {len(insp.columns) - 12} more" if len(insp.columns) > 12 else ""),
+        "",
+    ]
+    if insp.task == "multilabel":
+        task_why = (f"{insp.column(insp.label_column).joined_share:.0%} of the label cells join several labels "
+                    f"with {insp.separator!r}: one sigmoid output per label")
+    elif insp.task == "binary":
+        task_why = "2 labels: one sigmoid output"
+    else:
+        task_why = f"{len(classes)} labels, one per row: one softmax output"
+    lines += [f"task: {insp.task}  # {task_why}", "", "data:"]
+    lines.append(f"  train: {_yaml_str(_rel(insp.path, out_dir))}  # {rows:,} rows read"
+                 + (f", {insp.bad_rows:,} unreadable rows skipped" if insp.bad_rows else ""))
+    if insp.valid:
+        lines.append(f"  valid: {_yaml_str(_rel(insp.valid, out_dir))}  # found next to the training file")
+    else:
+        n_valid = max(int(round(labeled * DataConfig.valid_fraction)), 1)
+        how = "seeded" if insp.task == "multilabel" else "seeded, stratified"
+        lines.append(f"  valid: null  # no validation file found: training holds out a {how} "
+                     f"{DataConfig.valid_fraction:.0%} of train (about {n_valid:,} rows)")
+    if insp.test:
+        lines.append(f"  test: {_yaml_str(_rel(insp.test, out_dir))}  # found next to the training file; "
+                     "evaluated once after training")
+    else:
+        lines.append("  test: null  # no test file found; set one to get a final score after training")
+    lines.append(f"  text_column: {_yaml_str(insp.text_column)}  # {insp.text_reason}")
+    lines.append(f"  label_column: {_yaml_str(insp.label_column)}  # {insp.label_reason}")
+    if insp.task == "multilabel":
+        lines.append(f"  label_separator: {_yaml_str(insp.separator)}  # the labels in one cell are joined by this")
+    if insp.encoding.lower().replace("_", "-") not in ("utf-8", "utf8"):
+        lines.append(f"  encoding: {_yaml_str(insp.encoding)}  # given with --encoding")
+    if insp.empty_labels or insp.bad_rows:
+        why = " and ".join(w for w in (f"{insp.empty_labels:,} rows have an empty label" if insp.empty_labels else "",
+                                       f"{insp.bad_rows:,} rows cannot be read" if insp.bad_rows else "") if w)
+        lines.append(f"  on_bad_rows: skip  # {why}: training leaves them out (with error it stops at the first)")
+        share = (insp.empty_labels + insp.bad_rows) / (rows + insp.bad_rows)
+        if share > DataConfig.max_bad_fraction:
+            lines.append(f"  max_bad_fraction: {min(1.0, math.ceil(share * 120) / 100)}  "
+                         f"# {share:.1%} of the rows are left out; training refuses more than this")
+    lines += ["", "model:"]
+    why = f"95% of texts have <= {p95} tokens (words and punctuation marks); the longest has {longest}"
+    if p95 > 512:
+        why += "; capped at 512 for speed"
+    elif p95 < 16:
+        why += "; at least 16"
+    why += f"; {cut:,} of {rows:,} texts ({cut / rows:.1%}) are cut" if cut else "; no text is cut"
+    lines.append(f"  sequence_length: {insp.sequence_length}  # {why}")
+    mt = ModelConfig.max_tokens
+    if insp.distinct_tokens + 2 <= mt:
+        vwhy = f"the sample has {insp.distinct_tokens:,} distinct tokens: the default keeps them all"
+    else:
+        vwhy = (f"keeps the {mt - 2:,} most frequent of {insp.distinct_tokens:,} distinct tokens, "
+                f"{insp.top_token_cover:.1%} of the tokens in the sample")
+    lines.append(f"  max_tokens: {mt}  # {vwhy}")
+    lines += ["", "train:"]
+    if classes:
+        big, small = max(classes.values()), min(classes.values())
+        ratio = big / max(small, 1)
+        rare = min(classes, key=lambda k: (classes[k], k))
+        common = max(classes, key=lambda k: (classes[k], k))
+        if ratio >= 3:
+            lines.append(f"  class_weight: auto  # imbalanced: {common!r} has {big:,} rows, {rare!r} {small:,} "
+                         f"({_times(ratio)}); weight by inverse frequency")
+        else:
+            lines.append(f"  class_weight: none  # balanced enough: the largest label has {_times(ratio)} the rows "
+                         f"of the smallest")
+    lines.append(f"  seed: {TrainConfig.seed}  # the validation split, initialization and shuffling repeat exactly")
+    return "\n".join(lines) + "\n"
+
+
+def init_config(data: str | os.PathLike, output: str | os.PathLike = "config.yaml", *, force: bool = False,
+                text_column: str | None = None, label_column: str | None = None, encoding: str = "utf-8",
+                sample_rows: int = SAMPLE_ROWS) -> InitResult:
+    """Inspect a data file and write a commented config for it; the config is loaded back before it is kept.
+
+    Args:
+        data: a .csv, .tsv, .jsonl or .parquet file with a header (or keys).
+        output: the config file to write; an existing file is refused unless ``force``.
+        text_column, label_column: use these columns instead of guessing.
+        encoding: text encoding of CSV/TSV/JSONL files.
+        sample_rows: read at most this many rows (the config says how many were read).
+
+    Raises:
+        UsageError (exit 2): the output exists without ``force``, or would replace the data file; a named
+            column does not exist.
+        DataError (exit 3): the data cannot be read, or no text or label column can be found.
+    """
+    out = Path(output)
+    if out.suffix.lower() in FORMATS:
+        raise UsageError(f"--output {out}: received a data file name ({out.suffix}), expected a YAML file such as "
+                         "config.yaml")
+    data_path = Path(data)
+    if out.exists() and data_path.exists() and out.resolve() == data_path.resolve():
+        raise UsageError(f"--output {out} is the data file itself; write the config to another file")
+    if out.exists() and not force:
+        raise UsageError(f"{out} already exists; pass --force to overwrite it, or choose another --output")
+    if out.exists() and not out.is_file():
+        raise UsageError(f"--output {out} is not a regular file; give a file name such as config.yaml")
+    insp = inspect_file(data, text_column=text_column, label_column=label_column, encoding=encoding,
+                        sample_rows=sample_rows)
+    text = render_config(insp, out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = out.with_name(f".{out.name}.tmp-{os.getpid()}")
+    try:
+        tmp.write_text(text, encoding="utf-8")
+        try:
+            cfg = load_config(tmp)
+        except ConfigError as exc:  # a bug here, not the user's: say what was about to be written
+            raise ConfigError(f"textclf init produced a config that does not load ({exc}); please report it") from None
+        os.replace(tmp, out)
+    finally:
+        if tmp.exists():
+            tmp.unlink()
+    cfg = load_config(out)  # the same text, now with its real source
+    notes = []
+    if insp.more_rows:
+        notes.append(f"only the first {insp.rows:,} rows were read; the statistics describe those")
+    if insp.empty_texts:
+        notes.append(f"{_pl(insp.empty_texts, 'row')} {_are(insp.empty_texts, 'has', 'have')} an empty text")
+    if insp.empty_labels:
+        notes.append(f"{_pl(insp.empty_labels, 'row')} {_are(insp.empty_labels, 'has', 'have')} an empty label; "
+                     "the config sets data.on_bad_rows: skip")
+    if insp.bad_rows:
+        notes.append(f"{insp.bad_rows:,} rows could not be read and were skipped; textclf check-data lists them")
+    return InitResult(out, text, insp, cfg, notes)
+
+
+# --------------------------------------------------------------------------------------------------
+# textclf check-data
+
+
+@dataclass
+class Example:
+    """One row that shows a finding: where it is and (the start of) its text."""
+
+    file: str
+    line: int
+    text: str | None  # None where the row could not be read
+    note: str = ""
+    unit: str = "line"  # "row" where only the position in a list is known
+
+    @property
+    def where(self) -> str:
+        return f"{Path(self.file).name} {self.unit} {self.line}".strip()
+
+    def __str__(self) -> str:
+        where = self.where
+        shown = [_clip(self.text)] if self.text is not None else []
+        return f"{where}: " + " ".join(shown + ([self.note] if self.note else []))
+
+    def to_dict(self) -> dict:
+        return {"file": self.file, "line": self.line, "text": None if self.text is None else self.text[:200],
+                "note": self.note}
+
+
+@dataclass
+class Finding:
+    """One result of the lint: how bad it is, which check, one message, and a few example rows."""
+
+    severity: str  # problem, warning or info
+    check: str
+    message: str
+    count: int = 0
+    examples: list[Example] = field(default_factory=list)
+
+    def __str__(self) -> str:
+        return f"{self.severity}: {self.message}"
+
+    def to_dict(self) -> dict:
+        return {"severity": self.severity, "check": self.check, "message": self.message, "count": self.count,
+                "examples": [e.to_dict() for e in self.examples]}
+
+
+@dataclass
+class SplitInfo:
+    name: str
+    path: str | None
+    rows: int
+    note: str = ""
+
+
+@dataclass
+class Report:
+    """The result of :func:`check_data`: the files read, the task, and the findings (problems first)."""
+
+    source: str | None
+    task: str
+    classes: list[str]
+    splits: list[SplitInfo]
+    findings: list[Finding]
+
+    @property
+    def problems(self) -> list[Finding]:
+        return [f for f in self.findings if f.severity == PROBLEM]
+
+    @property
+    def warnings(self) -> list[Finding]:
+        return [f for f in self.findings if f.severity == WARNING]
+
+    def counts(self) -> dict[str, int]:
+        return {s: sum(1 for f in self.findings if f.severity == s) for s in (PROBLEM, WARNING, INFO)}
+
+    def to_dict(self) -> dict:
+        return {"config": self.source, "task": self.task, "classes": self.classes,
+                "splits": [{"name": s.name, "path": s.path, "rows": s.rows, "note": s.note} for s in self.splits],
+                "findings": [f.to_dict() for f in self.findings], "summary": self.counts()}
+
+    def format(self) -> str:
+        lines = [f"checked {self.source or 'the config'}"]
+        for s in self.splits:
+            where = f"{s.path}, {s.rows:,} rows" if s.path else f"{s.rows:,} rows, {s.note}"
+            lines.append(f"  {s.name + ':':6} {where}" + (f" ({s.note})" if s.path and s.note else ""))
+        lines.append(f"  {'task:':6} {self.task}, {len(self.classes)} {'labels' if self.task == 'multilabel' else 'classes'}")
+        lines.append("")
+        for f in self.findings:
+            head = f"{f.severity.upper():8} "
+            lines.append(head + f.message)
+            lines += [" " * len(head) + "  " + str(e) for e in f.examples]
+        c = self.counts()
+        lines.append("")
+        lines.append(f"{c[PROBLEM]} problem{'s' * (c[PROBLEM] != 1)}, {c[WARNING]} warning{'s' * (c[WARNING] != 1)}, "
+                     f"{c[INFO]} info")
+        return "\n".join(lines)
+
+
+@dataclass
+class _Part:
+    """Texts and labels of one split, with where each row is."""
+
+    name: str
+    file: str
+    texts: list[str]
+    labels: list[str]
+    lines: list[int]
+    unit: str = "line"
+
+    def ex(self, i: int, note: str = "") -> Example:
+        return Example(self.file, self.lines[i], self.texts[i], note, self.unit)
+
+    def where(self, i: int) -> str:
+        return f"{Path(self.file).name} {self.unit} {self.lines[i]}"
+
+    @classmethod
+    def of(cls, name: str, data: Labeled, keep: list[int] | None = None) -> "_Part":
+        if keep is None:
+            return cls(name, data.path, data.texts, data.labels, data.lines)
+        return cls(name, data.path, [data.texts[i] for i in keep], [data.labels[i] for i in keep],
+                   [data.lines[i] for i in keep])
+
+    @classmethod
+    def from_lists(cls, name: str, texts, labels, lines=None) -> "_Part":
+        texts, labels = list(texts), list(labels)
+        if lines is not None:
+            return cls(name, name, texts, labels, list(lines), "line")
+        return cls(name, name, texts, labels, list(range(1, len(texts) + 1)), "row")
+
+
+def _label_key(label: str, task: str, separator: str):
+    if task == "multilabel":
+        return "|".join(split_labels([label], task, separator)[0])
+    return label
+
+
+def _check_empty(part: _Part, n_examples: int, severity: str = WARNING) -> list[Finding]:
+    idx = [i for i, t in enumerate(part.texts) if not t.strip()]
+    if not idx:
+        return []
+    return [Finding(severity, "empty_texts",
+                    f"{part.name}: {len(idx):,} of {len(part.texts):,} texts {_are(len(idx))} empty or only whitespace; "
+                    "the model sees nothing in them: remove them or fill them in",
+                    len(idx), [part.ex(i) for i in idx[:n_examples]])]
+
+
+def _check_duplicates(part: _Part, task: str, separator: str, n_examples: int) -> list[Finding]:
+    first: dict[str, int] = {}
+    repeats: list[tuple[int, int]] = []
+    for i, t in enumerate(part.texts):
+        if t.strip():
+            j = first.setdefault(t, i)
+            if j != i:
+                repeats.append((i, j))
+    labels: dict[str, set] = {}  # only texts that repeat: their label sets
+    counts: Counter = Counter()
+    for i, j in repeats:
+        t = part.texts[j]
+        if t not in labels:
+            labels[t] = {_label_key(part.labels[j], task, separator)}
+        labels[t].add(_label_key(part.labels[i], task, separator))
+        counts[t] += 1
+    out = []
+    conflicting = [t for t, labs in labels.items() if len(labs) > 1]
+    if conflicting:
+        rows = sum(counts[t] + 1 for t in conflicting)
+        examples = []
+        for t in conflicting[:n_examples]:
+            j = first[t]
+            others = sorted(labels[t] - {_label_key(part.labels[j], task, separator)})
+            examples.append(part.ex(j, f"is labeled {part.labels[j]!r} here and "
+                                       f"{', '.join(map(repr, others[:3]))} elsewhere"))
+        out.append(Finding(PROBLEM, "conflicting_duplicates",
+                           f"{part.name}: {_pl(len(conflicting), 'text')} {_are(len(conflicting), 'appears', 'appear')} with different "
+                           f"labels ({rows:,} rows); "
+                           "the same input cannot have two answers: fix or drop the wrong rows",
+                           len(conflicting), examples))
+    if repeats:
+        groups = len({part.texts[j] for _, j in repeats})
+        out.append(Finding(WARNING, "duplicate_texts",
+                           f"{part.name}: {_pl(len(repeats), 'row')} {_are(len(repeats), 'repeats', 'repeat')} an "
+                           f"earlier text exactly ({_pl(groups, 'distinct text')}, {len(repeats) / len(part.texts):.1%} of rows); "
+                           + ("duplicates weigh those examples more and leak into a validation split: drop them "
+                              "unless intended" if part.name == "train" else
+                              "duplicates weigh those examples more in the scores: drop them unless intended"),
+                           len(repeats),
+                           [part.ex(i, f"repeats {part.unit} {part.lines[j]}") for i, j in repeats[:n_examples]]))
+    return out
+
+
+def _check_overlap(train: _Part, other: _Part, task: str, separator: str, n_examples: int,
+                   severity: str = PROBLEM, hint: str = "", mode: str | None = None,
+                   tokens: tuple[list[list[str]], list[list[str]]] | None = None) -> list[Finding]:
+    """Texts of ``other`` that also appear in ``train``: exactly, and (given the ``tokens`` of both under the
+    standardization ``mode``) once standardized."""
+    seen: dict[str, int] = {}
+    for i, t in enumerate(train.texts):
+        if t.strip():
+            seen.setdefault(t, i)
+    hits = [(i, seen[t]) for i, t in enumerate(other.texts) if t.strip() and t in seen]
+    out = []
+    if hits:
+        differ = sum(1 for i, j in hits
+                     if _label_key(other.labels[i], task, separator) != _label_key(train.labels[j], task, separator))
+        extra = f"; {differ:,} of them with a different label" if differ else ""
+        out.append(Finding(severity, f"overlap_{other.name}",
+                           f"leakage: {len(hits):,} of {len(other.texts):,} {other.name} texts "
+                           f"({len(hits) / len(other.texts):.1%}) also {_are(len(hits), 'appears', 'appear')} in "
+                           f"train{extra}; "
+                           f"{other.name} scores will be too optimistic: remove them from one side{hint}",
+                           len(hits), [other.ex(i, f"= {train.where(j)}")
+                                       for i, j in hits[:n_examples]]))
+    if tokens is not None:
+        exact = {i for i, _ in hits}
+        norm: dict[str, int] = {}
+        for i, toks in enumerate(tokens[0]):
+            key = " ".join(toks)
+            if key:
+                norm.setdefault(key, i)
+        near = []
+        for i, toks in enumerate(tokens[1]):
+            if i in exact:
+                continue
+            key = " ".join(toks)
+            if key and key in norm:
+                near.append((i, norm[key]))
+        if near:
+            out.append(Finding(WARNING, f"near_overlap_{other.name}",
+                               f"leakage: {len(near):,} more {other.name} "
+                               f"{'text equals' if len(near) == 1 else 'texts equal'} a training text once "
+                               f"standardized (they differ only in {_IGNORED[mode]}), so the model sees the same input",
+                               len(near), [other.ex(i, f"~ {train.where(j)}")
+                                           for i, j in near[:n_examples]]))
+    return out
+
+
+_IGNORED = {"lower_and_split_punctuation": "case and spacing", "lower_and_strip_punctuation":
+            "case, punctuation and spacing", "lower": "case and spacing", "none": "spacing"}
+
+
+def _label_counts(labels: list[str], task: str, separator: str) -> Counter:
+    if task == "multilabel":
+        return Counter(lab for row in split_labels(labels, task, separator) for lab in row)
+    return Counter(labels)
+
+
+def _check_imbalance(train: _Part, task: str, separator: str, class_weight: str | None) -> list[Finding]:
+    counts = _label_counts(train.labels, task, separator)
+    if len(counts) < 2:
+        return []
+    big, small = max(counts.values()), min(counts.values())
+    ratio = big / small
+    what = "rows per label" if task == "multilabel" else "rows per class"
+    listing = ", ".join(f"{lab!r} {n:,}" for lab, n in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))[:12])
+    if len(counts) > 12:
+        listing += f", ... ({len(counts) - 12} more)"
+    rare = sorted(lab for lab, n in counts.items() if n < 5)
+    msg = f"label balance in train ({what}): {listing}; largest/smallest = {_times(ratio)}"
+    severity = INFO
+    if ratio >= 5:
+        severity = WARNING
+        if class_weight == "none":
+            msg += "; set train.class_weight: auto to weight the rare ones up"
+        elif class_weight is None:
+            msg += "; consider class weights"
+    if rare:
+        severity = WARNING
+        msg += (f"; {len(rare)} label(s) have fewer than 5 training rows ({', '.join(map(repr, rare[:5]))}"
+                f"{', ...' if len(rare) > 5 else ''}): too few to learn")
+    return [Finding(severity, "label_balance", msg, len(counts))]
+
+
+def _check_unseen(part: _Part, classes: list[str], task: str, separator: str, n_examples: int) -> list[Finding]:
+    unseen = unseen_labels(part.labels, classes, task, separator)
+    out = []
+    if unseen:
+        keys = set(unseen)
+        idx = [i for i, lab in enumerate(part.labels)
+               if (set(split_labels([lab], task, separator)[0]) & keys if task == "multilabel" else lab in keys)]
+        out.append(Finding(PROBLEM, f"unseen_labels_{part.name}",
+                           f"{part.name}: labels that train never has: {describe_unseen(unseen, classes)}; "
+                           f"training refuses this {part.name} set: fix the labels or add training examples",
+                           sum(unseen.values()), [part.ex(i, f"label {part.labels[i]!r}") for i in idx[:n_examples]]))
+    present = set(_label_counts(part.labels, task, separator))
+    missing = [c for c in classes if c not in present]
+    if missing:
+        out.append(Finding(WARNING if part.name == "test" else INFO, f"missing_labels_{part.name}",
+                           f"{part.name}: {len(missing)} of {len(classes)} training labels never occur here "
+                           f"({', '.join(map(repr, missing[:8]))}{', ...' if len(missing) > 8 else ''}); "
+                           f"their {part.name} scores are undefined", len(missing)))
+    return out
+
+
+def _check_truncation(parts: list[_Part], sequence_length: int, mode: str | None, n_examples: int,
+                      lengths: dict[str, list[int]] | None = None) -> list[Finding]:
+    """Share of texts longer than ``sequence_length`` tokens (``mode`` None: whitespace tokens, an estimate)."""
+    if not parts:
+        return []
+    counts = {}
+    for part in parts:
+        counts[part.name] = (lengths or {}).get(part.name) or [
+            len(tokenize(t, mode)) if mode else len(t.split()) for t in part.texts]
+    main = parts[0]
+    n = counts[main.name]
+    cut = [i for i, k in enumerate(n) if k > sequence_length]
+    ordered = sorted(n)
+    p95 = _percentile(ordered, 0.95)
+    longest = max(range(len(n)), key=n.__getitem__) if n else 0
+    unit = "tokens" if mode else "words (whitespace tokens, an estimate)"
+    others = "".join(f", {sum(1 for k in counts[p.name] if k > sequence_length) / max(len(p.texts), 1):.1%} of {p.name}"
+                     for p in parts[1:])
+    share = len(cut) / max(len(n), 1)
+    msg = (f"model.sequence_length {sequence_length} cuts {len(cut):,} of {len(n):,} {main.name} texts "
+           f"({share:.1%}){others}; 95% have <= {p95} {unit}, the longest {n[longest] if n else 0}")
+    severity = INFO
+    if share > 0.10:
+        severity = WARNING
+        msg += (f"; the RNN reads only their first {sequence_length} tokens (the n-gram branch reads more): "
+                f"a longer model.sequence_length (95% fit in {suggest_sequence_length(n)}) may help, at a cost in time")
+    elif sequence_length > 4 * max(p95, 16) and sequence_length > 64:
+        msg += f"; {suggest_sequence_length(n)} would cover 95% (a shorter length trains faster)"
+    return [Finding(severity, "truncation", msg, len(cut), [main.ex(i, f"{n[i]} {unit.split()[0]}")
+                                                        for i in sorted(cut, key=lambda i: -n[i])[:n_examples]])]
+
+
+def _check_oov(train_tokens: list[list[str]], valid: _Part, valid_tokens: list[list[str]], max_tokens: int,
+               mode: str, n_examples: int, valid_desc: str) -> list[Finding]:
+    counts: Counter = Counter()
+    for toks in train_tokens:
+        counts.update(toks)
+    vocab = {t for t, _ in counts.most_common(max(max_tokens - 2, 0))}
+    total = oov = oov_unseen = 0
+    all_oov: list[int] = []
+    for i, toks in enumerate(valid_tokens):
+        miss = sum(1 for t in toks if t not in vocab)
+        total += len(toks)
+        oov += miss
+        oov_unseen += sum(1 for t in toks if t not in counts)
+        if toks and miss == len(toks):
+            all_oov.append(i)
+    if total == 0:
+        return []
+    rate = oov / total
+    capped = len(counts) > max_tokens - 2
+    msg = (f"out-of-vocabulary: {rate:.1%} of the {total:,} {valid_desc} tokens ({oov:,}) are not in the "
+           f"vocabulary of model.max_tokens {max_tokens} fit on train ({len(counts):,} distinct training tokens, "
+           f"{min(len(counts), max_tokens - 2):,} kept; standardize {mode})")
+    if capped and oov > oov_unseen:
+        msg += f"; {(oov - oov_unseen) / total:.1%} are cut by max_tokens, {oov_unseen / total:.1%} never occur in train"
+    if all_oov:
+        msg += f"; {len(all_oov):,} {valid.name} texts have no known token at all"
+    severity = INFO
+    if rate > 0.15:
+        severity = WARNING
+        msg += ("; raise model.max_tokens" if capped and (oov - oov_unseen) > oov_unseen
+                else "; more training data (or pretrained embeddings) would help")
+    return [Finding(severity, "oov", msg, oov, [valid.ex(i, "(every token unknown)") for i in all_oov[:n_examples]])]
+
+
+def _sort(findings: list[Finding]) -> list[Finding]:
+    return sorted(findings, key=lambda f: _SEVERITY_ORDER[f.severity])
+
+
+def check_data(config: Config, *, examples: int = 3) -> Report:
+    """Lint the data files a config names, as training would read and split them.
+
+    Reads ``data.train`` (and ``data.valid``/``data.test`` when set) with the config's columns, encoding and
+    separator; when ``data.valid`` is null, validation is the seeded stratified split that training makes
+    (``data.valid_fraction``, ``train.seed``). Unreadable rows and empty labels are findings, not errors.
+
+    Returns:
+        A :class:`Report` whose ``findings`` (problem, warning or info) are sorted problems first.
+
+    Raises:
+        UsageError: ``data.train`` is unset or a file is missing.
+        DataError: a file cannot be read at all (format, encoding, missing column, no rows).
+    """
+    d, m = config.data, config.model
+    if not d.train:
+        raise UsageError("data.train is not set; give the training file in the config or with --set data.train=PATH")
+    findings: list[Finding] = []
+    skip = d.on_bad_rows == "skip"
+
+    def read(path: str, name: str) -> Labeled:
+        data = read_labeled(path, d.text_column, d.label_column, encoding=d.encoding, skip_bad=True,
+                            max_bad_fraction=1.0, allow_empty_labels=True)
+        bad = data.report.bad_rows
+        if bad:
+            total = len(data) + len(bad)
+            over = len(bad) / total > d.max_bad_fraction
+            sev = PROBLEM if (not skip or over) else WARNING
+            what = ("training stops at the first (data.on_bad_rows: error): fix them or set data.on_bad_rows: skip"
+                    if not skip else
+                    f"over data.max_bad_fraction {d.max_bad_fraction}: training refuses the file" if over
+                    else "training skips them (data.on_bad_rows: skip)")
+            findings.append(Finding(sev, f"bad_rows_{name}",
+                                    f"{name}: {_pl(len(bad), 'row')} cannot be read (first at line {bad[0].line}: "
+                                    f"{bad[0].reason}); {what}", len(bad),
+                                    [Example(path, b.line, None, b.reason) for b in bad[:examples]]))
+        if data.report.truncated_texts:
+            findings.append(Finding(INFO, f"long_texts_{name}",
+                                    f"{name}: {data.report.truncated_texts:,} texts are longer than "
+                                    f"{MAX_TEXT_CHARS:,} characters and are cut to that length when read",
+                                    data.report.truncated_texts))
+        empty = [i for i, lab in enumerate(data.labels) if not lab.strip()]
+        if empty:
+            findings.append(Finding(
+                WARNING if skip else PROBLEM, f"empty_labels_{name}",
+                f"{name}: {_pl(len(empty), 'row')} {_are(len(empty), 'has', 'have')} an empty label in column "
+                f"{d.label_column!r}; "
+                + ("training leaves them out (data.on_bad_rows: skip)" if skip else
+                   "training refuses the file: fill them in, remove them, or set data.on_bad_rows: skip"),
+                len(empty), [Example(path, data.lines[i], data.texts[i]) for i in empty[:examples]]))
+            keep = [i for i, lab in enumerate(data.labels) if lab.strip()]
+            data = Labeled([data.texts[i] for i in keep], [data.labels[i] for i in keep],
+                           [data.lines[i] for i in keep], data.path, data.report)
+        if not data.texts:
+            raise DataError(f"{path}: no row has a label in column {d.label_column!r}; check data.label_column")
+        return data
+
+    train_full = read(d.train, "train")
+    task = config.task if config.task != "auto" else infer_task(train_full.labels, d.label_separator)
+    try:
+        classes = check_classes(train_full, task, d.label_separator, d.label_column)
+    except DataError as exc:
+        findings.append(Finding(PROBLEM, "classes", str(exc)))
+        classes = sorted(_label_counts(train_full.labels, task, d.label_separator))
+    valid_full = read(d.valid, "valid") if d.valid else None
+    test_full = read(d.test, "test") if d.test else None
+
+    train = _Part.of("train", train_full)
+    splits = [SplitInfo("train", train_full.path, len(train_full))]
+    valid: _Part | None = None
+    fit_train = train  # what the vocabulary is fit on
+    if valid_full is not None:
+        valid = _Part.of("valid", valid_full)
+        splits.append(SplitInfo("valid", valid_full.path, len(valid_full)))
+    else:
+        try:
+            tr, va = stratified_split(train_full, d.valid_fraction, config.train.seed, task, d.label_separator,
+                                      d.label_column)
+            valid, fit_train = _Part.of("valid", va), _Part.of("train", tr)
+            how = "seeded" if task == "multilabel" else "seeded, stratified"
+            splits.append(SplitInfo("valid", None, len(va),
+                                    f"a {how} {d.valid_fraction:.0%} split of train (train.seed {config.train.seed}); "
+                                    f"training keeps {len(tr):,} rows of train"))
+        except DataError as exc:
+            findings.append(Finding(PROBLEM, "split", f"cannot split a validation set off train: {exc}"))
+    test = _Part.of("test", test_full) if test_full is not None else None
+    if test_full is not None:
+        splits.append(SplitInfo("test", test_full.path, len(test_full)))
+
+    # tokens, as the model's standardization makes them; a split part reuses those of its train rows
+    mode = m.standardize
+    file_parts = [train] + [p for p in (valid if valid_full is not None else None, test) if p is not None]
+    tokens = {p.name: [tokenize(t, mode) for t in p.texts] for p in file_parts}
+    by_line = None
+
+    def toks(part: _Part) -> list[list[str]]:
+        nonlocal by_line
+        if part is train or (part.name in tokens and part.file != train.file):
+            return tokens[part.name]
+        if by_line is None:
+            by_line = {line: i for i, line in enumerate(train.lines)}
+        return [tokens["train"][by_line[line]] for line in part.lines]
+
+    # within each file
+    for part in file_parts:
+        findings += _check_empty(part, examples)
+        no_tokens = [i for i, (t, k) in enumerate(zip(part.texts, tokens[part.name])) if t.strip() and not k]
+        if no_tokens:
+            findings.append(Finding(WARNING, "no_tokens",
+                                    f"{part.name}: {_pl(len(no_tokens), 'text')} {_are(len(no_tokens), 'has', 'have')}"
+                                    f" no token once standardized (model.standardize {mode}); the model sees "
+                                    "nothing in them", len(no_tokens), [part.ex(i) for i in no_tokens[:examples]]))
+        findings += _check_duplicates(part, task, d.label_separator, examples)
+    # across files
+    if valid is not None:
+        hint = "" if valid_full is not None else " (the split puts copies of a duplicated training text on both sides)"
+        findings += _check_overlap(fit_train, valid, task, d.label_separator, examples, PROBLEM, hint, mode,
+                                   (toks(fit_train), toks(valid)))
+        findings += _check_unseen(valid, classes, task, d.label_separator, examples)
+    if test is not None:
+        findings += _check_overlap(train, test, task, d.label_separator, examples, PROBLEM, "", mode,
+                                   (tokens["train"], tokens["test"]))
+        findings += _check_unseen(test, classes, task, d.label_separator, examples)
+    findings += _check_imbalance(train, task, d.label_separator, config.train.class_weight)
+    lengths = {name: [len(k) for k in ts] for name, ts in tokens.items()}
+    findings += _check_truncation(file_parts, m.sequence_length, mode, examples, lengths)
+    if valid is not None:
+        desc = "validation" if valid_full is not None else "validation-split"
+        findings += _check_oov(toks(fit_train), valid, toks(valid), m.max_tokens, mode, examples, desc)
+    return Report(config.source, task, classes, splits, _sort(findings))
+
+
+# --------------------------------------------------------------------------------------------------
+# The cheap subset, for training
+
+
+def cheap_checks(train_texts: list[str], train_labels: list[str], valid_texts: list[str], valid_labels: list[str],
+                 test_texts: list[str] | None = None, test_labels: list[str] | None = None, *,
+                 task: str | None = None, separator: str = "|", sequence_length: int | None = None,
+                 standardize: str | None = None, class_weight: str | None = None, examples: int = 2,
+                 train_lines: list[int] | None = None, valid_lines: list[int] | None = None,
+                 test_lines: list[int] | None = None) -> list[str]:
+    """The warnings of :func:`check_data` that cost one pass over texts already in memory; no TensorFlow.
+
+    Covers: empty texts (each split), duplicate and conflicting texts in train, exact train/valid and
+    train/test overlap, labels in valid/test that train lacks, label imbalance (ratio >= 5 or labels with
+    fewer than 5 rows) and, with ``sequence_length``, texts longer than it (``standardize`` None: whitespace
+    tokens, an estimate; else the model's standardization, slower). Linear time and memory.
+
+    Args:
+        train_texts, train_labels, valid_texts, valid_labels, test_texts, test_labels: the data as raw
+            strings (multi-label cells joined with ``separator``), as training holds them.
+        task: binary, multiclass or multilabel; None infers it as training does.
+        class_weight: the config's train.class_weight ("none" adds a hint to the imbalance warning).
+        examples: example rows per warning.
+        train_lines, valid_lines, test_lines: the rows' line numbers in their files (``Labeled.lines``);
+            without them, examples name the row's position (1-based).
+
+    Returns:
+        One string per warning or problem, e.g. ``"leakage: 3 of 200 test texts (1.5%) also appear in
+        train; ... (test.csv line 12 = line 40 ...)"``; an empty list when nothing stands out. Info-level
+        results are left out.
+    """
+    task = task if task and task != "auto" else infer_task(list(train_labels), separator)
+    train = _Part.from_lists("train", train_texts, train_labels, train_lines)
+    valid = _Part.from_lists("valid", valid_texts, valid_labels, valid_lines)
+    test = _Part.from_lists("test", test_texts, test_labels, test_lines) if test_texts is not None else None
+    found: list[Finding] = []
+    for part in (train, valid, test):
+        if part is not None:
+            found += _check_empty(part, examples)
+    found += _check_duplicates(train, task, separator, examples)
+    classes = sorted(_label_counts(train.labels, task, separator))
+    for part in (valid, test):
+        if part is not None:
+            found += _check_overlap(train, part, task, separator, examples)
+            found += [f for f in _check_unseen(part, classes, task, separator, examples) if f.severity != INFO]
+    found += _check_imbalance(train, task, separator, class_weight)
+    if sequence_length is not None:
+        found += _check_truncation([train], sequence_length, standardize, examples)
+    out = []
+    for f in _sort(found):
+        if f.severity == INFO:
+            continue
+        shown = "; ".join(_short_example(e) for e in f.examples)
+        out.append(f.message + (f" (e.g. {shown})" if shown else ""))
+    return out
+
+
+def _short_example(e: Example) -> str:
+    shown = [_clip(e.text, 40)] if e.text is not None else []
+    return " ".join([e.where] + shown + ([e.note] if e.note else []))
+
+
+__all__ = ["init_config", "inspect_file", "render_config", "InitResult", "Inspection", "check_data", "Report",
+           "Finding", "Example", "cheap_checks", "tokenize", "standardize", "suggest_sequence_length"]
