@@ -363,6 +363,16 @@ def train(config: Config | None = None, run_dir: str | os.PathLike | None = None
     log(f"task: {data.task}, classes: {len(data.classes)}, train: {data.train_rows:,} rows, "
         f"valid: {len(data.valid):,} rows{' (split from train)' if data.split_from_train else ''}"
         + (f", test: {len(data.test):,} rows" if data.test else ""))
+    if data.scan is None:
+        from .inspect_data import cheap_checks
+
+        for warning in cheap_checks(data.train.texts, data.train.labels, data.valid.texts, data.valid.labels,
+                                    data.test.texts if data.test else None, data.test.labels if data.test else None,
+                                    task=data.task, separator=cfg.data.label_separator,
+                                    sequence_length=cfg.model.sequence_length, class_weight=cfg.train.class_weight,
+                                    train_lines=data.train.lines, valid_lines=data.valid.lines,
+                                    test_lines=data.test.lines if data.test else None):
+            log(f"data check: {warning}")
     fingerprint = data_fingerprint(cfg)
 
     created = run is None and chief
