@@ -52,7 +52,6 @@ import time
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 from .errors import EXIT_INTERNAL, ResourceError, TextclfError, UsageError
 
