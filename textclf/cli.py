@@ -578,5 +578,46 @@ def check_data_cmd(config_path, overrides, strict, as_json, examples) -> None:
 # --- end init-check ---
 
 
+# --- export ---
+@main.command(name="export")
+@click.option("--model", "model_dir", required=True, help="A run directory written by `textclf train`.")
+@click.option("--format", "fmt", required=True, type=click.Choice(["savedmodel", "tflite"]),
+              help="savedmodel: takes raw text (TF Serving signature serving_default). "
+                   "tflite: takes token ids, with vocab.json and README.txt beside it.")
+@click.option("--output", "output_dir", type=click.Path(), default=None,
+              help="Folder to create (must not exist, or be empty). Default: RUN/../<run-name>-<format>.")
+@click.option("--threshold", type=click.FloatRange(0, 1), default=None,
+              help="Decision threshold of the label for binary and multi-label models (default: the run's "
+                   "tuned thresholds, else 0.5).")
+@handle_errors
+def export_cmd(model_dir, fmt, output_dir, threshold) -> None:
+    """Export a run as a SavedModel or TFLite model.
+
+    savedmodel takes raw texts and encodes them in its graph (signature serving_default, for TF
+    Serving); tflite takes token ids, with vocab.json and README.txt on how to encode a text.
+    The export is reloaded and its probabilities compared with textclf's on sample texts before it is
+    kept; a mismatch removes it. The run directory itself is never written to. The last line of output
+    is the export's path.
+
+    \b
+    Example:
+        textclf export --model runs/demo-20261128-120000 --format savedmodel
+        textclf export --model RUN --format tflite --output exports/demo-tflite
+    """
+    from .export import export
+
+    s = export(model_dir, fmt, output_dir, threshold=threshold)
+    click.echo(f"exported {model_dir} as {s.format} ({s.task}, {len(s.classes)} classes) in {s.seconds:.1f}s "
+               f"({'conversion' if s.format == 'tflite' else 'tracing and saving'} {s.convert_seconds:.1f}s)")
+    click.echo(f"checked on {s.texts_checked} texts: largest difference in a probability {s.max_difference:.1e} "
+               f"(tolerance {s.tolerance:.0e})")
+    for kind, specs in (("input", s.inputs), ("output", s.outputs)):
+        for name, (dtype, shape) in specs.items():
+            dims = ", ".join("None" if d is None else str(d) for d in shape)
+            click.echo(f"  {kind:<7}{name:<15}{dtype:<8}[{dims}]")
+    click.echo(str(s.output))
+# --- end export ---
+
+
 if __name__ == "__main__":  # pragma: no cover
     main()
