@@ -53,7 +53,7 @@ def test_unreachable_target_and_too_few_positives_are_noted():
     p = np.array([[.4, .1], [.6, .2], [.5, .9], [.3, .8], [.2, .1], [.7, .1]])
     tuned = tune("multilabel", ["a", "b"], y, p, "precision", 0.99)
     assert tuned.values[1] == 0.5  # "b" has 1 positive, fewer than MIN_POSITIVES
-    assert any(n.startswith(f"b: 1 positive") for n in tuned.notes) and MIN_POSITIVES > 1
+    assert any(n.startswith("b: 1 positive") for n in tuned.notes) and MIN_POSITIVES > 1
     assert any(n.startswith("a: precision 0.99 is not reached") for n in tuned.notes)
 
 
