@@ -156,7 +156,7 @@ def main() -> int:
         import shutil
 
         shutil.rmtree(old)
-    result = {"machine": machine(), "versions": versions(), "date": time.strftime("%Y-%m-%d %H:%M"),
+    result = {"machine": machine(), "versions": versions(REPO), "date": time.strftime("%Y-%m-%d %H:%M"),
               "dataset": args.dataset, "epochs": args.epochs,
               "streaming": streaming(args.dataset, [int(x) for x in args.rows.split(",")], args.work, args.epochs)}
     if not args.skip_workers:

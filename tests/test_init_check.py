@@ -16,7 +16,8 @@ import pytest
 from textclf import artifacts
 from textclf.config import load_config
 from textclf.data import read_labeled, stratified_split
-from textclf.inspect_data import cheap_checks, check_data, init_config, suggest_sequence_length, tokenize
+from textclf.datacheck import cheap_checks, check_data
+from textclf.inspect_data import init_config, suggest_sequence_length, tokenize
 
 from support import SMALL, assert_clean_error, cli, write_csv, write_jsonl
 
@@ -458,7 +459,7 @@ def test_init_and_check_data_do_not_import_tensorflow(tmp_path):
         from textclf.cli import main
         r1 = CliRunner().invoke(main, ['init', '--data', {str(tmp_path / 'd.csv')!r}, '--output', {str(tmp_path / 'c.yaml')!r}])
         r2 = CliRunner().invoke(main, ['check-data', '--config', {str(tmp_path / 'c.yaml')!r}])
-        import textclf.inspect_data
+        import textclf.inspect_data, textclf.datacheck
         print('CODES', r1.exit_code, r2.exit_code, 'TF', 'tensorflow' in sys.modules, 'KERAS', 'keras' in sys.modules)
     """)
     assert "CODES 0 0 TF False KERAS False" in out

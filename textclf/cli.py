@@ -562,7 +562,7 @@ def check_data_cmd(config_path, overrides, strict, as_json, examples) -> None:
 
     from .config import load_config
     from .errors import DataError
-    from .inspect_data import check_data
+    from .datacheck import check_data
 
     cfg = load_config(config_path, list(overrides))
     report = check_data(cfg, examples=examples)

@@ -55,7 +55,7 @@ class DataConfig:
     max_bad_fraction: float = _f(0.01, "with on_bad_rows: skip, fail if more than this share of rows is bad", "float", lo=0.0, hi=1.0)
     stream: str = _f("auto", "read training data from disk in chunks instead of into memory: true, false, or auto (when the training files total over 1 GiB)", "choice", ("auto", "true", "false"))
     shuffle_buffer: int = _f(50000, "streaming: rows shuffled together (batches are drawn from a window of this many rows)", "int", lo=1)
-    vocab_sample_rows: int = _f(1000000, "streaming: the vocabulary and IDF are fitted on a uniform sample of this many training rows", "int", lo=1)
+    vocab_sample_rows: int = _f(200000, "streaming: the vocabulary and IDF are fitted on a uniform sample of this many training rows", "int", lo=1)
     valid_max_rows: int = _f(50000, "streaming: validation rows kept in memory (a uniform sample when there are more)", "int", lo=1)
 
 

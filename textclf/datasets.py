@@ -35,7 +35,6 @@ from __future__ import annotations
 import contextlib
 import csv
 import difflib
-import hashlib
 import os
 import posixpath
 import random
@@ -641,11 +640,9 @@ def _parse_sha256(values: tuple[str, ...] | list[str] | str | None, info: Datase
 
 
 def _sha256_of(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
+    from .artifacts import file_fingerprint  # the one SHA-256 of a file in textclf
+
+    return file_fingerprint(path)
 
 
 def _network_error(url: str, exc: BaseException, timeout: float) -> DownloadError:

@@ -364,7 +364,7 @@ def train(config: Config | None = None, run_dir: str | os.PathLike | None = None
         f"valid: {len(data.valid):,} rows{' (split from train)' if data.split_from_train else ''}"
         + (f", test: {len(data.test):,} rows" if data.test else ""))
     if data.scan is None:
-        from .inspect_data import cheap_checks
+        from .datacheck import cheap_checks
 
         for warning in cheap_checks(data.train.texts, data.train.labels, data.valid.texts, data.valid.labels,
                                     data.test.texts if data.test else None, data.test.labels if data.test else None,
