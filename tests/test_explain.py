@@ -50,7 +50,7 @@ def test_scores_are_exact_occlusion_of_both_branches(loaded):
     from textclf.model import predict_logits, probabilities_from_logits
 
     text = "Pizza, SOUP and bread... with the team!"
-    (exp,) = explain(loaded, [text])
+    (exp,) = explain(loaded, [text], measure="prob")
     enc = loaded.vocab.encoder()
     assert loaded.hyperparameters.ngram_vocab_size > 0  # the n-gram branch is part of the model under test
     edited = [text, text.replace("SOUP", " ")]
@@ -86,7 +86,7 @@ def test_long_text_only_first_sequence_length_words_are_scored(loaded, multiclas
 
     long_words = (["pizza", "the", "goal", "soup", "a"] * 1000)[: loaded.vocab.ngram_length + 50]
     long_text = " ".join(long_words)
-    (big,) = explain(loaded, [long_text])
+    (big,) = explain(loaded, [long_text], measure="prob")
     edited = [long_text, long_text[len("pizza "):]]
     probs = probabilities_from_logits("multiclass", predict_logits(loaded.model, loaded.vocab.encoder().encode(edited)))
     j = loaded.classes.index(big.label)
@@ -203,7 +203,7 @@ def test_binary_explains_either_class(binary_run):
     from textclf.explain import explain
 
     text = "the goal and the coach"
-    (pred,) = explain(binary_run.run, [text])
+    (pred,) = explain(binary_run.run, [text], measure="prob")
     assert pred.prediction == pred.label == "NA" and pred.prob > 0.5 and pred.predicted
     assert pred.top(1)[0][0] in ("goal", "coach")
     (other,) = explain(binary_run.run, [text], label="00123", measure="prob")

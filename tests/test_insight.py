@@ -218,3 +218,12 @@ def test_eval_reports_progress(multiclass_run):
     evaluate(multiclass_run.run, multiclass_run.test, batch_size=16, plots=False,
              progress=lambda done, total: seen.append((done, total)))
     assert seen and seen[-1][0] == seen[-1][1] == 47
+
+
+@pytest.mark.parametrize("fixture, metric", [("multiclass_run", "accuracy"), ("binary_run", "accuracy"),
+                                             ("multilabel_run", "micro_f1")])
+def test_history_has_the_training_metric_beside_validation(fixture, metric, request):
+    with open(request.getfixturevalue(fixture).run / "history.csv", newline="", encoding="utf-8") as f:
+        rows = list(csv.DictReader(f))
+    assert rows and all(0.0 <= float(r[metric]) <= 1.0 and f"val_{metric}" in r for r in rows)
+    assert float(rows[-1][metric]) > 0.5  # the easy synthetic topics are learned on the training batches too

@@ -283,8 +283,9 @@ def eval_(model_dir, data_path, output_path, text_column, label_column, ignore_u
 @click.option("--encoding", default="utf-8", show_default=True, help="With --input: its text encoding.")
 @click.option("--label", default=None,
               help="Explain this label (default: the prediction; for multi-label, each predicted label).")
-@click.option("--measure", type=click.Choice(["prob", "logodds"]), default="prob", show_default=True,
-              help="Score a word by the drop in the label's probability, or in its log-odds, without it.")
+@click.option("--measure", type=click.Choice(["logodds", "prob"]), default="logodds", show_default=True,
+              help="Score a word by the drop in the label's log-odds (which still separates words when the "
+                   "model is sure), or in its probability, without it.")
 @click.option("--threshold", type=click.FloatRange(0, 1), default=None,
               help="Decision threshold for binary and multi-label models (default: the run's, else 0.5).")
 @click.option("--top", type=click.IntRange(0, None), default=5, show_default=True,

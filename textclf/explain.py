@@ -2,8 +2,8 @@
 
 For each text, every word is removed in turn (its characters replaced by one space) and the edited texts
 are scored together with the original in one model call. The attribution of a word is the drop in the
-explained label's probability when the word is gone (``measure="prob"``), or the drop in its log-odds
-(``measure="logodds"``, which does not saturate when the model is very sure). Positive: the word pushes
+explained label's log-odds when the word is gone (``measure="logodds"``, the default: it does not saturate
+when the model is very sure), or the drop in its probability (``measure="prob"``). Positive: the word pushes
 towards the label; negative: against it.
 
 Why occlusion rather than integrated gradients over the embeddings: the model has two branches, the
@@ -100,7 +100,7 @@ class Explanation:
     prediction: str = ""
     confidence: float = 0.0
     predicted: bool = True
-    measure: str = "prob"
+    measure: str = "logodds"
     index: int = 0
     line: int | None = None
     sequence_length: int = 0
@@ -161,7 +161,7 @@ def _load(model):
     return artifacts.load_run(model)
 
 
-def explain(model, texts, *, label: str | None = None, measure: str = "prob", threshold: float | None = None,
+def explain(model, texts, *, label: str | None = None, measure: str = "logodds", threshold: float | None = None,
             lines: list[int] | None = None) -> list[Explanation]:
     """Attribute the prediction for each text to its words, by occlusion.
 
@@ -238,7 +238,7 @@ def explain(model, texts, *, label: str | None = None, measure: str = "prob", th
 
 
 def explain_file(model, path: str | os.PathLike, *, text_column: str | None = None, limit: int = 20,
-                 encoding: str = "utf-8", label: str | None = None, measure: str = "prob",
+                 encoding: str = "utf-8", label: str | None = None, measure: str = "logodds",
                  threshold: float | None = None) -> list[Explanation]:
     """Explain the first ``limit`` rows of a .csv/.tsv/.jsonl/.parquet file (the run's text column by default).
 

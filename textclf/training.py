@@ -542,7 +542,7 @@ def _train_into(cfg: Config, data: Datasets, n_out: int, run: Path, device: str,
     # Where to start: a fresh run, or the newest valid checkpoint
     history: list[dict] = []
     best = {"loss": math.inf, "epoch": 0, "weights": None}
-    wait, start_epoch, start_step, partial = 0, 1, 0, (0.0, 0)
+    wait, start_epoch, start_step, partial = 0, 1, 0, (0.0, 0, [0.0, 0.0, 0.0])
     ckpt = artifacts.load_latest_checkpoint(run, log)
     if ckpt is None and artifacts.latest_checkpoint_name(run) is not None:
         raise ModelRejected(f"every checkpoint in {run} is damaged, so it cannot be resumed; start a new run")
@@ -559,11 +559,24 @@ def _train_into(cfg: Config, data: Datasets, n_out: int, run: Path, device: str,
         best = {"loss": st["best_loss"], "epoch": st["best_epoch"], "weights": ckpt.best}
         wait = st["wait"]
         start_epoch, start_step = st["epoch"] + 1, st["step"]
-        partial = (st.get("partial_loss", 0.0), st.get("partial_count", 0))
+        partial = (st.get("partial_loss", 0.0), st.get("partial_count", 0), st.get("partial_stats", [0.0, 0.0, 0.0]))
         log(f"resuming from {ckpt.path.name}: {st['epoch']} epoch(s) complete"
             + (f", {start_step} batch(es) into epoch {start_epoch}" if start_step else ""))
         if st.get("stopped_early") or st["epoch"] >= t.epochs:
             start_epoch = t.epochs + 1  # the loop had finished; only the saving remains
+
+    def batch_stats(y, logits):
+        """Counts for the training metric: [right, rows, 0] (accuracy), or [tp, fp, fn] (multi-label micro-F1)."""
+        logits = tf.cast(logits, tf.float32)
+        if data.task == "multiclass":
+            right = tf.reduce_sum(tf.cast(tf.equal(tf.argmax(logits, axis=-1, output_type=tf.int32),
+                                                   tf.cast(y, tf.int32)), tf.float32))
+            return tf.stack([right, tf.cast(tf.shape(y)[0], tf.float32), 0.0])
+        pred = tf.cast(logits > 0.0, tf.float32)
+        if data.task == "binary":
+            right = tf.reduce_sum(tf.cast(tf.equal(pred, y), tf.float32))
+            return tf.stack([right, tf.cast(tf.shape(y)[0], tf.float32), 0.0])
+        return tf.stack([tf.reduce_sum(pred * y), tf.reduce_sum(pred * (1.0 - y)), tf.reduce_sum((1.0 - pred) * y)])
 
     def step_fn(inputs, y, stop_flag):
         with tf.GradientTape() as tape:
@@ -572,7 +585,7 @@ def _train_into(cfg: Config, data: Datasets, n_out: int, run: Path, device: str,
             to_minimize = optimizer.scale_loss(loss) if scaled else loss
         grads = tape.gradient(to_minimize, model.trainable_variables)
         optimizer.apply_gradients(zip(grads, model.trainable_variables))
-        return loss, stop_flag
+        return loss, stop_flag, batch_stats(y, logits)
 
     input_sig = {"tokens": tf.TensorSpec([None, None], tf.int32)}
     if vocab.ngram_tokens:
@@ -612,11 +625,11 @@ def _train_into(cfg: Config, data: Datasets, n_out: int, run: Path, device: str,
     def train_step(inputs, y, stop_flag):
         """One step on every replica: the mean loss, and the sum of the workers' stop flags (a signal on any
         worker stops all of them after the same step, instead of leaving the others waiting in a collective)."""
-        loss, flags = strategy.run(step_fn, args=(inputs, y, stop_flag))
-        return (strategy.reduce(tf.distribute.ReduceOp.SUM, loss, axis=None),
-                strategy.reduce(tf.distribute.ReduceOp.SUM, flags, axis=None))
+        loss, flags, stats = strategy.run(step_fn, args=(inputs, y, stop_flag))
+        return tuple(strategy.reduce(tf.distribute.ReduceOp.SUM, v, axis=None) for v in (loss, flags, stats))
 
-    def checkpoint(epoch: int, step: int, total: float = 0.0, count: int = 0, stopped_early: bool = False):
+    def checkpoint(epoch: int, step: int, total: float = 0.0, count: int = 0, stopped_early: bool = False,
+                   stats: list | None = None):
         variables = [v.numpy() for v in model.variables]
         if not all(np.isfinite(a).all() for a in variables if a.dtype.kind == "f"):
             raise DivergedError(
@@ -624,7 +637,8 @@ def _train_into(cfg: Config, data: Datasets, n_out: int, run: Path, device: str,
                 f"no longer finite. Lower train.learning_rate (now {t.learning_rate:g}); no model was saved and "
                 "no checkpoint holds these weights")
         state = {"history": history, "best_loss": best["loss"], "best_epoch": best["epoch"], "wait": wait,
-                 "partial_loss": total, "partial_count": count, "stopped_early": stopped_early,
+                 "partial_loss": total, "partial_count": count, "partial_stats": list(stats or [0.0, 0.0, 0.0]),
+                 "stopped_early": stopped_early,
                  "data": fingerprint, "seed": t.seed, "workers": workers}
         if not chief:
             return  # only the chief writes; the weights are the same on every worker
@@ -643,13 +657,14 @@ def _train_into(cfg: Config, data: Datasets, n_out: int, run: Path, device: str,
             t_epoch = time.perf_counter()
             n_steps, batches = epoch_source(epoch)
             skip = start_step if epoch == start_epoch else 0
-            total, count = partial if skip else (0.0, 0)
+            total, count, stats = (partial[0], partial[1], list(partial[2])) if skip else (0.0, 0, [0.0, 0.0, 0.0])
             bar = keras.utils.Progbar(n_steps, verbose=1 if t.verbose else 0, unit_name="step")
             for step, (inputs, y) in enumerate(dataset(lambda: batches(skip)), start=skip + 1):
                 if stop.signum is not None and workers == 1:
                     raise _interrupted(stop.signum, run, epoch, step)
-                loss, flags = train_step(inputs, y, tf.constant(1.0 if stop.signum is not None else 0.0))
+                loss, flags, batch = train_step(inputs, y, tf.constant(1.0 if stop.signum is not None else 0.0))
                 loss = float(loss)
+                stats = [a + float(b) for a, b in zip(stats, batch.numpy())]
                 if float(flags) > 0:  # some worker was asked to stop: all stop here
                     raise _interrupted(stop.signum or signal.SIGTERM, run, epoch, step)
                 if not math.isfinite(loss):
@@ -661,10 +676,14 @@ def _train_into(cfg: Config, data: Datasets, n_out: int, run: Path, device: str,
                 count += 1
                 bar.update(step, values=[("loss", loss)])
                 if t.checkpoint_every_steps and step % t.checkpoint_every_steps == 0 and step < n_steps:
-                    checkpoint(epoch - 1, step, total, count)
+                    checkpoint(epoch - 1, step, total, count, stats=stats)
             if stop.signum is not None:
                 raise _interrupted(stop.signum, run, epoch, n_steps)
             train_loss = total / max(count, 1)
+            if data.task == "multilabel":  # micro-F1 from the summed true/false positives and misses
+                train_metric = 2 * stats[0] / max(2 * stats[0] + stats[1] + stats[2], 1.0)
+            else:
+                train_metric = stats[0] / max(stats[1], 1.0)
             logits = predict_logits(model, x_valid, batch_size=max(t.batch_size, 256))
             val_loss = numpy_loss(data.task, y_valid, logits)
             if not math.isfinite(val_loss):
@@ -672,15 +691,16 @@ def _train_into(cfg: Config, data: Datasets, n_out: int, run: Path, device: str,
                                     f"Lower train.learning_rate (now {t.learning_rate:g}); no model was saved")
             probs = probabilities_from_logits(data.task, logits)
             val_metrics = metrics_from_probs(data.task, data.classes, data.valid.labels, probs, sep, brief=True)
-            row = {"epoch": epoch, "loss": round(train_loss, 6), "val_loss": round(val_loss, 6),
-                   f"val_{metric_name}": round(val_metrics[metric_name], 6),
+            row = {"epoch": epoch, "loss": round(train_loss, 6), metric_name: round(train_metric, 6),
+                   "val_loss": round(val_loss, 6), f"val_{metric_name}": round(val_metrics[metric_name], 6),
                    "learning_rate": t.learning_rate, "seconds": round(time.perf_counter() - t_epoch, 3)}
             history.append(row)
-            log(f"epoch {epoch}/{t.epochs}: loss {train_loss:.4f}, val_loss {val_loss:.4f}, "
+            log(f"epoch {epoch}/{t.epochs}: loss {train_loss:.4f}, {metric_name} {train_metric:.4f}, val_loss {val_loss:.4f}, "
                 f"val_{metric_name} {val_metrics[metric_name]:.4f} ({row['seconds']:.1f}s)")
             if writers:
                 with writers["train"].as_default():
                     tf.summary.scalar("loss", train_loss, step=epoch)
+                    tf.summary.scalar(metric_name, train_metric, step=epoch)
                 with writers["valid"].as_default():
                     tf.summary.scalar("loss", val_loss, step=epoch)
                     tf.summary.scalar(metric_name, val_metrics[metric_name], step=epoch)
