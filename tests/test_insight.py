@@ -37,6 +37,17 @@ def test_f1_threshold_separates_what_0_5_cannot():
     assert tuned.to_json(["pos"])["thresholds"] == {"pos": pytest.approx(t, abs=1e-6)}
 
 
+def test_binary_f1_objective_maximizes_the_macro_f1_of_both_classes():
+    from sklearn.metrics import f1_score
+
+    rng = np.random.default_rng(3)
+    y = rng.integers(0, 2, 300)
+    p = np.clip(0.35 * y + rng.normal(0.4, 0.2, 300), 0.001, 0.999)
+    (t,) = tune("binary", ["neg", "pos"], y.reshape(-1, 1), p.reshape(-1, 1), "f1").values
+    best = max(f1_score(y, (p >= c).astype(int), average="macro") for c in np.unique(p))
+    assert f1_score(y, (p >= t).astype(int), average="macro") == pytest.approx(best, abs=1e-12)
+
+
 def test_precision_target_picks_the_most_recall_that_meets_it():
     y = np.array([1, 1, 1, 1, 0, 1, 0, 0, 0, 0])
     p = np.array([.95, .9, .85, .8, .75, .7, .6, .5, .4, .3])

@@ -4,12 +4,16 @@ A sigmoid output says "yes" when its probability reaches the threshold. 0.5 is r
 probabilities are calibrated and errors of both kinds cost the same; on imbalanced labels it rarely is. So
 after training, each label's threshold is chosen on the validation set:
 
-* ``f1`` (default): the threshold that maximizes the label's F1;
+* ``f1`` (default): the threshold that maximizes the label's F1; for a binary task, the macro-F1 of its two
+  classes (the positive class's F1 alone rewards predicting the positive class, and costs accuracy on
+  balanced data);
 * ``precision``: the lowest threshold whose precision reaches ``target`` (the most recall at that precision);
 * ``recall``: the highest threshold whose recall reaches ``target`` (the most precision at that recall).
 
 Candidates are the validation probabilities themselves (scikit-learn's ``precision_recall_curve``), with the
-threshold set halfway to the next lower score so that it is not tied to one validation example. A label with
+threshold set halfway to the next lower score so that it is not tied to one validation example. On a
+validation set of a few hundred rows the optimum is noisy: the test gain that train and eval report is the
+figure to trust. (Averaging the thresholds of bootstrap resamples was measured and did not help reliably.) A label with
 fewer than ``MIN_POSITIVES`` positive validation rows keeps 0.5: too few to tune on. When a target cannot be
 met, the label keeps the threshold closest to it and the report says so.
 """
@@ -43,7 +47,8 @@ def output_names(task: str, classes: list[str]) -> list[str]:
     return [classes[1]] if task == "binary" else list(classes)
 
 
-def _one(y: np.ndarray, p: np.ndarray, objective: str, target: float) -> tuple[float, str | None]:
+def _one(y: np.ndarray, p: np.ndarray, objective: str, target: float,
+         both_classes: bool = False) -> tuple[float, str | None]:
     from sklearn.metrics import precision_recall_curve
 
     positives = int(y.sum())
@@ -59,6 +64,12 @@ def _one(y: np.ndarray, p: np.ndarray, objective: str, target: float) -> tuple[f
     note = None
     if objective == "f1":
         f1 = np.where(precision + recall > 0, 2 * precision * recall / np.maximum(precision + recall, 1e-12), 0.0)
+        if both_classes:  # add the negative class's F1 at each threshold, from the counts
+            pos, neg = positives, len(y) - positives
+            tp = recall * pos
+            fp = np.where(precision > 0, tp / np.maximum(precision, 1e-12) - tp, 0.0)
+            fn, tn = pos - tp, neg - fp
+            f1 = (f1 + 2 * tn / np.maximum(2 * tn + fn + fp, 1e-12)) / 2
         i = int(np.argmax(f1))
     elif objective == "precision":
         ok = np.flatnonzero(precision >= target)
@@ -88,10 +99,10 @@ def tune(task: str, classes: list[str], y: np.ndarray, probs: np.ndarray, object
         raise ValueError(f"thresholds apply to binary and multi-label tasks, received task {task!r}")
     if objective not in OBJECTIVES:
         raise ValueError(f"received threshold objective {objective!r}, expected one of {', '.join(OBJECTIVES)}")
-    y = np.asarray(y).reshape(len(probs), -1)
+    y = np.asarray(y).reshape(len(probs), -1).astype(int)
     values, notes = [], []
     for j, name in enumerate(output_names(task, classes)):
-        value, note = _one(y[:, j].astype(int), probs[:, j], objective, target)
+        value, note = _one(y[:, j], probs[:, j], objective, target, both_classes=task == "binary")
         values.append(value)
         if note:
             notes.append(f"{name}: {note}")
