@@ -27,7 +27,9 @@ def run_python(code: str, cwd: Path | None = None) -> subprocess.CompletedProces
 # Help
 
 
-@pytest.mark.parametrize("command", [[], ["train"], ["predict"], ["eval"]])
+@pytest.mark.parametrize("command", [[], ["train"], ["predict"], ["eval"], ["init"], ["check-data"], ["explain"],
+                                     ["runs"], ["show"], ["env"], ["export"], ["datasets"], ["datasets", "list"],
+                                     ["datasets", "download"]])
 def test_help_has_an_example_block(command):
     result = cli(*command, "--help")
     assert result.exit_code == 0, result.output
@@ -35,7 +37,7 @@ def test_help_has_an_example_block(command):
     assert "Example:" in text
     after = text.split("Example:", 1)[1].splitlines()
     examples = [line.strip() for line in after[1:] if line.strip()]
-    assert examples and examples[0].startswith("textclf " + (command[0] if command else "")), text
+    assert examples and examples[0].startswith(" ".join(["textclf", *command])), text
 
 
 def test_main_help_lists_commands_and_exit_codes():
