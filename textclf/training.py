@@ -355,9 +355,10 @@ def train(config: Config | None = None, run_dir: str | os.PathLike | None = None
         cfg, run = config, None
     workers, rank, chief = cluster()
     if workers > 1:
+        if resume is None and run_dir is None:
+            raise UsageError(f"training with {workers} workers (TF_CONFIG) needs --run-dir: the same path on every "
+                             "worker, on storage they all see, so that the chief writes it and a resume finds it")
         log(f"worker {rank + 1} of {workers}{' (chief: writes the run directory)' if chief else ''}")
-        if resume is None and not chief and run_dir is None:
-            log("note: only the chief writes the run; give every worker the same --run-dir so that a resume finds it")
     data = load_datasets(cfg, log)
     n_out = 1 if data.task == "binary" else len(data.classes)
     log(f"task: {data.task}, classes: {len(data.classes)}, train: {data.train_rows:,} rows, "
@@ -381,7 +382,7 @@ def train(config: Config | None = None, run_dir: str | os.PathLike | None = None
         run = artifacts.prepare_run_dir(run_dir) if run_dir else artifacts.new_run_dir(cfg.train.runs_dir, name)
         artifacts.write_config(run, cfg.to_yaml())
     elif run is None:
-        run = Path(run_dir) if run_dir else Path(cfg.train.runs_dir) / "not-the-chief"  # read, never written
+        run = Path(run_dir)  # the chief's run directory: read on a resume, never written here
     try:
         _train_into(cfg, data, n_out, run, device or cfg.train.device, log, t_start, fingerprint,
                     (workers, rank, chief))
