@@ -216,6 +216,20 @@ def test_two_workers_train_one_run(multiclass_files, multiclass_run, tmp_path):
 
 
 @pytest.mark.slow
+def test_two_workers_stream_their_shards(multiclass_files, tmp_path):
+    run = tmp_path / "two-streaming"
+    args = ["--config", str(multiclass_files["config"]), "--run-dir", str(run), *SMALL,
+            "--set", "data.stream=true", "--set", "data.shuffle_buffer=64"]
+    codes = _wait(_workers(args, tmp_path))
+    logs = [(tmp_path / f"worker-{i}.log").read_text(encoding="utf-8") for i in range(2)]
+    assert codes == [0, 0], logs
+    dist = json.loads((run / "metrics.json").read_text(encoding="utf-8"))["distribution"]
+    assert dist["workers"] == 2 and dist["streaming"]
+    assert dist["steps_per_epoch"] == (dist["train_rows"] // 2) // dist["batch_per_replica"]
+    assert "worker 2 of 2: done after" in logs[1]
+
+
+@pytest.mark.slow
 def test_two_workers_stop_together_and_resume(multiclass_files, tmp_path):
     run = tmp_path / "resumable"
     args = ["--config", str(multiclass_files["config"]), "--run-dir", str(run), *SMALL,
