@@ -32,13 +32,13 @@ def _quiet_tensorflow() -> None:
 
 
 class _Progress:
-    """A progress bar on stderr for long predict/eval runs; silent when stderr is not a terminal."""
+    """A progress bar on stderr for long predict/eval runs (made only when stderr is a terminal)."""
 
     def __init__(self, label: str):
         self.label, self.bar, self.shown = label, None, 0
 
     def __call__(self, done: int, total: int) -> None:
-        if not sys.stderr.isatty() or total <= 0:
+        if total <= 0:
             return
         if self.bar is None:
             self.bar = click.progressbar(length=total, label=self.label, file=sys.stderr, show_pos=True,
@@ -205,14 +205,15 @@ def predict(model_dir, input_path, output_path, keep_columns, text_column, top_k
         shard_pair = (int(parts[0]), int(parts[1]))
 
     keep = [c.strip() for c in keep_columns.split(",") if c.strip()]
-    bar = _Progress("predict")
+    bar = _Progress("predict") if sys.stderr.isatty() else None  # no bar: no row count either
     try:
         summary = predict_fn(model_dir, input_path, output_path, text_column=text_column, keep_columns=keep,
                              top_k=top_k, batch_size=batch_size, encoding=encoding, threshold=threshold,
                              safe_csv=not no_safe_csv, on_bad_rows=on_bad_rows, max_bad_fraction=max_bad_fraction,
                              progress=bar, shard=shard_pair)
     finally:
-        bar.close()
+        if bar is not None:
+            bar.close()
     if summary.truncated_texts:
         from .data import MAX_TEXT_CHARS
 
@@ -258,14 +259,15 @@ def eval_(model_dir, data_path, output_path, text_column, label_column, ignore_u
     """
     from .evaluation import evaluate, format_report
 
-    bar = _Progress("eval")
+    bar = _Progress("eval") if sys.stderr.isatty() else None  # no bar: no row count either
     try:
         result = evaluate(model_dir, data_path, text_column=text_column, label_column=label_column,
                           output=output_path, ignore_unseen=ignore_unseen, batch_size=batch_size,
                           encoding=encoding, threshold=threshold, errors=errors_path, plots=not no_plots,
                           log=lambda m: click.echo(m, err=True), progress=bar)
     finally:
-        bar.close()
+        if bar is not None:
+            bar.close()
     click.echo(format_report(result))
     if output_path:
         click.echo(f"\nwrote {output_path}")

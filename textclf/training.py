@@ -199,18 +199,6 @@ def setup_device(device: str, mixed_precision: bool, log: Log, workers: int = 1)
     import tensorflow as tf
     import keras
 
-    if workers > 1:
-        if device == "cpu":
-            tf.config.set_visible_devices([], "GPU")
-        strategy = tf.distribute.MultiWorkerMirroredStrategy()
-        gpus = tf.config.list_physical_devices("GPU") if device != "cpu" else []
-        if gpus and mixed_precision:
-            keras.mixed_precision.set_global_policy("mixed_float16")
-        else:
-            keras.mixed_precision.set_global_policy("float32")
-        return strategy, (f"device: {workers} workers ({len(gpus)} GPU(s) here), replicas: "
-                          f"{strategy.num_replicas_in_sync}, precision: {keras.mixed_precision.global_policy().name}")
-
     if device == "cpu":
         try:
             tf.config.set_visible_devices([], "GPU")
@@ -221,7 +209,9 @@ def setup_device(device: str, mixed_precision: bool, log: Log, workers: int = 1)
     if device == "gpu" and not gpus:
         raise UsageError("--device gpu: TensorFlow sees no GPU on this machine; install textclf[gpu] with a CUDA "
                          "driver, or use --device cpu")
-    if len(gpus) > 1:
+    if workers > 1:
+        strategy = tf.distribute.MultiWorkerMirroredStrategy()
+    elif len(gpus) > 1:
         strategy = tf.distribute.MirroredStrategy()
     else:
         strategy = tf.distribute.get_strategy()
@@ -230,6 +220,8 @@ def setup_device(device: str, mixed_precision: bool, log: Log, workers: int = 1)
     else:
         keras.mixed_precision.set_global_policy("float32")
     where = f"{len(gpus)} GPU(s)" if gpus else "CPU"
+    if workers > 1:
+        where = f"{workers} workers ({len(gpus)} GPU(s) here)"
     policy = keras.mixed_precision.global_policy().name
     desc = f"device: {where}, replicas: {strategy.num_replicas_in_sync}, precision: {policy}"
     return strategy, desc
