@@ -442,3 +442,8 @@ def test_property_loader_answers_arbitrary_text_with_config_or_config_error(tmp_
     except UnicodeEncodeError:
         return  # lone surrogates cannot be written as UTF-8 text
     _check_loader(tmp_path, text)
+
+
+def test_a_learning_rate_of_zero_is_refused_by_the_config():
+    with pytest.raises(ConfigError, match=r"train\.learning_rate.*received 0\.0, expected a number above 0\.0"):
+        load_config(None, ["data.train=t.csv", "train.learning_rate=0"])

@@ -12,7 +12,7 @@ YAML is parsed with PyYAML's safe loader into a node tree and converted by hand,
 * the raw text of every scalar is kept for hints about YAML 1.1 surprises (``1e-3`` is a string,
   ``no`` is a boolean, ``010`` is octal 8).
 
-Relative data paths in a file resolve against that file's folder; relative paths given with ``--set``
+Relative paths in a file (data files, pretrained vectors) resolve against that file's folder; relative paths given with ``--set``
 resolve against the current working directory.
 """
 
@@ -34,9 +34,10 @@ MAX_CONFIG_BYTES = 1_000_000
 TASKS = ("auto", "binary", "multiclass", "multilabel")
 
 
-def _f(default: Any, doc: str, kind: str, choices: tuple | None = None, lo=None, hi=None):
-    """A dataclass field with its one-line documentation and validation rule."""
-    return field(default=default, metadata={"doc": doc, "kind": kind, "choices": choices, "lo": lo, "hi": hi})
+def _f(default: Any, doc: str, kind: str, choices: tuple | None = None, lo=None, hi=None, above=None):
+    """A dataclass field with its one-line documentation and validation rule (``above``: an exclusive lower bound)."""
+    return field(default=default, metadata={"doc": doc, "kind": kind, "choices": choices, "lo": lo, "hi": hi,
+                                            "above": above})
 
 
 @dataclass(frozen=True)
@@ -72,6 +73,7 @@ class ModelConfig:
         ("lower_and_split_punctuation", "lower_and_strip_punctuation", "lower", "none"),
     )
     embedding_dim: int = _f(128, "size of the word embeddings", "int", lo=1)
+    pretrained_vectors: str | None = _f(None, "word vectors to start the embeddings from: a word2vec, GloVe or fastText text file (.txt, .vec, optionally .gz) with embedding_dim numbers per word; null = random", "path")
     rnn: str = _f("lstm", "recurrent layer type: lstm or gru", "choice", ("lstm", "gru"))
     units: int = _f(64, "units per recurrent layer (per direction)", "int", lo=1)
     layers: int = _f(1, "number of stacked recurrent layers", "int", lo=1, hi=8)
@@ -90,7 +92,7 @@ class TrainConfig:
 
     epochs: int = _f(10, "maximum number of passes over the training data", "int", lo=1)
     batch_size: int = _f(64, "examples per step (across all replicas)", "int", lo=1)
-    learning_rate: float = _f(0.002, "Adam learning rate", "float", lo=0.0)
+    learning_rate: float = _f(0.002, "Adam learning rate", "float", above=0.0)
     ngram_learning_rate: float = _f(0.1, "Adam learning rate of the linear n-gram branch (a linear model needs larger steps than the RNN to converge as fast)", "float", lo=0.0)
     seed: int = _f(13, "random seed for the split, initialization and shuffling (CPU runs repeat exactly)", "int", lo=0)
     early_stopping_patience: int = _f(2, "stop after this many epochs without a better validation loss (0 = never stop early)", "int", lo=0)
@@ -141,7 +143,7 @@ class Config:
 
 
 SECTIONS = {"data": DataConfig, "model": ModelConfig, "train": TrainConfig}
-PATH_KEYS = ("data.train", "data.valid", "data.test")
+PATH_KEYS = ("data.train", "data.valid", "data.test", "model.pretrained_vectors")
 
 
 # --------------------------------------------------------------------------------------------------
@@ -346,7 +348,9 @@ def _type_problem(key: str, meta: dict, v: _Val) -> tuple[Any, str | None]:
 
 
 def _range(where: str, meta: dict, value):
-    lo, hi = meta.get("lo"), meta.get("hi")
+    lo, hi, above = meta.get("lo"), meta.get("hi"), meta.get("above")
+    if above is not None and value <= above:
+        return None, f"{where}: received {value}, expected a number above {above}"
     if lo is not None and value < lo:
         return None, f"{where}: received {value}, expected at least {lo}"
     if hi is not None and value > hi:
@@ -581,7 +585,7 @@ def render_default_yaml() -> str:
 
     lines = [
         "# textclf configuration: every key, with its default. Copy this file and change what you need.",
-        "# Relative data paths resolve against this file's folder. Override any key on the command line with",
+        "# Relative paths (data files, pretrained vectors) resolve against this file's folder. Override any key on the command line with",
         "#   textclf train --config FILE --set section.key=value",
         "",
     ]

@@ -366,6 +366,10 @@ def train(config: Config | None = None, run_dir: str | os.PathLike | None = None
                                     train_lines=data.train.lines, valid_lines=data.valid.lines,
                                     test_lines=data.test.lines if data.test else None):
             log(f"data check: {warning}")
+    if cfg.model.pretrained_vectors and resume is None:
+        from .vectors import check_header
+
+        check_header(cfg.model.pretrained_vectors, cfg.model.embedding_dim)  # before TensorFlow and the run dir
     fingerprint = data_fingerprint(cfg)
 
     created = run is None and chief
@@ -557,6 +561,19 @@ def _train_into(cfg: Config, data: Datasets, n_out: int, run: Path, device: str,
             + (f", {start_step} batch(es) into epoch {start_epoch}" if start_step else ""))
         if st.get("stopped_early") or st["epoch"] >= t.epochs:
             start_epoch = t.epochs + 1  # the loop had finished; only the saving remains
+    vectors = None
+    if ckpt is None and m.pretrained_vectors:
+        from .vectors import read_vectors
+
+        t0 = time.perf_counter()
+        vectors = read_vectors(m.pretrained_vectors, vocab.tokens, m.embedding_dim, seed=t.seed)
+        model.get_layer("embedding").embeddings.assign(vectors.matrix)
+        log(f"pretrained vectors: {vectors.found:,} of {vectors.words:,} vocabulary words "
+            f"({vectors.coverage:.1%}; {vectors.exact:,} exact, the rest lowercased) from "
+            f"{vectors.file_words:,} in {Path(m.pretrained_vectors).name} ({time.perf_counter() - t0:.1f}s)")
+        if vectors.coverage < 0.2:
+            log(f"warning: the vectors cover only {vectors.coverage:.1%} of the vocabulary; check that they match "
+                "the texts' language and model.standardize")
 
     def batch_stats(y, logits):
         """Counts for the training metric: [right, rows, 0] (accuracy), or [tp, fp, fn] (multi-label micro-F1)."""
@@ -755,6 +772,8 @@ def _train_into(cfg: Config, data: Datasets, n_out: int, run: Path, device: str,
     metrics["timing"] = {"fit_seconds": round(fit_seconds, 2), "tensorflow_start_seconds": round(tf_start_seconds, 2),
                          "train_phase_seconds": round(time.perf_counter() - t_start - tf_start_seconds, 2)}
     metrics["data"] = fingerprint
+    if vectors is not None:
+        metrics["pretrained_vectors"] = vectors.summary()
     metrics["distribution"] = {"workers": workers, "replicas": replicas, "batch_per_replica": per_replica,
                                "steps_per_epoch": steps_per_epoch, "streaming": data.scan is not None}
     if data.scan is not None:
