@@ -204,6 +204,24 @@ def test_vocabulary_json_round_trip_encodes_identically():
     assert np.array_equal(a.ngram_values, b.ngram_values)
 
 
+def test_ngram_branch_has_its_own_standardization():
+    texts = ["Hello, world!", "good-bye world."]
+    vocab = fit(texts, ngram_standardize="lower_and_strip_punctuation")
+    assert {",", "!", "-", "."} <= set(vocab.tokens)  # the RNN's words keep punctuation
+    assert not any(c in tok for tok in vocab.ngram_tokens[2:] for c in ",!-.")
+    assert {"hello world", "good bye", "bye world"} <= set(vocab.ngram_tokens)
+    obj = json.loads(json.dumps(vocab.to_json()))
+    assert obj["ngram_standardize"] == "lower_and_strip_punctuation"
+    again = Vocabulary.from_json(obj)
+    a, b = vocab.encoder().encode(texts), again.encoder().encode(texts)
+    assert np.array_equal(a.ngram_values, b.ngram_values) and np.array_equal(a.values, b.values)
+    # a vocabulary saved before the key existed reads its n-grams with the words' standardization
+    old = {k: v for k, v in obj.items() if k != "ngram_standardize"}
+    assert Vocabulary.from_json(old).ngram_mode == "lower_and_split_punctuation"
+    with pytest.raises(ValueError, match="unknown ngram_standardize"):
+        Vocabulary.from_json({**obj, "ngram_standardize": "shout"})
+
+
 def test_vocabulary_is_fitted_on_training_text_only():
     vocab = fit(["alpha beta"], max_tokens=10)
     assert vocab.tokens[:2] == ["", "[UNK]"] and set(vocab.tokens[2:]) == {"alpha", "beta"}

@@ -1189,7 +1189,8 @@ def test_E9_best_epoch_before_interruption_survives_resume(faults, tmp_path):
     write_csv(faults / "valid_rotated.csv", ["text", "label"],
               [(t, rotate[y]) for t, y in topic_rows(60, seed=12)])
     config = write(faults / "e9.yaml", FAULTS_YAML.replace("train: train.csv", "train: train.csv\n  valid: valid_rotated.csv")
-                   .replace("epochs: 5", "epochs: 9").replace("early_stopping_patience: 0", "early_stopping_patience: 3"))
+                   .replace("epochs: 5", "epochs: 9")
+                   .replace("early_stopping_patience: 0", "early_stopping_patience: 3, early_stopping_monitor: loss"))
     run = tmp_path / "run"
     with start_training(config, run) as p:
         wait_for_checkpoint(p, run, ckpt(2))

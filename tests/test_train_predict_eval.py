@@ -60,6 +60,15 @@ def test_history_has_one_row_per_epoch(multiclass_run):
             assert math.isfinite(float(r[key])), r
 
 
+def test_best_epoch_is_the_first_with_the_highest_validation_metric(multiclass_run, binary_run, multilabel_run):
+    """train.early_stopping_monitor: metric (the default) keeps the epoch with the best validation metric."""
+    for trained, key in ((multiclass_run, "val_accuracy"), (binary_run, "val_accuracy"), (multilabel_run, "val_micro_f1")):
+        with open(trained.run / "history.csv", newline="", encoding="utf-8") as f:
+            values = [float(r[key]) for r in csv.DictReader(f)]
+        metrics = json.loads((trained.run / "metrics.json").read_text())
+        assert metrics["best_epoch"] == int(np.argmax(values)) + 1, (trained.run, values)
+
+
 def test_metrics_have_valid_and_test(multiclass_run):
     m = json.loads((multiclass_run.run / "metrics.json").read_text())
     assert m["task"] == "multiclass" and m["best_epoch"] in (1, 2)

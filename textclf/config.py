@@ -82,7 +82,13 @@ class ModelConfig:
     embedding_dropout: float = _f(0.25, "dropout on the embeddings", "float", lo=0.0, hi=0.9)
     dropout: float = _f(0.4, "dropout before the output layer", "float", lo=0.0, hi=0.9)
     ngrams: int = _f(2, "n-gram branch: longest n-gram of a linear TF-IDF bag-of-n-grams model added to the RNN (0 = off)", "int", lo=0, hi=3)
-    ngram_max_tokens: int = _f(200000, "vocabulary size of the n-gram branch", "int", lo=3)
+    ngram_max_tokens: int = _f(500000, "vocabulary size of the n-gram branch", "int", lo=3)
+    ngram_standardize: str = _f(
+        "lower_and_strip_punctuation",
+        "text normalization of the n-gram branch (choices as for standardize): without punctuation its n-grams are word n-grams",
+        "choice",
+        ("lower_and_split_punctuation", "lower_and_strip_punctuation", "lower", "none"),
+    )
     ngram_length: int = _f(2048, "the n-gram branch reads this many n-grams of each text (it is cheap, so more than the RNN)", "int", lo=1)
 
 
@@ -95,7 +101,8 @@ class TrainConfig:
     learning_rate: float = _f(0.002, "Adam learning rate", "float", above=0.0)
     ngram_learning_rate: float = _f(0.1, "Adam learning rate of the linear n-gram branch (a linear model needs larger steps than the RNN to converge as fast)", "float", lo=0.0)
     seed: int = _f(13, "random seed for the split, initialization and shuffling (CPU runs repeat exactly)", "int", lo=0)
-    early_stopping_patience: int = _f(2, "stop after this many epochs without a better validation loss (0 = never stop early)", "int", lo=0)
+    early_stopping_patience: int = _f(2, "stop after this many epochs without a better validation figure (early_stopping_monitor; 0 = never stop early)", "int", lo=0)
+    early_stopping_monitor: str = _f("metric", "the validation figure that picks the best epoch (whose weights are kept) and drives early stopping: metric (accuracy; micro-F1 for multi-label) or loss", "choice", ("metric", "loss"))
     checkpoint_every_steps: int = _f(0, "also checkpoint every N batches inside an epoch (0 = only at epoch ends)", "int", lo=0)
     class_weight: str = _f("none", "none, or auto to weight classes (labels, for multi-label) by inverse frequency", "choice", ("none", "auto"))
     mixed_precision: bool = _f(False, "compute in float16 on GPU (ignored on CPU, where it is slower)", "bool")

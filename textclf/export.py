@@ -262,7 +262,7 @@ def _build_serving_module(run, thresholds):
             super().__init__(name="textclf")
             self.model = model
             self.words = make_layer(vocab.standardize, None, vocabulary=vocab.tokens)
-            self.ngram_layer = (make_layer(vocab.standardize, None, vocab.ngrams, vocabulary=vocab.ngram_tokens)
+            self.ngram_layer = (make_layer(vocab.ngram_mode, None, vocab.ngrams, vocabulary=vocab.ngram_tokens)
                                 if with_ngrams else None)
             self.idf = (tf.Variable(np.asarray(vocab.ngram_idf, dtype=np.float32), trainable=False, name="ngram_idf")
                         if with_ngrams else None)
@@ -463,6 +463,7 @@ def _write_tflite(run, folder: Path, thresholds: dict[str, float]) -> dict:
         "format": "textclf-tflite", "format_version": EXPORT_FORMAT_VERSION,
         "task": run.task, "classes": run.classes, "separator": run.labels.get("separator", "|"),
         "thresholds": thresholds, "standardize": vocab.standardize, "split": "whitespace",
+        "ngram_standardize": vocab.ngram_mode if with_ngrams else None,
         "sequence_length": vocab.sequence_length, "ngrams": vocab.ngrams if with_ngrams else 0,
         "ngram_length": vocab.ngram_length if with_ngrams else 0, "pad_id": 0, "oov_id": 1,
         "inputs": {k: {"dtype": d, "shape": s} for k, (d, s) in shapes.items()},
@@ -653,14 +654,16 @@ def _tflite_readme(run, shapes: dict, thresholds: dict[str, float]) -> str:
     vocab = run.vocab
     c = len(run.classes)
     with_ngrams = "ngrams" in shapes
-    standardize = {
+    modes = {
         "lower_and_split_punctuation": "lower-case (Unicode), then put a space on both sides of every\n"
                                        "   punctuation or symbol character (Unicode categories P* and S*)",
         "lower_and_strip_punctuation": "lower-case (Unicode), then replace every punctuation or symbol\n"
                                        "   character (Unicode categories P* and S*) with a space",
         "lower": "lower-case (Unicode)",
         "none": "nothing more",
-    }[vocab.standardize]
+    }
+    standardize = modes[vocab.standardize]
+    same = vocab.ngram_mode == vocab.standardize
     lines = [
         f"textclf TFLite (LiteRT) export of run {Path(run.path).name} ({run.task}, {c} classes)",
         "",
@@ -684,7 +687,11 @@ def _tflite_readme(run, shapes: dict, thresholds: dict[str, float]) -> str:
     ]
     if with_ngrams:
         lines += [
-            f"4. n-grams: all 1-grams of the words, then all 2-grams{'' if vocab.ngrams == 2 else ' ... up to ' + str(vocab.ngrams) + '-grams'}",
+            *([] if same else [
+                "4. n-grams read the text standardized their own way (vocab.json \"ngram_standardize\"): repeat",
+                f"   steps 1 and 2, but after the control characters {modes[vocab.ngram_mode]}.",
+                "   Then take"]),
+            f"{'4. n-grams:' if same else '  '} all 1-grams of the words, then all 2-grams{'' if vocab.ngrams == 2 else ' ... up to ' + str(vocab.ngrams) + '-grams'}",
             "   (words joined by one space), each mapped to its index in `ngram_tokens` (unknown: 1); keep the",
             f"   first {vocab.ngram_length}. Count each distinct id: weight = (1 + ln(count)) * ngram_idf[id];",
             "   divide the weights by their L2 norm. ngrams = the distinct ids, ngram_weights = their weights",

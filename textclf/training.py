@@ -489,7 +489,8 @@ def _train_into(cfg: Config, data: Datasets, n_out: int, run: Path, device: str,
     # Vocabulary, fitted on training text only (every worker fits the same one from the same rows)
     t0 = time.perf_counter()
     fit = dict(max_tokens=m.max_tokens, sequence_length=m.sequence_length, standardize=m.standardize,
-               ngrams=m.ngrams, ngram_max_tokens=m.ngram_max_tokens, ngram_length=m.ngram_length)
+               ngrams=m.ngrams, ngram_max_tokens=m.ngram_max_tokens, ngram_length=m.ngram_length,
+               ngram_standardize=m.ngram_standardize)
     sep = cfg.data.label_separator
     if data.scan is None:
         from collections import Counter
@@ -538,7 +539,7 @@ def _train_into(cfg: Config, data: Datasets, n_out: int, run: Path, device: str,
 
     # Where to start: a fresh run, or the newest valid checkpoint
     history: list[dict] = []
-    best = {"loss": math.inf, "epoch": 0, "weights": None}
+    best = {"score": math.inf, "epoch": 0, "weights": None}  # score: lower is better (the loss, or -metric)
     wait, start_epoch, start_step, partial = 0, 1, 0, (0.0, 0, [0.0, 0.0, 0.0])
     ckpt = artifacts.load_latest_checkpoint(run, log)
     if ckpt is None and artifacts.latest_checkpoint_name(run) is not None:
@@ -553,7 +554,8 @@ def _train_into(cfg: Config, data: Datasets, n_out: int, run: Path, device: str,
         _assign(model.variables, ckpt.variables, "model", ckpt.path)
         _assign(optimizer.variables, ckpt.optimizer, "optimizer", ckpt.path)
         history = st["history"]
-        best = {"loss": st["best_loss"], "epoch": st["best_epoch"], "weights": ckpt.best}
+        # a checkpoint from before early_stopping_monitor has no best_score: its next epoch is compared afresh
+        best = {"score": st.get("best_score", math.inf), "epoch": st["best_epoch"], "weights": ckpt.best}
         wait = st["wait"]
         start_epoch, start_step = st["epoch"] + 1, st["step"]
         partial = (st.get("partial_loss", 0.0), st.get("partial_count", 0), st.get("partial_stats", [0.0, 0.0, 0.0]))
@@ -646,7 +648,7 @@ def _train_into(cfg: Config, data: Datasets, n_out: int, run: Path, device: str,
                 f"training diverged at epoch {epoch + (1 if step else 0)}, batch {step or 'end'}: the weights are "
                 f"no longer finite. Lower train.learning_rate (now {t.learning_rate:g}); no model was saved and "
                 "no checkpoint holds these weights")
-        state = {"history": history, "best_loss": best["loss"], "best_epoch": best["epoch"], "wait": wait,
+        state = {"history": history, "best_score": best["score"], "best_epoch": best["epoch"], "wait": wait,
                  "partial_loss": total, "partial_count": count, "partial_stats": list(stats or [0.0, 0.0, 0.0]),
                  "stopped_early": stopped_early,
                  "data": fingerprint, "seed": t.seed, "workers": workers}
@@ -661,6 +663,7 @@ def _train_into(cfg: Config, data: Datasets, n_out: int, run: Path, device: str,
         writers = {k: tf.summary.create_file_writer(str(logs / k)) for k in ("train", "valid")}
 
     metric_name = "micro_f1" if data.task == "multilabel" else "accuracy"
+    monitored = "val_loss" if t.early_stopping_monitor == "loss" else f"val_{metric_name}"
     t_fit = time.perf_counter()
     with StopFlag() as stop:
         for epoch in range(start_epoch, t.epochs + 1):
@@ -687,8 +690,10 @@ def _train_into(cfg: Config, data: Datasets, n_out: int, run: Path, device: str,
                 bar.update(step, values=[("loss", loss)])
                 if t.checkpoint_every_steps and step % t.checkpoint_every_steps == 0 and step < n_steps:
                     checkpoint(epoch - 1, step, total, count, stats=stats)
-            if stop.signum is not None:
+            if stop.signum is not None and workers == 1:
                 raise _interrupted(stop.signum, run, epoch, n_steps)
+            # several workers: a signal that came during the epoch's last step is all-reduced by the next step,
+            # so that every worker stops at the same step (stopping here alone would strand the others)
             train_loss = total / max(count, 1)
             if data.task == "multilabel":  # micro-F1 from the summed true/false positives and misses
                 train_metric = 2 * stats[0] / max(2 * stats[0] + stats[1] + stats[2], 1.0)
@@ -715,15 +720,17 @@ def _train_into(cfg: Config, data: Datasets, n_out: int, run: Path, device: str,
                     tf.summary.scalar("loss", val_loss, step=epoch)
                     tf.summary.scalar(metric_name, val_metrics[metric_name], step=epoch)
                     writers["valid"].flush()
-            if val_loss < best["loss"] - 1e-6:
-                best = {"loss": val_loss, "epoch": epoch, "weights": [v.numpy() for v in model.weights]}
+            # the best epoch: the highest validation metric (ties keep the earlier epoch), or the lowest loss
+            score = val_loss if t.early_stopping_monitor == "loss" else -val_metrics[metric_name]
+            if score < best["score"] - 1e-6:
+                best = {"score": score, "epoch": epoch, "weights": [v.numpy() for v in model.weights]}
                 wait = 0
             else:
                 wait += 1
             stopping = bool(t.early_stopping_patience and wait >= t.early_stopping_patience)
             checkpoint(epoch, 0, stopped_early=stopping)
             if stopping:
-                log(f"early stopping: no better val_loss for {wait} epochs; restoring epoch {best['epoch']}")
+                log(f"early stopping: no better {monitored} for {wait} epochs; restoring epoch {best['epoch']}")
                 break
     fit_seconds = time.perf_counter() - t_fit
     if writers:

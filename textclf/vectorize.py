@@ -22,6 +22,7 @@ import tensorflow as tf
 import keras
 
 PAD, OOV = 0, 1
+STANDARDIZE_MODES = ("lower_and_split_punctuation", "lower_and_strip_punctuation", "lower", "none")
 _CONTROL = r"[\x{0}-\x{1f}\x{7f}-\x{9f}\x{2028}\x{2029}\x{feff}]"
 
 
@@ -75,28 +76,35 @@ class Vocabulary:
     ngrams: int
     ngram_idf: list[float] | None = None
     ngram_length: int = 0
+    ngram_standardize: str | None = None  # None: as ``standardize`` (runs made before the key existed)
+
+    @property
+    def ngram_mode(self) -> str:
+        """The standardization of the n-gram branch."""
+        return self.ngram_standardize or self.standardize
 
     @classmethod
     def fit(cls, texts: list[str], *, max_tokens: int, sequence_length: int, standardize: str, ngrams: int,
-            ngram_max_tokens: int, ngram_length: int = 0, batch_size: int = 4096) -> "Vocabulary":
+            ngram_max_tokens: int, ngram_length: int = 0, ngram_standardize: str | None = None,
+            batch_size: int = 4096) -> "Vocabulary":
         """Adapt the vocabularies on training texts (streamed through tf.data in batches)."""
         return cls.fit_encode(texts, max_tokens=max_tokens, sequence_length=sequence_length, standardize=standardize,
                               ngrams=ngrams, ngram_max_tokens=ngram_max_tokens, ngram_length=ngram_length,
-                              batch_size=batch_size, encode=False)[0]
+                              ngram_standardize=ngram_standardize, batch_size=batch_size, encode=False)[0]
 
     @classmethod
     def fit_encode(cls, texts: list[str], *, max_tokens: int, sequence_length: int, standardize: str, ngrams: int,
-                   ngram_max_tokens: int, ngram_length: int = 0, batch_size: int = 4096,
-                   encode: bool = True) -> tuple["Vocabulary", "Encoded | None"]:
+                   ngram_max_tokens: int, ngram_length: int = 0, ngram_standardize: str | None = None,
+                   batch_size: int = 4096, encode: bool = True) -> tuple["Vocabulary", "Encoded | None"]:
         """Adapt the vocabularies and encode the same texts, reusing the n-gram ids the IDF was counted from."""
         ds = tf.data.Dataset.from_tensor_slices(_as_tensor(texts)).batch(batch_size)
         layer = make_layer(standardize, max_tokens)
         layer.adapt(ds)
         tokens = [str(t) for t in layer.get_vocabulary()]
-        vocab = cls(tokens, None, standardize, sequence_length, ngrams)
+        vocab = cls(tokens, None, standardize, sequence_length, ngrams, ngram_standardize=ngram_standardize)
         ngram_batches: list = []
         if ngrams:
-            nlayer = make_layer(standardize, ngram_max_tokens, ngrams)
+            nlayer = make_layer(vocab.ngram_mode, ngram_max_tokens, ngrams)
             nlayer.adapt(ds)
             vocab.ngram_tokens = [str(t) for t in nlayer.get_vocabulary()]
             vocab.ngram_length = ngram_length or sequence_length * 8
@@ -119,12 +127,15 @@ class Vocabulary:
     def to_json(self) -> dict:
         return {"tokens": self.tokens, "ngram_tokens": self.ngram_tokens, "ngram_idf": self.ngram_idf,
                 "standardize": self.standardize, "sequence_length": self.sequence_length, "ngrams": self.ngrams,
-                "ngram_length": self.ngram_length}
+                "ngram_length": self.ngram_length, "ngram_standardize": self.ngram_mode}
 
     @classmethod
     def from_json(cls, obj: dict) -> "Vocabulary":
         vocab = cls(list(obj["tokens"]), obj.get("ngram_tokens"), obj["standardize"], int(obj["sequence_length"]),
-                    int(obj.get("ngrams") or 0), obj.get("ngram_idf"), int(obj.get("ngram_length") or 0))
+                    int(obj.get("ngrams") or 0), obj.get("ngram_idf"), int(obj.get("ngram_length") or 0),
+                    obj.get("ngram_standardize"))
+        if vocab.ngram_mode not in STANDARDIZE_MODES:
+            raise ValueError(f"unknown ngram_standardize {vocab.ngram_mode!r}")
         if vocab.ngram_tokens is not None and (vocab.ngram_idf is None or len(vocab.ngram_idf) != len(vocab.ngram_tokens)):
             raise ValueError("ngram_idf does not match ngram_tokens")
         return vocab
@@ -211,7 +222,7 @@ class Encoder:
     def __init__(self, vocab: Vocabulary, words: bool = True):
         self.vocab = vocab
         self.layer = make_layer(vocab.standardize, None, vocabulary=vocab.tokens) if words else None
-        self.ngram_layer = (make_layer(vocab.standardize, None, vocab.ngrams, vocabulary=vocab.ngram_tokens)
+        self.ngram_layer = (make_layer(vocab.ngram_mode, None, vocab.ngrams, vocabulary=vocab.ngram_tokens)
                             if vocab.ngram_tokens else None)
         self.idf = np.asarray(vocab.ngram_idf, dtype=np.float32) if vocab.ngram_idf is not None else None
 
