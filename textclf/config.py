@@ -60,18 +60,18 @@ class DataConfig:
     valid_max_rows: int = _f(50000, "streaming: validation rows kept in memory (a uniform sample when there are more)", "int", lo=1)
 
 
+STANDARDIZE = ("lower_and_split_punctuation", "lower_and_strip_punctuation", "lower", "none")
+
+
 @dataclass(frozen=True)
 class ModelConfig:
     """The vocabulary and the network: Embedding -> (Bi)LSTM -> pooling -> Dense, plus an n-gram branch."""
 
     max_tokens: int = _f(30000, "vocabulary size, including the padding and out-of-vocabulary tokens", "int", lo=3)
     sequence_length: int = _f(128, "the RNN reads this many tokens of each text (the n-gram branch reads ngram_length)", "int", lo=1)
-    standardize: str = _f(
-        "lower_and_split_punctuation",
-        "text normalization: lower_and_split_punctuation, lower_and_strip_punctuation, lower or none",
-        "choice",
-        ("lower_and_split_punctuation", "lower_and_strip_punctuation", "lower", "none"),
-    )
+    standardize: str = _f("lower_and_split_punctuation",
+                          "text normalization: lower_and_split_punctuation, lower_and_strip_punctuation, lower or none",
+                          "choice", STANDARDIZE)
     embedding_dim: int = _f(128, "size of the word embeddings", "int", lo=1)
     pretrained_vectors: str | None = _f(None, "word vectors to start the embeddings from: a word2vec, GloVe or fastText text file (.txt, .vec, optionally .gz) with embedding_dim numbers per word; null = random", "path")
     rnn: str = _f("lstm", "recurrent layer type: lstm or gru", "choice", ("lstm", "gru"))
@@ -83,12 +83,7 @@ class ModelConfig:
     dropout: float = _f(0.4, "dropout before the output layer", "float", lo=0.0, hi=0.9)
     ngrams: int = _f(2, "n-gram branch: longest n-gram of a linear TF-IDF bag-of-n-grams model added to the RNN (0 = off)", "int", lo=0, hi=3)
     ngram_max_tokens: int = _f(500000, "vocabulary size of the n-gram branch", "int", lo=3)
-    ngram_standardize: str = _f(
-        "lower_and_strip_punctuation",
-        "text normalization of the n-gram branch (choices as for standardize): without punctuation its n-grams are word n-grams",
-        "choice",
-        ("lower_and_split_punctuation", "lower_and_strip_punctuation", "lower", "none"),
-    )
+    ngram_standardize: str = _f("lower_and_strip_punctuation", "text normalization of the n-gram branch (choices as for standardize): without punctuation its n-grams are word n-grams", "choice", STANDARDIZE)
     ngram_length: int = _f(2048, "the n-gram branch reads this many n-grams of each text (it is cheap, so more than the RNN)", "int", lo=1)
 
 

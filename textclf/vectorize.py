@@ -21,8 +21,9 @@ import numpy as np
 import tensorflow as tf
 import keras
 
+from .config import STANDARDIZE as STANDARDIZE_MODES
+
 PAD, OOV = 0, 1
-STANDARDIZE_MODES = ("lower_and_split_punctuation", "lower_and_strip_punctuation", "lower", "none")
 _CONTROL = r"[\x{0}-\x{1f}\x{7f}-\x{9f}\x{2028}\x{2029}\x{feff}]"
 
 
