@@ -60,13 +60,31 @@ def test_history_has_one_row_per_epoch(multiclass_run):
             assert math.isfinite(float(r[key])), r
 
 
-def test_best_epoch_is_the_first_with_the_highest_validation_metric(multiclass_run, binary_run, multilabel_run):
-    """train.early_stopping_monitor: metric (the default) keeps the epoch with the best validation metric."""
+def test_best_epoch_has_the_highest_validation_metric_then_the_lowest_loss(multiclass_run, binary_run, multilabel_run):
+    """train.early_stopping_monitor: metric (the default) keeps the epoch with the best validation metric; the
+    lower validation loss breaks a tie."""
     for trained, key in ((multiclass_run, "val_accuracy"), (binary_run, "val_accuracy"), (multilabel_run, "val_micro_f1")):
         with open(trained.run / "history.csv", newline="", encoding="utf-8") as f:
-            values = [float(r[key]) for r in csv.DictReader(f)]
+            rows = [(float(r[key]), -float(r["val_loss"])) for r in csv.DictReader(f)]
         metrics = json.loads((trained.run / "metrics.json").read_text())
-        assert metrics["best_epoch"] == int(np.argmax(values)) + 1, (trained.run, values)
+        assert metrics["best_epoch"] == max(range(len(rows)), key=lambda i: rows[i]) + 1, (trained.run, rows)
+
+
+@pytest.mark.slow
+def test_a_tie_in_the_metric_goes_to_the_lower_loss(multiclass_files, tmp_path):
+    """Four epochs on easy data: validation accuracy reaches 1.0 and stays; the loss keeps falling, so the
+    best epoch is the last tied one, not the first."""
+    run = tmp_path / "ties"
+    result = cli("train", "--config", multiclass_files["config"], "--run-dir", run, *SMALL,
+                 "--set", "train.epochs=4", "--set", "train.early_stopping_patience=0")
+    assert result.exit_code == 0, result.output
+    with open(run / "history.csv", newline="", encoding="utf-8") as f:
+        rows = [(float(r["val_accuracy"]), float(r["val_loss"])) for r in csv.DictReader(f)]
+    best = json.loads((run / "metrics.json").read_text())["best_epoch"]
+    top = max(acc for acc, _ in rows)
+    tied = [i + 1 for i, (acc, _) in enumerate(rows) if acc == top]
+    assert best == min(tied, key=lambda e: rows[e - 1][1])
+    assert len(tied) > 1 and best != tied[0], ("this data should tie; if it no longer does, the test proves nothing", rows)
 
 
 def test_metrics_have_valid_and_test(multiclass_run):

@@ -97,7 +97,7 @@ class TrainConfig:
     ngram_learning_rate: float = _f(0.1, "Adam learning rate of the linear n-gram branch (a linear model needs larger steps than the RNN to converge as fast)", "float", lo=0.0)
     seed: int = _f(13, "random seed for the split, initialization and shuffling (CPU runs repeat exactly)", "int", lo=0)
     early_stopping_patience: int = _f(2, "stop after this many epochs without a better validation figure (early_stopping_monitor; 0 = never stop early)", "int", lo=0)
-    early_stopping_monitor: str = _f("metric", "the validation figure that picks the best epoch (whose weights are kept) and drives early stopping: metric (accuracy; micro-F1 for multi-label) or loss", "choice", ("metric", "loss"))
+    early_stopping_monitor: str = _f("metric", "the validation figure that picks the best epoch (whose weights are kept) and drives early stopping: metric (accuracy; micro-F1 for multi-label; the lower loss breaks a tie) or loss", "choice", ("metric", "loss"))
     checkpoint_every_steps: int = _f(0, "also checkpoint every N batches inside an epoch (0 = only at epoch ends)", "int", lo=0)
     class_weight: str = _f("none", "none, or auto to weight classes (labels, for multi-label) by inverse frequency", "choice", ("none", "auto"))
     mixed_precision: bool = _f(False, "compute in float16 on GPU (ignored on CPU, where it is slower)", "bool")

@@ -539,7 +539,7 @@ def _train_into(cfg: Config, data: Datasets, n_out: int, run: Path, device: str,
 
     # Where to start: a fresh run, or the newest valid checkpoint
     history: list[dict] = []
-    best = {"score": math.inf, "epoch": 0, "weights": None}  # score: lower is better (the loss, or -metric)
+    best = {"metric": -math.inf, "loss": math.inf, "epoch": 0, "weights": None}
     wait, start_epoch, start_step, partial = 0, 1, 0, (0.0, 0, [0.0, 0.0, 0.0])
     ckpt = artifacts.load_latest_checkpoint(run, log)
     if ckpt is None and artifacts.latest_checkpoint_name(run) is not None:
@@ -554,8 +554,8 @@ def _train_into(cfg: Config, data: Datasets, n_out: int, run: Path, device: str,
         _assign(model.variables, ckpt.variables, "model", ckpt.path)
         _assign(optimizer.variables, ckpt.optimizer, "optimizer", ckpt.path)
         history = st["history"]
-        # a checkpoint from before early_stopping_monitor has no best_score: its next epoch is compared afresh
-        best = {"score": st.get("best_score", math.inf), "epoch": st["best_epoch"], "weights": ckpt.best}
+        best = {"metric": st.get("best_metric", -math.inf), "loss": st.get("best_loss", math.inf),
+                "epoch": st["best_epoch"], "weights": ckpt.best}
         wait = st["wait"]
         start_epoch, start_step = st["epoch"] + 1, st["step"]
         partial = (st.get("partial_loss", 0.0), st.get("partial_count", 0), st.get("partial_stats", [0.0, 0.0, 0.0]))
@@ -648,7 +648,8 @@ def _train_into(cfg: Config, data: Datasets, n_out: int, run: Path, device: str,
                 f"training diverged at epoch {epoch + (1 if step else 0)}, batch {step or 'end'}: the weights are "
                 f"no longer finite. Lower train.learning_rate (now {t.learning_rate:g}); no model was saved and "
                 "no checkpoint holds these weights")
-        state = {"history": history, "best_score": best["score"], "best_epoch": best["epoch"], "wait": wait,
+        state = {"history": history, "best_metric": best["metric"], "best_loss": best["loss"],
+                 "best_epoch": best["epoch"], "wait": wait,
                  "partial_loss": total, "partial_count": count, "partial_stats": list(stats or [0.0, 0.0, 0.0]),
                  "stopped_early": stopped_early,
                  "data": fingerprint, "seed": t.seed, "workers": workers}
@@ -720,10 +721,14 @@ def _train_into(cfg: Config, data: Datasets, n_out: int, run: Path, device: str,
                     tf.summary.scalar("loss", val_loss, step=epoch)
                     tf.summary.scalar(metric_name, val_metrics[metric_name], step=epoch)
                     writers["valid"].flush()
-            # the best epoch: the highest validation metric (ties keep the earlier epoch), or the lowest loss
-            score = val_loss if t.early_stopping_monitor == "loss" else -val_metrics[metric_name]
-            if score < best["score"] - 1e-6:
-                best = {"score": score, "epoch": epoch, "weights": [v.numpy() for v in model.weights]}
+            # the best epoch: the highest validation metric, the lower loss breaking a tie; or the lowest loss
+            metric, lower_loss = val_metrics[metric_name], val_loss < best["loss"] - 1e-6
+            if t.early_stopping_monitor == "loss":
+                better = lower_loss
+            else:
+                better = metric > best["metric"] + 1e-9 or (abs(metric - best["metric"]) <= 1e-9 and lower_loss)
+            if better:
+                best = {"metric": metric, "loss": val_loss, "epoch": epoch, "weights": [v.numpy() for v in model.weights]}
                 wait = 0
             else:
                 wait += 1
