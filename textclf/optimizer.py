@@ -1,7 +1,7 @@
 """Adam with lazy (sparse) updates for embedding tables.
 
 Keras 3's ``Adam`` turns the sparse gradient of an embedding lookup into dense updates of the whole table
-and of its two moment tables at every step. For the n-gram branch (up to 200,000 rows times one column per
+and of its two moment tables at every step. For the n-gram branch (up to 500,000 rows times one column per
 class) that is most of the step time: measured here on a reuters-shaped model (90 labels), 590 ms per
 step with Keras's Adam against 330 ms with this one. TF Addons' ``LazyAdam`` did the same for Keras 2,
 but TF Addons has reached its end of life and does not support Keras 3.
