@@ -306,7 +306,7 @@ def _standing_notes(args: argparse.Namespace) -> list[str]:
     if "seed" in args.systems and any(d == "reuters21578" for d in args.datasets):
         notes.append("seed on reuters21578: the seed had no multi-label mode; it runs with the obvious adaptation "
                      "(Dense(n_labels, sigmoid), binary cross-entropy, decided at 0.5).")
-    notes.append("Peers: fastText with library defaults besides wordNgrams=2, epoch=25 (so thread = cores - 1); "
+    notes.append("Peers: fastText with wordNgrams=2, epoch=25, lr=0.5 (the settings that reproduce the anchors in shared/DESIGN.md; library defaults otherwise, so thread = cores - 1); "
                  "TF-IDF with sublinear_tf and C=10, the settings that reproduce the anchors in shared/DESIGN.md.")
     return notes
 
