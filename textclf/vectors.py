@@ -154,9 +154,13 @@ def read_vectors(path: str | os.PathLike, tokens: list[str], dim: int, seed: int
                 try:
                     vec = np.asarray(values, dtype=np.float32)
                 except ValueError:
-                    bad = next(v for v in values if not _is_number(v))
-                    raise _bad(p, lineno, f"{bad!r} in the vector of {word!r} is not a number",
-                               "fix the line or remove it") from None
+                    for value in values:  # name the first value that is not a number
+                        try:
+                            float(value)
+                        except ValueError:
+                            raise _bad(p, lineno, f"{value!r} in the vector of {word!r} is not a number",
+                                       "fix the line or remove it") from None
+                    raise
                 if not np.isfinite(vec).all():
                     raise _bad(p, lineno, f"the vector of {word!r} holds a value that is not finite (nan or inf)",
                                "fix the line or remove it")
@@ -177,11 +181,3 @@ def read_vectors(path: str | os.PathLike, tokens: list[str], dim: int, seed: int
     matrix[missing] = rng.normal(known.mean(axis=0), known.std(axis=0) + 1e-6,
                                  size=(len(missing), dim)).astype(np.float32)
     return Vectors(matrix=matrix, found=found, exact=int((have == 2).sum()), words=words, file_words=file_words)
-
-
-def _is_number(text: str) -> bool:
-    try:
-        float(text)
-    except ValueError:
-        return False
-    return True
