@@ -241,3 +241,25 @@ def checkpoint_names(run: Path) -> list[str]:
 def history_epochs(run: Path) -> list[int]:
     _, rows = read_csv_rows(Path(run) / "history.csv")
     return [int(r["epoch"]) for r in rows]
+
+
+class LogLines(list):
+    """The messages the library logs (the ``textclf`` logger) while the ``with`` block runs."""
+
+    def __enter__(self) -> "LogLines":
+        import logging
+
+        class _Handler(logging.Handler):
+            def emit(handler, record):  # noqa: N805 - the handler, then the list it fills
+                self.append(record.getMessage())
+
+        self._handler = _Handler()
+        self._logger = logging.getLogger("textclf")
+        self._level = self._logger.level
+        self._logger.addHandler(self._handler)
+        self._logger.setLevel(logging.INFO)
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._logger.removeHandler(self._handler)
+        self._logger.setLevel(self._level)

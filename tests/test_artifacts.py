@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from textclf import artifacts
+from textclf.run import directory as artifacts, layout
 from textclf.errors import ModelRejected, UsageError
 
 from support import assert_clean_error, cli
@@ -58,7 +58,7 @@ def edit_json(path: Path, change) -> None:
 def test_manifest_lists_every_file_with_its_hash(multiclass_run):
     run = multiclass_run.run
     manifest = json.loads((run / "manifest.json").read_text(encoding="utf-8"))
-    assert manifest["format"] == "textclf-run" and manifest["format_version"] == artifacts.FORMAT_VERSION
+    assert manifest["format"] == "textclf-run" and manifest["format_version"] == layout.FORMAT_VERSION
     on_disk = {p.relative_to(run).as_posix() for p in run.rglob("*") if p.is_file()
                and not p.relative_to(run).as_posix().startswith("evaluations/")} - {"manifest.json"}
     assert set(manifest["files"]) == on_disk

@@ -77,7 +77,7 @@ def test_help_does_not_import_tensorflow(args):
 def test_import_textclf_does_not_import_tensorflow():
     proc = run_python("""
         import sys
-        import textclf, textclf.cli, textclf.config, textclf.data, textclf.errors
+        import textclf, textclf.cli, textclf.config, textclf.io.tables, textclf.errors
         print(sorted(m for m in ('tensorflow', 'keras') if m in sys.modules))
     """)
     assert proc.returncode == 0, proc.stderr

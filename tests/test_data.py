@@ -15,10 +15,11 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from textclf.config import load_config
-from textclf.data import (check_classes, describe_unseen, infer_task, iter_chunks, read_labeled, split_labels,
+from textclf.io.tables import iter_chunks
+from textclf.io.labeled import (RowPolicy, check_classes, describe_unseen, infer_task, read_labeled, split_labels,
                           stratified_split, unseen_labels)
 from textclf.errors import DataError, UsageError
-from textclf.training import load_datasets
+from textclf.training.inputs import load_training_data
 
 from support import SMALL, assert_clean_error, cli, topic_rows, write_csv, write_jsonl
 
@@ -190,7 +191,7 @@ def test_ragged_rows_via_cli_exit_3(tmp_path):
 def test_ragged_rows_skipped_when_asked(tmp_path):
     p = tmp_path / "d.csv"
     p.write_text("text,label\na,x\nb,c,y\nd,x\ne\nf,y\n", encoding="utf-8")
-    data = read_labeled(p, "text", "label", skip_bad=True)
+    data = read_labeled(p, "text", "label", policy=RowPolicy(skip=True))
     assert data.texts == ["a", "d", "f"]
     assert [b.line for b in data.report.bad_rows] == [3, 5]
     assert "2 bad rows skipped (lines 3, 5)" in data.report.summary()
@@ -200,7 +201,7 @@ def test_skipped_rows_over_the_limit_refused(tmp_path):
     p = tmp_path / "d.csv"
     p.write_text("text,label\na,x\nb,c,y\nd,x\n", encoding="utf-8")
     with pytest.raises(DataError, match=r"1 of 3 rows are bad"):
-        read_labeled(p, "text", "label", skip_bad=True, max_bad_fraction=0.1)
+        read_labeled(p, "text", "label", policy=RowPolicy(skip=True, max_bad_fraction=0.1))
 
 
 def test_quoted_newlines_and_doubled_quotes(tmp_path):
@@ -343,7 +344,7 @@ def test_empty_file_via_cli_exit_3(tmp_path):
 
 
 def test_very_long_text_is_cut_and_counted(tmp_path):
-    from textclf.data import MAX_TEXT_CHARS
+    from textclf.io.tables import MAX_TEXT_CHARS
 
     long = "word " * (MAX_TEXT_CHARS // 5 + 1000)
     p = write_csv(tmp_path / "d.csv", ["text", "label"], [(long, "x"), ("short", "y")])
@@ -405,7 +406,7 @@ def test_single_class_refused_before_run_dir(tmp_path, monkeypatch):
 def test_single_multilabel_label_refused(tmp_path):
     p = write_csv(tmp_path / "train.csv", ["text", "label"], [(f"text {i}", "a|a") for i in range(10)])
     with pytest.raises(DataError, match="only 1 distinct label"):
-        load_datasets(cfg_for(p), log=lambda m: None)
+        load_training_data(cfg_for(p))
 
 
 def test_class_with_one_row_and_validation_split_refused(tmp_path):
@@ -419,7 +420,7 @@ def test_class_with_one_row_is_fine_with_a_validation_file(tmp_path):
     rows = topic_rows(30, seed=3) + [("a lonely example", "rare")]
     p = write_csv(tmp_path / "train.csv", ["text", "label"], rows)
     v = write_csv(tmp_path / "valid.csv", ["text", "label"], topic_rows(9, seed=4))
-    data = load_datasets(cfg_for(p, valid=v), log=lambda m: None)
+    data = load_training_data(cfg_for(p, valid=v))
     assert data.classes == ["food", "rare", "sports", "tech"]
     assert len(data.train) == 31 and len(data.valid) == 9 and not data.split_from_train
 
@@ -427,14 +428,14 @@ def test_class_with_one_row_is_fine_with_a_validation_file(tmp_path):
 def test_binary_task_with_three_labels_refused(tmp_path):
     p = write_csv(tmp_path / "train.csv", ["text", "label"], topic_rows(30, seed=3))
     with pytest.raises(DataError, match="task is binary but 3 labels"):
-        load_datasets(cfg_for(p, "task=binary"), log=lambda m: None)
+        load_training_data(cfg_for(p, "task=binary"))
 
 
 def test_unseen_validation_label_refused(tmp_path):
     p = write_csv(tmp_path / "train.csv", ["text", "label"], topic_rows(30, seed=3))
     v = write_csv(tmp_path / "valid.csv", ["text", "label"], [("x", "sports"), ("y", "music"), ("z", "music")])
     with pytest.raises(DataError, match=r"'music' ×2"):
-        load_datasets(cfg_for(p, valid=v), log=lambda m: None)
+        load_training_data(cfg_for(p, valid=v))
 
 
 def test_split_is_seeded_and_stratified(tmp_path):

@@ -511,7 +511,7 @@ def test_help_has_an_example_block(command):
 
 
 def test_registry_entries_are_well_formed():
-    from textclf.datasets import DATASETS
+    from textclf.tools.downloads import DATASETS
 
     assert set(DATASETS) == {"imdb", "ag_news", "sst2", "trec", "sms_spam"}
     for info in DATASETS.values():

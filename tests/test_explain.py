@@ -17,16 +17,16 @@ ANSI = re.compile(r"\x1b\[[0-9;]*m")
 
 @pytest.fixture(scope="module")
 def loaded(multiclass_run):
-    from textclf.artifacts import load_run
+    from textclf import Classifier
 
-    return load_run(multiclass_run.run)
+    return Classifier.load(multiclass_run.run)
 
 
 def test_topic_words_get_the_credit(loaded):
-    from textclf.explain import explain
+    from textclf import Classifier  # noqa: F401
 
     text = "the ball and the goal of the team"
-    (exp,) = explain(loaded, [text])
+    (exp,) = loaded.explain([text])
     assert exp.label == exp.prediction == "sports" and exp.predicted
     assert exp.tokens == text.split() and exp.scored == len(exp.tokens)
     scores = dict(zip(exp.tokens, exp.scores))  # later duplicates win; fine for the means below
@@ -37,7 +37,7 @@ def test_topic_words_get_the_credit(loaded):
     assert min(topic) > np.mean(filler), scores
     assert exp.top(1, 1)[0][0] == best
     # the same text explained towards another topic: its sports words push against that label
-    (food,) = explain(loaded, [text], label="food")
+    (food,) = loaded.explain([text], label="food")
     assert food.label == "food" and not food.predicted and food.prediction == "sports"
     assert food.prob < exp.prob
     assert all(s < 0 for t, s in zip(food.tokens, food.scores) if t == "goal")
@@ -46,15 +46,15 @@ def test_topic_words_get_the_credit(loaded):
 def test_scores_are_exact_occlusion_of_both_branches(loaded):
     """The base probability is the model's own (both branches), and each score is the drop when that word
     is removed, checked against an independent prediction of the edited text."""
-    from textclf.explain import explain
-    from textclf.model import predict_logits, probabilities_from_logits
+    from textclf import Classifier  # noqa: F401
+    from textclf.model.network import Inference, probabilities_from_logits
 
     text = "Pizza, SOUP and bread... with the team!"
-    (exp,) = explain(loaded, [text], measure="prob")
-    enc = loaded.vocab.encoder()
+    (exp,) = loaded.explain([text], measure="prob")
+    enc = loaded.vocabulary.encoder()
     assert loaded.hyperparameters.ngram_vocab_size > 0  # the n-gram branch is part of the model under test
     edited = [text, text.replace("SOUP", " ")]
-    probs = probabilities_from_logits("multiclass", predict_logits(loaded.model, enc.encode(edited)))
+    probs = probabilities_from_logits("multiclass", Inference(loaded.model).logits(enc.encode(edited)))
     j = loaded.classes.index(exp.label)
     assert exp.prob == pytest.approx(float(probs[0, j]), abs=1e-5)
     assert exp.scores[exp.tokens.index("SOUP")] == pytest.approx(float(probs[0, j] - probs[1, j]), abs=1e-5)
@@ -64,7 +64,7 @@ def test_scores_are_exact_occlusion_of_both_branches(loaded):
 
 
 def test_word_spans_follow_each_standardization():
-    from textclf.explain import word_spans
+    from textclf.model.tokens import word_spans
 
     text = "Don't\u2028stop\x1cnow, café\u00a0ok"
     words = lambda mode: [text[s:e] for s, e in word_spans(text, mode)]  # noqa: E731
@@ -74,21 +74,21 @@ def test_word_spans_follow_each_standardization():
 
 
 def test_long_text_only_first_sequence_length_words_are_scored(loaded, multiclass_run):
-    from textclf.explain import explain
+    from textclf import Classifier  # noqa: F401
 
-    n = loaded.vocab.sequence_length
+    n = loaded.vocabulary.sequence_length
     words = (["goal", "the", "team", "a"] * n)[: n + 7]
-    (exp,) = explain(loaded, [" ".join(words)])
+    (exp,) = loaded.explain([" ".join(words)])
     assert len(exp.tokens) == n + 7 and exp.scored == n and exp.truncated
     assert all(s is not None for s in exp.scores[:n]) and exp.scores[n:] == [None] * 7
     # past what either branch reads (ngram_length n-grams), the text is cut before scoring: same numbers
-    from textclf.model import predict_logits, probabilities_from_logits
+    from textclf.model.network import Inference, probabilities_from_logits
 
-    long_words = (["pizza", "the", "goal", "soup", "a"] * 1000)[: loaded.vocab.ngram_length + 50]
+    long_words = (["pizza", "the", "goal", "soup", "a"] * 1000)[: loaded.vocabulary.ngram_length + 50]
     long_text = " ".join(long_words)
-    (big,) = explain(loaded, [long_text], measure="prob")
+    (big,) = loaded.explain([long_text], measure="prob")
     edited = [long_text, long_text[len("pizza "):]]
-    probs = probabilities_from_logits("multiclass", predict_logits(loaded.model, loaded.vocab.encoder().encode(edited)))
+    probs = probabilities_from_logits("multiclass", Inference(loaded.model).logits(loaded.vocabulary.encoder().encode(edited)))
     j = loaded.classes.index(big.label)
     assert big.prob == pytest.approx(float(probs[0, j]), abs=1e-5)
     assert big.scores[0] == pytest.approx(float(probs[0, j] - probs[1, j]), abs=1e-5)
@@ -100,9 +100,9 @@ def test_long_text_only_first_sequence_length_words_are_scored(loaded, multiclas
 
 
 def test_empty_text(loaded, multiclass_run):
-    from textclf.explain import explain
+    from textclf import Classifier  # noqa: F401
 
-    exps = explain(loaded, ["", "   ", "!!!"])
+    exps = loaded.explain(["", "   ", "!!!"])
     assert [e.tokens for e in exps] == [[], [], ["!", "!", "!"]]
     assert exps[0].scores == [] and exps[0].label in loaded.classes and 0 < exps[0].prob < 1
     result = cli("explain", "--model", multiclass_run.run, "--text", "")
@@ -146,10 +146,10 @@ def test_input_jsonl_and_text_column(multiclass_run, tmp_path):
 
 
 def test_html_escapes_everything(loaded, tmp_path):
-    from textclf.explain import explain, write_html
+    from textclf.use.explain import write_html
 
     text = '<script>alert("x")</script> goal <img src=x onerror=alert(1)> & "team"'
-    exps = explain(loaded, [text])
+    exps = loaded.explain([text])
     path = write_html(exps, tmp_path / "x.html", title="run <b>")
     page = path.read_text(encoding="utf-8")
     assert "<script" not in page.lower() and "<img" not in page.lower() and "<b>" not in page
@@ -178,35 +178,35 @@ def test_usage_errors(multiclass_run, args, needle):
 
 
 def test_multilabel_explains_each_predicted_label(multilabel_run):
-    from textclf.artifacts import load_run
-    from textclf.explain import explain
-    from textclf.model import predict_logits, probabilities_from_logits
+    from textclf import Classifier
+    from textclf import Classifier  # noqa: F401
+    from textclf.model.network import Inference, probabilities_from_logits
 
     from support import COLORS
 
-    run = load_run(multilabel_run.run)
+    run = Classifier.load(multilabel_run.run)
     text = "cherry ruby ocean sky the"
-    probs = probabilities_from_logits("multilabel", predict_logits(run.model, run.vocab.encoder().encode([text])))[0]
-    exps = explain(run, [text], threshold=0.3)
+    probs = probabilities_from_logits("multilabel", Inference(run.model).logits(run.vocabulary.encoder().encode([text])))[0]
+    exps = run.explain([text], threshold=0.3)
     expected = [c for c, p in zip(run.classes, probs) if p >= 0.3]
     assert expected and [e.label for e in exps] == expected and {e.index for e in exps} == {0}
     assert all(e.predicted and e.prediction == "|".join(expected) for e in exps)
     assert exps[0].confidence == pytest.approx(min(float(p) for p in probs if p >= 0.3), abs=1e-6)
     for colour in ("red", "blue"):  # each label is explained by its own words
-        (e,) = explain(run, [text], label=colour, measure="logodds")
+        (e,) = run.explain([text], label=colour, measure="logodds")
         assert e.label == colour and e.measure == "logodds" and len(e.scores) == 5
         assert e.top(1)[0][0] in COLORS[colour], list(zip(e.tokens, e.scores))
 
 
 def test_binary_explains_either_class(binary_run):
     """Binary models have one sigmoid output; either class can be explained, with opposite signs."""
-    from textclf.explain import explain
+    from textclf import Classifier  # noqa: F401
 
     text = "the goal and the coach"
-    (pred,) = explain(binary_run.run, [text], measure="prob")
+    (pred,) = Classifier.load(binary_run.run).explain([text], measure="prob")
     assert pred.prediction == pred.label == "NA" and pred.prob > 0.5 and pred.predicted
     assert pred.top(1)[0][0] in ("goal", "coach")
-    (other,) = explain(binary_run.run, [text], label="00123", measure="prob")
+    (other,) = Classifier.load(binary_run.run).explain([text], label="00123", measure="prob")
     assert other.prob == pytest.approx(1 - pred.prob, abs=1e-6) and not other.predicted
     assert other.scores == pytest.approx([-s for s in pred.scores], abs=1e-5)
 

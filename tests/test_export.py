@@ -108,7 +108,7 @@ def _predict_probs(rows, classes) -> np.ndarray:
 def _tflite_runner(path: Path):
     import warnings
 
-    from textclf.quiet import import_tensorflow
+    from textclf.runtime import import_tensorflow
 
     import_tensorflow()
     import tensorflow as tf
@@ -120,8 +120,8 @@ def _tflite_runner(path: Path):
 
 
 def _tflite_probs(path: Path, run: Path, texts: list[str]) -> np.ndarray:
-    from textclf import artifacts
-    from textclf.export import tflite_feed, tflite_shapes
+    from textclf.run import directory as artifacts
+    from textclf.use.export import tflite_feed, tflite_shapes
 
     loaded = artifacts.load_run(run)
     encoded = loaded.vocab.encoder().encode(texts)
@@ -204,8 +204,8 @@ def test_savedmodel_signature_names_dtypes_and_metadata(task, exports):
 
 def test_savedmodel_binary_and_multilabel_labels_follow_the_run_thresholds(exports, trained):
     """The SavedModel's threshold is the run's (tuned or 0.5) per output, as `textclf predict` applies it."""
-    from textclf import artifacts
-    from textclf.thresholds import as_array
+    from textclf.run import directory as artifacts
+    from textclf.use.decisions import resolve_thresholds
 
     for task in ("binary", "multilabel"):
         run = artifacts.load_run(trained[task].run)
@@ -259,7 +259,7 @@ def _loaded_savedmodel(path: Path):
 
 
 def _vocab(run: Path):
-    from textclf.vectorize import Vocabulary
+    from textclf.model.vocabulary import Vocabulary
 
     return Vocabulary.from_json(json.loads((Path(run) / "vocab.json").read_text(encoding="utf-8")))
 
@@ -317,8 +317,8 @@ def test_exports_load_in_a_fresh_python_without_textclf(exports, predicted):
     """Both exports are self-contained: a plain TensorFlow process loads and runs them."""
     texts, rows = predicted["multiclass"]
     sm, tfl = exports["multiclass", "savedmodel"].path, exports["multiclass", "tflite"].path
-    from textclf import artifacts
-    from textclf.export import tflite_feed, tflite_shapes
+    from textclf.run import directory as artifacts
+    from textclf.use.export import tflite_feed, tflite_shapes
 
     run = artifacts.load_run(exports["multiclass", "tflite"].run)
     encoded = run.vocab.encoder().encode(texts[:5])
@@ -357,7 +357,7 @@ def test_exports_load_in_a_fresh_python_without_textclf(exports, predicted):
 
 
 def test_default_output_is_beside_the_run_which_stays_untouched(exports, mc_copy):
-    from textclf import artifacts
+    from textclf.run import directory as artifacts
 
     copy, before = mc_copy
     for fmt in FORMATS:
@@ -389,7 +389,7 @@ def test_refuses_an_existing_non_empty_output(exports, multiclass_run, tmp_path)
 
 
 def test_refuses_an_output_inside_the_run(run_copy):
-    from textclf import artifacts
+    from textclf.run import directory as artifacts
 
     result = cli("export", "--model", run_copy, "--format", "savedmodel", "--output", run_copy / "export")
     assert_clean_error(result, 2, "is inside the run directory", f"{run_copy.parent / 'run-savedmodel'}")
@@ -430,8 +430,8 @@ def test_a_mismatch_removes_the_export(multilabel_run, tmp_path):
 
     A negative tolerance makes every difference (even 0) a mismatch, so the removal path runs on a real export.
     """
-    from textclf import artifacts
-    from textclf.export import ExportMismatch, export
+    from textclf.run import directory as artifacts
+    from textclf.use.export import ExportMismatch, export
 
     run = artifacts.load_run(multilabel_run.run)
     out = tmp_path / "lite"
@@ -476,10 +476,10 @@ def test_other_architectures_export_exactly(rnn, bidirectional, pooling, layers,
     """
     from support import topic_rows
 
-    from textclf.artifacts import LoadedRun
-    from textclf.export import export
-    from textclf.model import Hyperparameters, build_model
-    from textclf.vectorize import Vocabulary
+    from textclf.run.directory import LoadedRun
+    from textclf.use.export import export
+    from textclf.model.network import Hyperparameters, build_model
+    from textclf.model.vocabulary import Vocabulary
 
     texts = [t for t, _ in topic_rows(60, seed=9)]
     vocab = Vocabulary.fit(texts, max_tokens=50, sequence_length=12, standardize="lower_and_strip_punctuation",

@@ -13,11 +13,12 @@ from pathlib import Path
 
 import pytest
 
-from textclf import artifacts
+from textclf.run import directory as artifacts, layout
 from textclf.config import load_config
-from textclf.data import read_labeled, stratified_split
-from textclf.datacheck import cheap_checks, check_data
-from textclf.inspect_data import init_config, suggest_sequence_length, tokenize
+from textclf.io.labeled import read_labeled, stratified_split
+from textclf.tools.check_data import cheap_checks, check_data
+from textclf.tools.init_config import init_config, suggest_sequence_length
+from textclf.model.tokens import tokenize
 
 from support import SMALL, assert_clean_error, cli, write_csv, write_jsonl
 
@@ -74,7 +75,7 @@ def test_python_vocabulary_equals_the_trained_vocabulary(multiclass_run):
     train = read_labeled(cfg.data.train, "text", "label")
     fit, _ = stratified_split(train, cfg.data.valid_fraction, cfg.train.seed, "multiclass", "|", "label")
     counts = Counter(t for text in fit.texts for t in tokenize(text, cfg.model.standardize))
-    saved = json.loads((multiclass_run.run / artifacts.VOCAB).read_text(encoding="utf-8"))["tokens"]
+    saved = json.loads((multiclass_run.run / layout.VOCAB).read_text(encoding="utf-8"))["tokens"]
     assert saved[:2] == ["", "[UNK]"]
     assert set(saved[2:]) == set(counts)  # max_tokens 30000 keeps every token
     assert [counts[t] for t in saved[2:]] == sorted(counts.values(), reverse=True)
@@ -459,7 +460,7 @@ def test_init_and_check_data_do_not_import_tensorflow(tmp_path):
         from textclf.cli import main
         r1 = CliRunner().invoke(main, ['init', '--data', {str(tmp_path / 'd.csv')!r}, '--output', {str(tmp_path / 'c.yaml')!r}])
         r2 = CliRunner().invoke(main, ['check-data', '--config', {str(tmp_path / 'c.yaml')!r}])
-        import textclf.inspect_data, textclf.datacheck
+        import textclf.tools.init_config, textclf.tools.check_data
         print('CODES', r1.exit_code, r2.exit_code, 'TF', 'tensorflow' in sys.modules, 'KERAS', 'keras' in sys.modules)
     """)
     assert "CODES 0 0 TF False KERAS False" in out

@@ -10,7 +10,8 @@ import numpy as np
 import pytest
 
 from support import assert_clean_error, cli, topic_rows, write_csv
-from textclf.thresholds import MIN_POSITIVES, as_array, tune
+from textclf.use.thresholds import MIN_POSITIVES, tune
+from textclf.use.decisions import resolve_thresholds
 
 
 def png_size(path) -> tuple[int, int]:
@@ -154,7 +155,7 @@ def test_eval_refuses_a_link_in_evaluations(run_copy, multiclass_run, tmp_path):
 
 
 def test_plots_for_many_classes():
-    from textclf.plots import confusion_matrix
+    from textclf.use.plots import confusion_matrix
 
     n = 80
     labels = [f"class-{i}" for i in range(n)]
@@ -211,7 +212,7 @@ def test_errors_file_cannot_be_the_data_or_inside_the_run(multiclass_run, tmp_pa
 
 
 def test_predict_reports_progress_to_the_last_line(multiclass_run, tmp_path):
-    from textclf import predict
+    from textclf import predict_file as predict
 
     src = write_csv(tmp_path / "many.csv", ["text"], [(t,) for t, _ in topic_rows(300, seed=9)])
     seen = []
@@ -223,7 +224,7 @@ def test_predict_reports_progress_to_the_last_line(multiclass_run, tmp_path):
 
 
 def test_eval_reports_progress(multiclass_run):
-    from textclf import evaluate
+    from textclf import evaluate_file as evaluate
 
     seen = []
     evaluate(multiclass_run.run, multiclass_run.test, batch_size=16, plots=False,

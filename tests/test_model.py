@@ -10,9 +10,9 @@ import pytest
 
 keras = pytest.importorskip("keras")
 
-from textclf.model import (Hyperparameters, MaskedGlobalMaxPooling1D, build_model, cudnn_eligible,  # noqa: E402
-                           predict_logits, probabilities_from_logits)
-from textclf.vectorize import OOV, Vocabulary, epoch_batches  # noqa: E402
+from textclf.model.network import (Hyperparameters, Inference, MaskedGlobalMaxPooling1D, build_model,  # noqa: E402
+                                   cudnn_eligible, probabilities_from_logits)
+from textclf.model.vocabulary import OOV, Vocabulary, epoch_batches  # noqa: E402
 
 
 def hp(**changes) -> Hyperparameters:
@@ -75,7 +75,7 @@ def test_cudnn_eligible_reports_each_problem():
 
 
 def test_trained_run_model_is_cudnn_eligible(multiclass_run):
-    from textclf.artifacts import load_run
+    from textclf.run.directory import load_run
 
     model = load_run(multiclass_run.run).model
     assert cudnn_eligible(model) == []
@@ -155,8 +155,8 @@ def test_batch_order_and_padding_do_not_change_predict_logits():
     texts = ["goal", "team match score goal goal", "", "pizza cheese soup bread code laptop chip app",
              "?!", "server", "team pizza code"] * 3
     enc, model = _real_inputs(texts)
-    a = predict_logits(model, enc, batch_size=4)
-    b = predict_logits(model, enc, batch_size=64)
+    a = Inference(model).logits(enc, batch_size=4)
+    b = Inference(model).logits(enc, batch_size=64)
     single = np.concatenate([np.asarray(model(enc.batch(np.array([i])), training=False)) for i in range(len(enc))])
     assert np.allclose(a, b, atol=1e-5) and np.allclose(a, single, atol=1e-5)
 

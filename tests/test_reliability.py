@@ -31,7 +31,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from textclf import artifacts
+from textclf.run import directory as artifacts
 
 from support import (CliProcess, assert_clean_error, checkpoint_names, cli, history_epochs, read_csv_rows, sha256,
                      topic_rows, tree_hashes, write_csv)
@@ -579,7 +579,7 @@ def test_C3_quotes_newlines_escapes_cr_nul_parsed_or_one_clear_error(multiclass_
 def test_C3_property_csv_writer_texts_read_back_unchanged(tmp_path_factory):
     from hypothesis import HealthCheck, given, settings, strategies as st
 
-    from textclf.data import read_labeled
+    from textclf.io.labeled import read_labeled
 
     folder = tmp_path_factory.mktemp("c3prop")
     text = st.text(st.characters(blacklist_categories=("Cs",), blacklist_characters="\x00"), max_size=40)
@@ -613,7 +613,7 @@ def test_C4_na_null_numbers_and_booleans_kept_as_strings(binary_run, multiclass_
     assert [r["text"] for r in got] == traps
     assert {r["prediction"] for r in got} <= {"NA", "00123"}
     # as labels of a file the reader hands on verbatim
-    from textclf.data import read_labeled
+    from textclf.io.labeled import read_labeled
 
     lab = tmp_path / "labels.csv"
     write_csv(lab, ["text", "label"], [(t, t) for t in traps if t])
@@ -683,7 +683,7 @@ def _write_big_doc_csv(path: Path, rows, big_index: int, size: int, header=("tex
 
 @pytest.mark.slow
 def test_C8_50MB_document_truncated_and_reported_in_train(small_data, tmp_path):
-    from textclf.data import MAX_TEXT_CHARS
+    from textclf.io.tables import MAX_TEXT_CHARS
 
     train = tmp_path / "big.csv"
     _write_big_doc_csv(train, topic_rows(120, seed=21), big_index=7, size=50 << 20)

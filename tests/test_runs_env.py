@@ -244,7 +244,7 @@ def test_show_complete_run_report(runs, multiclass_run):
 
 
 def test_show_json_matches_the_run_files(runs, multilabel_run):
-    from textclf import artifacts
+    from textclf.run import directory as artifacts
 
     run = runs / "multilabel"
     result = cli("show", str(run), "--json")
@@ -275,7 +275,7 @@ def test_show_json_matches_the_run_files(runs, multilabel_run):
 
 
 def test_show_thresholds_and_plots(run_copy):
-    from textclf import artifacts
+    from textclf.run import directory as artifacts
 
     thresholds_file = getattr(artifacts, "THRESHOLDS", None)
     if thresholds_file and (run_copy / thresholds_file).exists():
@@ -327,8 +327,8 @@ def test_show_refuses_what_is_not_a_run(runs, tmp_path):
 @pytest.mark.parametrize("changes", [{}, {"rnn": "gru"}, {"layers": 2, "bidirectional": False},
                                      {"ngram_vocab_size": 0, "num_outputs": 1}])
 def test_parameter_count_equals_keras_count(changes):
-    from textclf.model import Hyperparameters, build_model
-    from textclf.runs import parameter_count
+    from textclf.model.network import Hyperparameters, build_model
+    from textclf.model.hyperparameters import parameter_count
 
     hp = dict(task="multiclass", num_outputs=4, vocab_size=50, ngram_vocab_size=30, embedding_dim=6, rnn="lstm",
               units=5, layers=1, bidirectional=True, pooling="max", embedding_dropout=0.0, dropout=0.0)
@@ -365,7 +365,7 @@ def test_env_json_reports_versions_cpu_and_tensorflow():
 
 
 def test_env_cpu_flags_come_from_cpuinfo(tmp_path):
-    from textclf.env import cpu_info
+    from textclf.tools.env import cpu_info
 
     cpuinfo = tmp_path / "cpuinfo"
     cpuinfo.write_text("processor\t: 0\nmodel name\t: Test CPU 9000\nflags\t\t: fpu avx2 fma avx512f avx512_bf16 "

@@ -16,8 +16,9 @@ import pytest
 
 from support import SMALL, assert_clean_error, cli, topic_rows, write_csv
 from textclf.config import load_config
-from textclf.streaming import Sample, epoch_stream, scan, unit_hash
-from textclf.vectorize import Encoded, _offsets
+from textclf.io.streaming import Sample, scan, unit_hash
+from textclf.training.stream import epoch_stream
+from textclf.model.vocabulary import Encoded, _offsets
 
 REPO = Path(__file__).resolve().parents[1]
 

@@ -10,7 +10,7 @@ import pytest
 
 from support import assert_clean_error, cli
 from textclf.errors import UsageError
-from textclf.quiet import thread_settings
+from textclf.runtime import thread_settings
 
 
 @pytest.mark.parametrize("cores,setting,expected", [
@@ -28,7 +28,7 @@ def test_bad_thread_setting_names_the_variable_and_the_forms(bad):
 
 
 def test_a_fresh_process_runs_with_the_setting():
-    code = ("from textclf.quiet import import_tensorflow; import_tensorflow(); import tensorflow as tf; "
+    code = ("from textclf.runtime import import_tensorflow; import_tensorflow(); import tensorflow as tf; "
             "print(tf.config.threading.get_intra_op_parallelism_threads(), "
             "tf.config.threading.get_inter_op_parallelism_threads())")
     env = dict(os.environ, TEXTCLF_THREADS="3,1", TF_CPP_MIN_LOG_LEVEL="3")

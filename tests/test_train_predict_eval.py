@@ -16,7 +16,7 @@ import numpy as np
 import pytest
 import yaml
 
-from support import (EDGE_TEXTS, FORMULA_TEXTS, SMALL, assert_clean_error, cli, last_line, read_csv_rows, sha256,
+from support import (EDGE_TEXTS, FORMULA_TEXTS, SMALL, LogLines, assert_clean_error, cli, last_line, read_csv_rows, sha256,
                      tree_hashes, write_csv)
 
 RUN_FILES = {"config.yaml", "model.json", "weights.npz", "vocab.json", "labels.json", "history.csv",
@@ -176,8 +176,8 @@ def library_run(multiclass_run, tmp_path_factory) -> Path:
     runs = tmp_path_factory.mktemp("library_runs")
     overrides = [s for s in SMALL if s != "--set"] + [f"train.runs_dir={runs}"]
     cfg = load_config(multiclass_run.config, overrides)
-    lines: list[str] = []
-    run = train_fn(cfg, log=lines.append)
+    with LogLines() as lines:
+        run = train_fn(cfg)
     assert isinstance(run, Path)
     assert run.parent == runs and run.name.startswith("multiclass-")  # a new folder under train.runs_dir
     assert any(line.startswith("epoch 2/2") for line in lines)
@@ -188,18 +188,18 @@ def test_library_api_names_are_the_functions():
     # `from textclf import train` must give the function, not the submodule textclf.training
     import inspect
 
-    from textclf import evaluate, load_config, predict, train
+    from textclf import evaluate_file as evaluate, load_config, predict_file as predict, train
 
     for fn in (load_config, train, predict, evaluate):
         assert inspect.isfunction(fn), f"from textclf import ... gave {fn!r}, not a function"
 
 
 def test_library_api_train_predict_evaluate(multiclass_run, tmp_path):
-    from textclf import evaluate, load_config, predict, train
+    from textclf import evaluate_file as evaluate, load_config, predict_file as predict, train
 
     overrides = [s for s in SMALL if s != "--set"] + ["train.epochs=1", f"train.runs_dir={tmp_path / 'runs'}"]
     cfg = load_config(multiclass_run.config, overrides)
-    run = train(cfg, log=lambda m: None)
+    run = train(cfg)
     assert isinstance(run, Path) and (run / "manifest.json").is_file()
     summary = predict(run, multiclass_run.predict_input, tmp_path / "p.csv")
     assert summary.rows == 40 and summary.output == tmp_path / "p.csv" and summary.output.is_file()
@@ -209,8 +209,8 @@ def test_library_api_train_predict_evaluate(multiclass_run, tmp_path):
 
 
 def test_library_functions_by_module(library_run, multiclass_run, tmp_path):
-    from textclf.evaluation import evaluate
-    from textclf.prediction import predict
+    from textclf.use.evaluation import evaluate_file as evaluate
+    from textclf.use.prediction import predict_file as predict
 
     summary = predict(library_run, multiclass_run.predict_input, tmp_path / "p.csv")
     assert summary.rows == 40 and summary.output.is_file()
@@ -256,8 +256,8 @@ def test_predict_handles_empty_and_punctuation_texts(multiclass_predictions):
 
 def test_reloaded_model_reproduces_predict_output(multiclass_run, multiclass_predictions):
     """Independent check: each text alone (no padding, batch of 1) through load_run(...).model."""
-    from textclf.artifacts import load_run
-    from textclf.model import probabilities_from_logits
+    from textclf.run.directory import load_run
+    from textclf.model.network import probabilities_from_logits
 
     loaded = load_run(multiclass_run.run)
     _, rows = read_csv_rows(multiclass_predictions)
@@ -276,7 +276,7 @@ def test_reloaded_model_reproduces_predict_output(multiclass_run, multiclass_pre
 
 
 def test_chunked_prediction_equals_in_memory(multiclass_run, tmp_path):
-    from textclf.prediction import predict
+    from textclf.use.prediction import predict_file as predict
 
     small = predict(multiclass_run.run, multiclass_run.predict_input, tmp_path / "chunked.csv",
                     chunk_rows=7, batch_size=5, keep_columns=["id"])

@@ -11,7 +11,7 @@ import pytest
 
 from support import SMALL, assert_clean_error, cli
 from textclf.errors import DataError
-from textclf.vectors import check_header, read_vectors
+from textclf.model.vectors import check_header, read_vectors
 
 TOKENS = ["", "[UNK]", "goal", "team", "pizza", "cheese", "unseen"]
 
@@ -135,7 +135,7 @@ def test_training_starts_from_the_vectors_and_the_run_keeps_them(tmp_path, multi
     """With learning rates of (almost) 0 the embeddings stay where the file put them: the saved run holds the file's
     vectors for every word the file has, and predicting needs no vectors file."""
     from support import TOPICS
-    from textclf.artifacts import load_run
+    from textclf.run.directory import load_run
 
     words = [w.upper() if i % 2 else w for i, w in enumerate(TOPICS["sports"] + TOPICS["food"])]
     vectors = write_vectors(tmp_path / "vecs.vec", words, dim=16)

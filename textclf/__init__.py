@@ -2,35 +2,41 @@
 
 The library is the product; the ``textclf`` command is a thin layer over it::
 
-    from textclf import load_config, train, predict, evaluate
+    import textclf
 
-    cfg = load_config("configs/demo.yaml", ["train.epochs=3"])
-    run = train(cfg)                                   # -> Path of the run directory
-    predict(run, "data/test.csv", "preds.csv")         # -> PredictSummary
-    metrics = evaluate(run, "data/test.csv")           # -> dict
+    cfg = textclf.load_config("configs/demo.yaml", ["train.epochs=3"])
+    run = textclf.train(cfg)                          # -> Path of the run directory
+    clf = textclf.Classifier.load(run)                # verified, ready to use from many threads
+    clf.predict(["my parcel never arrived"])          # -> ['shipping']
+    clf.predict_proba(["my parcel never arrived"])    # one column per class, in clf.classes order
+    clf.evaluate(texts, labels)["accuracy"]
+
+    textclf.predict_file(run, "data/test.csv", "preds.csv")   # what `textclf predict` does
+    textclf.evaluate_file(run, "data/test.csv")               # what `textclf eval` does
 
 TensorFlow is imported only when a function that needs it is called, so ``import textclf`` and
-``textclf --help`` stay fast.
+``textclf --help`` stay fast. See docs/architecture.md for the map of the sub-packages.
 """
 
 from __future__ import annotations
 
 from .config import Config, load_config
-from .errors import TextclfError
+from .errors import ConfigError, DataError, ModelRejected, TextclfError, UsageError
 
 __version__ = "0.1.0"
-__all__ = ["Config", "load_config", "train", "predict", "evaluate", "TextclfError", "__version__"]
+__all__ = ["Classifier", "Config", "load_config", "train", "predict_file", "evaluate_file", "export",
+           "TextclfError", "ConfigError", "DataError", "ModelRejected", "UsageError", "__version__"]
 
-
-_LAZY = {"train": "training", "predict": "prediction", "evaluate": "evaluation"}
+_LAZY = {"Classifier": "use.classifier", "train": "training.train", "predict_file": "use.prediction",
+         "evaluate_file": "use.evaluation", "export": "use.export"}
 
 
 def __getattr__(name: str):
-    """Import the pipeline functions on first use (they pull in pandas and, when called, TensorFlow)."""
+    """Import the heavier parts on first use (they pull in pandas and, when called, TensorFlow)."""
     if name not in _LAZY:
         raise AttributeError(f"module 'textclf' has no attribute {name!r}")
     import importlib
 
-    fn = getattr(importlib.import_module(f".{_LAZY[name]}", __name__), name)
-    globals()[name] = fn
-    return fn
+    value = getattr(importlib.import_module(f".{_LAZY[name]}", __name__), name)
+    globals()[name] = value
+    return value

@@ -1,41 +1,113 @@
-"""The ``textclf`` command: parse the arguments, call one library function, map errors to exit codes.
+"""The ``textclf`` command: parse the arguments, call one library function, format its result.
 
-Exit codes: 0 ok, 1 internal error, 2 usage or config, 3 data, 4 model rejected, 5 out of memory or disk,
-6 training diverged, 130 interrupted (Ctrl-C), 143 terminated. Errors are one message without a traceback;
-``--debug`` shows the traceback. Nothing here imports TensorFlow at start-up.
+Errors are mapped to exit codes in one place, :class:`TextclfGroup` (0 ok, 1 internal error, 2 usage or
+config, 3 data, 4 model rejected, 5 out of memory or disk, 6 training diverged, 130 interrupted, 143
+terminated): one message without a traceback; ``--debug`` shows the traceback. The library logs through
+:mod:`logging`; here its lines go to the terminal (train's to stdout, the others' to stderr). Nothing here
+imports TensorFlow at start-up.
 """
 
 from __future__ import annotations
 
+import errno
+import logging
 import os
 import sys
 import traceback
-from functools import wraps
 
 import click
 
 from . import __version__
-from .errors import EXIT_INTERNAL, EXIT_RESOURCE, EXIT_SIGINT, TextclfError
+from .errors import EXIT_INTERNAL, EXIT_RESOURCE, EXIT_SIGINT, EXIT_USAGE, TextclfError
 
 EXIT_CODES_HELP = """\b
 Exit codes: 0 ok, 1 internal error, 2 usage or config, 3 data, 4 model rejected,
 5 out of memory or disk, 6 training diverged, 130/143 interrupted."""
 
-
 OUT_OF_MEMORY = ("out of memory; lower train.batch_size or model.sequence_length (or --batch-size for predict and "
                  "eval), or make the model smaller (model.units, model.embedding_dim, model.ngram_max_tokens). "
                  "A checkpoint written before, if any, is intact: resume with textclf train --resume RUN_DIR")
+LOG_TO_STDOUT = {"train"}  # commands whose progress lines are their output
 
 
-def _quiet_tensorflow() -> None:
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+def error_exit(exc: BaseException) -> tuple[str, int] | None:
+    """The message and exit code of an exception that ends a command; None for click's own exceptions."""
+    if isinstance(exc, (click.exceptions.ClickException, click.exceptions.Exit, click.exceptions.Abort,
+                        SystemExit)):
+        return None
+    if isinstance(exc, TextclfError):
+        return str(exc), exc.exit_code
+    if isinstance(exc, KeyboardInterrupt):
+        return "interrupted", EXIT_SIGINT
+    if isinstance(exc, MemoryError) or type(exc).__name__ == "ResourceExhaustedError":
+        return OUT_OF_MEMORY, EXIT_RESOURCE
+    if isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EDQUOT):
+        where = f" while writing {exc.filename}" if exc.filename else ""
+        return f"no space left on the disk{where} ({exc.strerror}); free some space and run again", EXIT_RESOURCE
+    if isinstance(exc, OSError) and exc.errno in (errno.EACCES, errno.EPERM, errno.EROFS) and exc.filename:
+        return (f"cannot access {exc.filename}: {exc.strerror}; check the path and its permissions, or choose "
+                "another", EXIT_USAGE)
+    return (f"internal error: {type(exc).__name__}: {exc} (run with --debug for the traceback, and please report "
+            "it)", EXIT_INTERNAL)
 
 
-class _Progress:
-    """A progress bar on stderr for long predict/eval runs (made only when stderr is a terminal)."""
+class _ClickHandler(logging.Handler):
+    """The library's log lines on the terminal: stdout for train (its progress is its output), else stderr."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        ctx = click.get_current_context(silent=True)
+        click.echo(self.format(record), err=ctx is None or ctx.info_name not in LOG_TO_STDOUT)
+
+
+class TextclfGroup(click.Group):
+    """The command group: sets up logging and turns every failure into one message and an exit code."""
+
+    def invoke(self, ctx: click.Context):
+        logger = logging.getLogger("textclf")
+        handler = _ClickHandler()
+        logger.addHandler(handler)
+        logger.setLevel(logging.INFO)
+        logger.propagate = False
+        try:
+            return super().invoke(ctx)
+        except BaseException as exc:  # noqa: BLE001 - the one place where failures become exit codes
+            mapped = error_exit(exc)
+            if mapped is None:
+                raise
+            if ctx.params.get("debug"):
+                traceback.print_exc()
+            click.echo(f"error: {mapped[0]}", err=True)
+            sys.exit(mapped[1])
+        finally:
+            logger.removeHandler(handler)
+
+
+class ShardType(click.ParamType):
+    """``I/N``: the I-th of N contiguous slices, 1 <= I <= N."""
+
+    name = "I/N"
+
+    def convert(self, value, param, ctx):
+        if isinstance(value, tuple):
+            return value
+        parts = str(value).split("/")
+        if len(parts) == 2 and all(p.strip().isdigit() for p in parts):
+            index, count = int(parts[0]), int(parts[1])
+            if count >= 1 and 1 <= index <= count:
+                return index, count
+        self.fail(f"received {value!r}, expected I/N with 1 <= I <= N, such as 1/4 (the first of 4 slices)", param,
+                  ctx)
+
+
+class Progress:
+    """A progress bar on stderr for long predict/eval runs (only when stderr is a terminal)."""
 
     def __init__(self, label: str):
         self.label, self.bar, self.shown = label, None, 0
+
+    @classmethod
+    def on_terminal(cls, label: str) -> "Progress | None":
+        return cls(label) if sys.stderr.isatty() else None
 
     def __call__(self, done: int, total: int) -> None:
         if total <= 0:
@@ -53,49 +125,11 @@ class _Progress:
             self.bar = None
 
 
-def _fail(message: str, code: int) -> None:
-    click.echo(f"error: {message}", err=True)
-    sys.exit(code)
+def _columns(value: str) -> list[str]:
+    return [c.strip() for c in value.split(",") if c.strip()]
 
 
-def handle_errors(fn):
-    """Run a command body and turn known failures into one message and an exit code."""
-
-    @wraps(fn)
-    def wrapper(*args, **kwargs):
-        debug = click.get_current_context().find_root().params.get("debug", False)
-        try:
-            return fn(*args, **kwargs)
-        except TextclfError as exc:
-            if debug:
-                traceback.print_exc()
-            _fail(str(exc), exc.exit_code)
-        except KeyboardInterrupt:
-            _fail("interrupted", EXIT_SIGINT)
-        except MemoryError:
-            if debug:
-                traceback.print_exc()
-            _fail(OUT_OF_MEMORY, EXIT_RESOURCE)
-        except click.exceptions.ClickException:
-            raise
-        except SystemExit:
-            raise
-        except Exception as exc:  # noqa: BLE001 - the last line of defence
-            if type(exc).__name__ == "ResourceExhaustedError":
-                if debug:
-                    traceback.print_exc()
-                _fail(OUT_OF_MEMORY, EXIT_RESOURCE)
-            if isinstance(exc, OSError) and exc.errno == 28:
-                _fail(f"no space left on the disk ({exc}); free some space and run again", EXIT_RESOURCE)
-            if debug:
-                traceback.print_exc()
-            _fail(f"internal error: {type(exc).__name__}: {exc} (run with --debug for the traceback, "
-                  "and please report it)", EXIT_INTERNAL)
-
-    return wrapper
-
-
-@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100},
+@click.group(cls=TextclfGroup, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100},
              epilog=EXIT_CODES_HELP)
 @click.option("--debug", is_flag=True, help="Show the full traceback of an error.")
 @click.version_option(__version__, prog_name="textclf")
@@ -108,9 +142,9 @@ def main(debug: bool) -> None:
         textclf predict --model runs/demo-... --input data/test.csv --output preds.csv
         textclf eval --model runs/demo-... --data data/test.csv
     """
-    _quiet_tensorflow()
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     if debug:
-        os.environ["TEXTCLF_DEBUG"] = "1"  # textclf.quiet then leaves TensorFlow's native log lines alone
+        os.environ["TEXTCLF_DEBUG"] = "1"  # textclf.runtime then leaves TensorFlow's native log lines alone
 
 
 @main.command()
@@ -126,7 +160,6 @@ def main(debug: bool) -> None:
               help="Where to train; overrides train.device.")
 @click.option("--on-bad-rows", type=click.Choice(["error", "skip"]), default=None,
               help="Fail on unreadable rows, or skip and list them (sets data.on_bad_rows).")
-@handle_errors
 def train(config_path, overrides, run_dir, resume_dir, device, on_bad_rows) -> None:
     """Train a classifier and write a self-contained run directory.
 
@@ -148,14 +181,10 @@ def train(config_path, overrides, run_dir, resume_dir, device, on_bad_rows) -> N
         raise UsageError("give --config FILE (or --resume RUN_DIR to continue an interrupted run)")
     if resume_dir is not None and run_dir is not None:
         raise UsageError("--resume continues a run in its own directory; leave out --run-dir")
-    # all config errors are reported before TensorFlow is imported
-    cfg = load_config(config_path, overrides) if config_path else None
-    if cfg is None and resume_dir is None:
-        raise UsageError("give --config FILE (or --resume RUN_DIR to continue an interrupted run)")
-    from .training import train as train_fn
+    cfg = load_config(config_path, overrides) if config_path else None  # before TensorFlow: all config errors
+    from .training import train as train_run
 
-    run = train_fn(cfg, run_dir=run_dir, device=device, log=click.echo, resume=resume_dir,
-                   overrides=overrides if cfg is None else ())
+    run = train_run(cfg, run_dir=run_dir, device=device, resume=resume_dir, overrides=overrides if cfg is None else ())
     click.echo(str(run))
 
 
@@ -178,10 +207,9 @@ def train(config_path, overrides, run_dir, resume_dir, device, on_bad_rows) -> N
                    "the skipped rows go to OUTPUT.rejects.csv.")
 @click.option("--max-bad-fraction", type=click.FloatRange(0, 1), default=0.01, show_default=True,
               help="With --on-bad-rows skip: fail if more than this share of rows is unreadable.")
-@click.option("--shard", default=None, metavar="I/N",
+@click.option("--shard", type=ShardType(), default=None,
               help="Score only the I-th of N contiguous slices of the input (1 <= I <= N), for N parallel jobs; "
                    "the shards' rows concatenated in order equal one unsharded run.")
-@handle_errors
 def predict(model_dir, input_path, output_path, keep_columns, text_column, top_k, batch_size, threshold,
             encoding, no_safe_csv, on_bad_rows, max_bad_fraction, shard) -> None:
     """Write labels and probabilities for every row of a file, in constant memory.
@@ -194,36 +222,20 @@ def predict(model_dir, input_path, output_path, keep_columns, text_column, top_k
         textclf predict --model RUN --input new.jsonl --output out.csv --keep-columns id,text --top-k 3
         textclf predict --model RUN --input big.csv --output part-2.csv --shard 2/8
     """
-    from .errors import UsageError
-    from .prediction import predict as predict_fn
+    from .use.prediction import predict_file
 
-    shard_pair = None
-    if shard is not None:
-        parts = shard.split("/")
-        if len(parts) != 2 or not all(p.strip().isdigit() for p in parts):
-            raise UsageError(f"--shard: received {shard!r}, expected I/N such as 1/4 (the first of 4 slices)")
-        shard_pair = (int(parts[0]), int(parts[1]))
-
-    keep = [c.strip() for c in keep_columns.split(",") if c.strip()]
-    bar = _Progress("predict") if sys.stderr.isatty() else None  # no bar: no row count either
+    bar = Progress.on_terminal("predict")  # no bar: no row count either
     try:
-        summary = predict_fn(model_dir, input_path, output_path, text_column=text_column, keep_columns=keep,
-                             top_k=top_k, batch_size=batch_size, encoding=encoding, threshold=threshold,
-                             safe_csv=not no_safe_csv, on_bad_rows=on_bad_rows, max_bad_fraction=max_bad_fraction,
-                             progress=bar, shard=shard_pair)
+        summary = predict_file(model_dir, input_path, output_path, text_column=text_column,
+                               keep_columns=_columns(keep_columns), top_k=top_k, batch_size=batch_size,
+                               encoding=encoding, threshold=threshold, safe_csv=not no_safe_csv,
+                               on_bad_rows=on_bad_rows, max_bad_fraction=max_bad_fraction, progress=bar, shard=shard)
     finally:
         if bar is not None:
             bar.close()
-    if summary.truncated_texts:
-        from .data import MAX_TEXT_CHARS
-
-        click.echo(f"{summary.truncated_texts:,} texts longer than {MAX_TEXT_CHARS:,} characters were cut to that "
-                   "length (the model reads far fewer tokens than that)", err=True)
-    if summary.bad_rows:
-        lines = ", ".join(str(b.line) for b in summary.bad_rows[:5])
-        click.echo(f"skipped {len(summary.bad_rows):,} unreadable rows (lines {lines}"
-                   f"{', ...' if len(summary.bad_rows) > 5 else ''}); listed in {summary.rejects}", err=True)
-    click.echo(f"wrote {summary.rows:,} rows to {summary.output} ({summary.rows_per_second:,.0f} rows/s)")
+    for note in summary.notes():
+        click.echo(note, err=True)
+    click.echo(str(summary))
 
 
 @main.command(name="eval")
@@ -243,7 +255,6 @@ def predict(model_dir, input_path, output_path, keep_columns, text_column, top_k
                    "most confident mistakes first.")
 @click.option("--no-plots", is_flag=True,
               help="Do not draw the confusion matrix into RUN/evaluations/<data name>/confusion_matrix.png.")
-@handle_errors
 def eval_(model_dir, data_path, output_path, text_column, label_column, ignore_unseen, batch_size, encoding,
           threshold, errors_path, no_plots) -> None:
     """Report accuracy, per-class precision/recall/F1 and the confusion matrix.
@@ -257,14 +268,15 @@ def eval_(model_dir, data_path, output_path, text_column, label_column, ignore_u
         textclf eval --model RUN --data test.csv --errors mistakes.csv --output metrics.json
         textclf eval --model RUN --data test.csv --threshold 0.3 --ignore-unseen
     """
-    from .evaluation import evaluate, format_report
+    from .use.evaluation import evaluate_file
+    from .use.metrics import format_report
 
-    bar = _Progress("eval") if sys.stderr.isatty() else None  # no bar: no row count either
+    bar = Progress.on_terminal("eval")  # no bar: no row count either
     try:
-        result = evaluate(model_dir, data_path, text_column=text_column, label_column=label_column,
-                          output=output_path, ignore_unseen=ignore_unseen, batch_size=batch_size,
-                          encoding=encoding, threshold=threshold, errors=errors_path, plots=not no_plots,
-                          log=lambda m: click.echo(m, err=True), progress=bar)
+        result = evaluate_file(model_dir, data_path, text_column=text_column, label_column=label_column,
+                               output=output_path, ignore_unseen=ignore_unseen, batch_size=batch_size,
+                               encoding=encoding, threshold=threshold, errors=errors_path, plots=not no_plots,
+                               progress=bar)
     finally:
         if bar is not None:
             bar.close()
@@ -273,7 +285,6 @@ def eval_(model_dir, data_path, output_path, text_column, label_column, ignore_u
         click.echo(f"\nwrote {output_path}")
 
 
-# --- explain ---
 @main.command(name="explain")
 @click.option("--model", "model_dir", required=True, help="A run directory written by `textclf train`.")
 @click.option("--text", "texts", multiple=True, help="A text to explain. Repeatable.")
@@ -296,60 +307,38 @@ def eval_(model_dir, data_path, output_path, text_column, label_column, ignore_u
               help="Also write a self-contained HTML page with the coloured words.")
 @click.option("--no-color", is_flag=True, help="No colours in the terminal (also when NO_COLOR is set or "
               "the output is not a terminal).")
-@handle_errors
 def explain_cmd(model_dir, texts, input_path, limit, text_column, encoding, label, measure, threshold, top,
                 html_path, no_color) -> None:
     """Show which words made the model decide, by occlusion.
 
     Each word is removed in turn and the text scored again; a word's score is how much the label's
-    probability drops without it. Green words push towards the label, red against it; stronger
-    colour, larger effect. Only the first model.sequence_length words are scored.
+    log-odds (or, with --measure prob, its probability) drops without it. Green words push towards the
+    label, red against it; stronger colour, larger effect. Only the first model.sequence_length words are
+    scored.
 
     \b
     Example:
         textclf explain --model runs/demo-20261128-120000 --text "the match ended with a late goal"
         textclf explain --model RUN --input data/test.csv --limit 5 --html explain.html
-        textclf explain --model RUN --text "cheap pizza deals" --label food --measure logodds
+        textclf explain --model RUN --text "cheap pizza deals" --label food --measure prob
     """
-    from .errors import UsageError
+    from .use.explain import explain_run, format_terminal
 
-    if bool(texts) == bool(input_path):
-        raise UsageError("give the texts to explain with --text \"...\" (repeatable) or --input FILE, not both"
-                         if texts else "give a text to explain with --text \"...\", or a file with --input FILE")
-    if html_path:
-        from pathlib import Path
-
-        p = Path(html_path)
-        if p.is_dir() or not p.parent.exists():
-            raise UsageError(f"--html {p}: " + ("is a directory; give a file path such as "
-                                                f"{p / 'explain.html'}" if p.is_dir() else
-                                                f"the folder {p.parent} does not exist; create it first"))
-    from . import explain as ex
-
-    if input_path:
-        from .data import check_file
-
-        check_file(input_path, "--input file")
-        results = ex.explain_file(model_dir, input_path, text_column=text_column, limit=limit, encoding=encoding,
-                                  label=label, measure=measure, threshold=threshold)
-    else:
-        results = ex.explain(model_dir, list(texts), label=label, measure=measure, threshold=threshold)
+    results = explain_run(model_dir, list(texts), input_path, limit=limit, text_column=text_column,
+                          encoding=encoding, label=label, measure=measure, threshold=threshold, html=html_path)
     color = False if (no_color or os.environ.get("NO_COLOR")) else None  # None: click decides (a TTY or not)
     for i, exp in enumerate(results):
         if i:
             click.echo("")
-        click.echo(ex.format_terminal(exp, color=color is None, top=top), color=color)
+        click.echo(format_terminal(exp, color=color is None, top=top), color=color)
     if html_path:
-        ex.write_html(results, html_path, title=f"textclf explain: {model_dir}", top=top)
         click.echo(f"\nwrote {html_path}")
-# --- end explain ---
 
 
-# --- runs ---
 def _complete_sort(ctx, param, incomplete: str) -> list[str]:
-    keys = ["created", "name", "valid", "test", "seconds", "valid.macro_f1", "valid.micro_f1", "test.macro_f1",
-            "test.micro_f1", "test.roc_auc"]
-    return [k for k in keys if k.startswith(incomplete)]
+    from .run.listing import SORT_COMPLETIONS
+
+    return [k for k in SORT_COMPLETIONS if k.startswith(incomplete)]
 
 
 @main.command(name="runs")
@@ -358,7 +347,6 @@ def _complete_sort(ctx, param, incomplete: str) -> list[str]:
               help="created (newest first), name, valid, test (main metric, best first), seconds, "
                    "or valid.METRIC / test.METRIC, e.g. valid.macro_f1.")
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON list instead of the table.")
-@handle_errors
 def runs_cmd(runs_dir, sort, as_json) -> None:
     """List the run directories in RUNS_DIR (default runs/) with their status, metrics and settings.
 
@@ -373,20 +361,17 @@ def runs_cmd(runs_dir, sort, as_json) -> None:
     """
     import json
 
-    from .runs import format_runs, list_runs
+    from .run.listing import format_runs, list_runs
 
     found = list_runs(runs_dir, sort=sort)
-    if as_json:
-        click.echo(json.dumps([r.to_json() for r in found], indent=1, ensure_ascii=False))
-    else:
-        click.echo(format_runs(found))
+    click.echo(json.dumps([r.to_json() for r in found], indent=1, ensure_ascii=False) if as_json
+               else format_runs(found))
 
 
 @main.command(name="show")
 @click.argument("run_dir", type=click.Path(file_okay=False))
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of the report.")
 @click.option("--no-verify", is_flag=True, help="Skip checking every file against the manifest (SHA-256).")
-@handle_errors
 def show_cmd(run_dir, as_json, no_verify) -> None:
     """Summarize one run: status, manifest check, task and classes, data, config, history, metrics.
 
@@ -397,7 +382,7 @@ def show_cmd(run_dir, as_json, no_verify) -> None:
     """
     import json
 
-    from .runs import format_show, show_run
+    from .run.listing import format_show, show_run
 
     info = show_run(run_dir, verify=not no_verify)
     click.echo(json.dumps(info, indent=1, ensure_ascii=False) if as_json else format_show(info))
@@ -406,7 +391,6 @@ def show_cmd(run_dir, as_json, no_verify) -> None:
 @main.command(name="env")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of the report.")
 @click.option("--no-tensorflow", is_flag=True, help="Skip importing TensorFlow (no device list).")
-@handle_errors
 def env_cmd(as_json, no_tensorflow) -> None:
     """Print versions, CPU and what TensorFlow sees, for bug reports.
 
@@ -417,14 +401,12 @@ def env_cmd(as_json, no_tensorflow) -> None:
     """
     import json
 
-    from .env import environment, format_environment
+    from .tools.env import environment, format_environment
 
     env = environment(tensorflow=not no_tensorflow)
     click.echo(json.dumps(env, indent=1, ensure_ascii=False) if as_json else format_environment(env))
-# --- end runs ---
 
 
-# --- datasets ---
 @main.group(name="datasets", short_help="Download public datasets as train.csv and test.csv.")
 def datasets_group() -> None:
     """Download classic public datasets (imdb, ag_news, sst2, trec, sms_spam) as train.csv and test.csv.
@@ -437,7 +419,6 @@ def datasets_group() -> None:
 
 
 @datasets_group.command(name="list")
-@handle_errors
 def datasets_list_cmd() -> None:
     """List the datasets that `textclf datasets download` knows, with their download size.
 
@@ -445,13 +426,9 @@ def datasets_list_cmd() -> None:
     Example:
         textclf datasets list
     """
-    from .datasets import format_size, list_datasets
+    from .tools.downloads import format_datasets
 
-    entries = list_datasets()
-    width = max(len(d.name) for d in entries)
-    for d in entries:
-        size = format_size(d.download_bytes, d.size_is_exact)
-        click.echo(f"{d.name:<{width}}  {size:>8}  {d.description}")
+    click.echo(format_datasets())
 
 
 @datasets_group.command(name="download")
@@ -468,7 +445,6 @@ def datasets_list_cmd() -> None:
               help="Seconds to wait for data before giving up.")
 @click.option("--seed", type=int, default=13, show_default=True,
               help="Seed of the stratified 80/20 split for a dataset without an official split (sms_spam).")
-@handle_errors
 def datasets_download_cmd(name, dest, base_url, sha256, timeout, seed) -> None:
     """Download dataset NAME, verify its SHA-256 and write DIR/train.csv, DIR/test.csv and DIR/SOURCE.md.
 
@@ -483,26 +459,18 @@ def datasets_download_cmd(name, dest, base_url, sha256, timeout, seed) -> None:
         textclf datasets download sst2 --to data/sst2 --url https://mirror.example.org/glue
         TEXTCLF_DATASETS_MIRROR=file:///srv/mirror textclf datasets download ag_news --to data/ag_news
     """
-    from .datasets import download_dataset, no_progress
+    from .tools.downloads import download_dataset, no_progress
 
     def progress(label, total):
-        stderr = sys.stderr
-        if total and stderr.isatty():
-            return click.progressbar(length=total, label=label, file=stderr, show_pos=False)
+        if total and sys.stderr.isatty():
+            return click.progressbar(length=total, label=label, file=sys.stderr, show_pos=False)
         return no_progress(label, total)
 
     result = download_dataset(name, dest, base_url=base_url, sha256=sha256, timeout=timeout, seed=seed,
                               progress=progress, log=lambda m: click.echo(m, err=True))
-    for path in result.outputs:
-        counts = result.counts[path.stem]
-        per_class = ", ".join(f"{label} {n:,}" for label, n in sorted(counts.items()))
-        total = sum(counts.values())
-        click.echo(f"{path.name}: {total:,} row{'' if total == 1 else 's'} ({per_class})")
-    click.echo(str(result.folder))
-# --- end datasets ---
+    click.echo(result.summary())
 
 
-# --- init-check ---
 @main.command(name="init")
 @click.option("--data", "data_path", required=True, type=click.Path(dir_okay=False),
               help="Labeled data file to inspect (.csv, .tsv, .jsonl, .parquet).")
@@ -514,7 +482,6 @@ def datasets_download_cmd(name, dest, base_url, sha256, timeout, seed) -> None:
 @click.option("--encoding", default="utf-8", show_default=True, help="Text encoding of the data file.")
 @click.option("--sample-rows", type=click.IntRange(1, None), default=100_000, show_default=True,
               help="Read at most this many rows.")
-@handle_errors
 def init_cmd(data_path, output_path, force, text_column, label_column, encoding, sample_rows) -> None:
     """Write a commented config for a data file.
 
@@ -529,7 +496,7 @@ def init_cmd(data_path, output_path, force, text_column, label_column, encoding,
         textclf init --data reviews.jsonl --output reviews.yaml --label-column stars
         textclf init --data big.parquet --sample-rows 20000 --force
     """
-    from .inspect_data import init_config
+    from .tools.init_config import init_config
 
     result = init_config(data_path, output_path, force=force, text_column=text_column,
                          label_column=label_column, encoding=encoding, sample_rows=sample_rows)
@@ -546,7 +513,6 @@ def init_cmd(data_path, output_path, force, text_column, label_column, encoding,
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
 @click.option("--examples", type=click.IntRange(0, None), default=3, show_default=True,
               help="Example rows to show per finding.")
-@handle_errors
 def check_data_cmd(config_path, overrides, strict, as_json, examples) -> None:
     """Lint the data files of a config before training.
 
@@ -564,24 +530,14 @@ def check_data_cmd(config_path, overrides, strict, as_json, examples) -> None:
     import json
 
     from .config import load_config
-    from .errors import DataError
-    from .datacheck import check_data
+    from .tools.check_data import check_data
 
-    cfg = load_config(config_path, list(overrides))
-    report = check_data(cfg, examples=examples)
-    if as_json:
-        click.echo(json.dumps(report.to_dict(), indent=2, ensure_ascii=False))
-    else:
-        click.echo(report.format())
-    if strict and report.problems:
-        n = len(report.problems)
-        raise DataError(f"check-data found {n} problem{'s' * (n != 1)} ("
-                        + ", ".join(f.check for f in report.problems)
-                        + "); fix them (see the report above), or leave out --strict")
-# --- end init-check ---
+    report = check_data(load_config(config_path, list(overrides)), examples=examples)
+    click.echo(json.dumps(report.to_dict(), indent=2, ensure_ascii=False) if as_json else report.format())
+    if strict:
+        report.check_strict()
 
 
-# --- export ---
 @main.command(name="export")
 @click.option("--model", "model_dir", required=True, help="A run directory written by `textclf train`.")
 @click.option("--format", "fmt", required=True, type=click.Choice(["savedmodel", "tflite"]),
@@ -592,7 +548,6 @@ def check_data_cmd(config_path, overrides, strict, as_json, examples) -> None:
 @click.option("--threshold", type=click.FloatRange(0, 1), default=None,
               help="Decision threshold of the label for binary and multi-label models (default: the run's "
                    "tuned thresholds, else 0.5).")
-@handle_errors
 def export_cmd(model_dir, fmt, output_dir, threshold) -> None:
     """Export a run as a SavedModel or TFLite model.
 
@@ -607,19 +562,9 @@ def export_cmd(model_dir, fmt, output_dir, threshold) -> None:
         textclf export --model runs/demo-20261128-120000 --format savedmodel
         textclf export --model RUN --format tflite --output exports/demo-tflite
     """
-    from .export import export
+    from .use.export import export
 
-    s = export(model_dir, fmt, output_dir, threshold=threshold)
-    click.echo(f"exported {model_dir} as {s.format} ({s.task}, {len(s.classes)} classes) in {s.seconds:.1f}s "
-               f"({'conversion' if s.format == 'tflite' else 'tracing and saving'} {s.convert_seconds:.1f}s)")
-    click.echo(f"checked on {s.texts_checked} texts: largest difference in a probability {s.max_difference:.1e} "
-               f"(tolerance {s.tolerance:.0e})")
-    for kind, specs in (("input", s.inputs), ("output", s.outputs)):
-        for name, (dtype, shape) in specs.items():
-            dims = ", ".join("None" if d is None else str(d) for d in shape)
-            click.echo(f"  {kind:<7}{name:<15}{dtype:<8}[{dims}]")
-    click.echo(str(s.output))
-# --- end export ---
+    click.echo(str(export(model_dir, fmt, output_dir, threshold=threshold)))
 
 
 if __name__ == "__main__":  # pragma: no cover

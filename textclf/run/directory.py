@@ -1,0 +1,456 @@
+"""A run directory on disk: creating it, saving a finished run, and verifying one before it is loaded.
+
+Saving writes every file atomically (:mod:`textclf.io.files`), the checkpoints stay until all files are
+written, and ``manifest.json`` (the SHA-256 and size of every file) is written last: a run without it is
+incomplete. Loading checks the whole directory against the manifest before anything in it is parsed (only
+known file names, no links or special files, size caps, checksums), then rebuilds the model from
+``model.json`` with :func:`textclf.model.network.build_model` and sets the weights. No layer configuration is
+ever deserialized and nothing is unpickled. The file names come from :mod:`textclf.run.layout`.
+"""
+
+from __future__ import annotations
+
+import csv
+import errno
+import json
+import os
+import re
+import stat
+import zipfile
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from ..errors import ModelRejected, UsageError
+from ..io.files import atomic_write, is_temp_name, sha256_file, write_bytes, write_json, write_text
+from .checkpoints import remove_checkpoints
+from .layout import (CONFIG, EVALUATIONS, FORMAT, FORMAT_VERSION, HISTORY, LABELS, LOCK, MANIFEST, MB, METRICS,
+                     MODEL, PLOTS, REJECTS, SIZE_CAPS, SMALL_FILE_CAP, THRESHOLDS, VOCAB, WEIGHTS, allowed, cap)
+
+WEIGHTS_MAX_RATIO = 50  # a compressed member that expands more than this is refused (zip bomb)
+
+
+# --------------------------------------------------------------------------------------------------
+# Creating a run directory and saving a finished run
+
+
+def new_run_dir(runs_dir: str | os.PathLike, name: str) -> Path:
+    """A fresh, unique run directory ``runs_dir/NAME-YYYYmmdd-HHMMSS`` (created empty)."""
+    base = Path(runs_dir)
+    stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
+    slug = re.sub(r"[^A-Za-z0-9_.-]+", "-", name).strip("-") or "run"
+    for i in range(1000):
+        path = base / (f"{slug}-{stamp}" + (f"-{i}" if i else ""))
+        try:
+            path.mkdir(parents=True, exist_ok=False)
+            return path
+        except FileExistsError:
+            continue
+    raise UsageError(f"could not find a free run directory name under {base}")
+
+
+def prepare_run_dir(path: str | os.PathLike) -> Path:
+    """Use ``path`` as a new run directory: refused if it exists and is not empty (nothing is touched)."""
+    p = Path(path)
+    if p.exists() or p.is_symlink():
+        if not p.is_dir() or p.is_symlink():
+            raise UsageError(f"--run-dir {p} exists and is not a directory; choose a new path")
+        if any(p.iterdir()):
+            raise UsageError(f"--run-dir {p} exists and is not empty; textclf never overwrites a run. "
+                             "Choose a new path, or resume it with --resume if it is an interrupted run")
+    p.mkdir(parents=True, exist_ok=True)
+    return p
+
+
+
+def write_config(run: Path, config_yaml: str) -> None:
+    write_text(run / CONFIG, config_yaml)
+
+
+def read_config_text(run: Path) -> str:
+    path = run / CONFIG
+    if not path.is_file() or path.stat().st_size > SIZE_CAPS[CONFIG]:
+        raise UsageError(f"--resume {run}: no {CONFIG} in it; this is not an interrupted textclf run")
+    return path.read_text(encoding="utf-8")
+
+
+def is_complete(run: Path) -> bool:
+    return (run / MANIFEST).exists()
+
+
+def has_model_files(run: Path) -> bool:
+    """Whether training got as far as saving the model (then the run directory is never deleted)."""
+    return (run / WEIGHTS).exists() or (run / MANIFEST).exists()
+
+
+def write_rejects(run: Path, rows: list[tuple[str, int, str]]) -> Path:
+    """Rows left out under ``on_bad_rows: skip``: file, line, reason."""
+    with atomic_write(run / REJECTS, "w", encoding="utf-8", newline="") as f:
+        writer = csv.writer(f)
+        writer.writerow(["file", "line", "reason"])
+        writer.writerows(rows)
+    return run / REJECTS
+
+
+def _write_history(run: Path, rows: list[dict]) -> None:
+    keys = list(rows[0]) if rows else ["epoch"]
+    with atomic_write(run / HISTORY, "w", encoding="utf-8", newline="") as f:
+        writer = csv.DictWriter(f, fieldnames=keys)
+        writer.writeheader()
+        writer.writerows(rows)
+
+
+def _save_weights(run: Path, model) -> None:
+    """Write every model variable, keyed by its path, to ``weights.npz``."""
+    import numpy as np
+
+    arrays = {_weight_key(w): np.asarray(w.numpy()) for w in model.weights}
+    with atomic_write(run / WEIGHTS, "wb") as f:
+        np.savez(f, **arrays)
+
+
+def _weight_key(variable) -> str:
+    return variable.path.replace("/", ":")
+
+
+def save_run(run: Path, *, config_yaml: str, hyperparameters: dict, vocab: dict, labels: dict, model,
+             history: list[dict], metrics: dict, thresholds: dict | None = None,
+             plots: dict[str, bytes] | None = None) -> None:
+    """Write all files of a finished run, then remove the checkpoints, then write the manifest.
+
+    Until the manifest exists the run is incomplete, and until every other file is written the checkpoints
+    stay, so a full disk or a kill during the save leaves a run that ``--resume`` finishes.
+    """
+    write_text(run / CONFIG, config_yaml)
+    write_json(run / MODEL, {"format": FORMAT, "format_version": FORMAT_VERSION, "hyperparameters": hyperparameters})
+    write_json(run / VOCAB, vocab, indent=None)
+    write_json(run / LABELS, labels)
+    _write_history(run, history)
+    write_json(run / METRICS, metrics)
+    if thresholds is not None:
+        write_json(run / THRESHOLDS, thresholds)
+    for kind, png in (plots or {}).items():
+        write_bytes(run / PLOTS[kind], png)
+    _save_weights(run, model)
+    remove_checkpoints(run)
+    write_manifest(run)
+
+
+def write_manifest(run: Path) -> None:
+    files = {}
+    for name in sorted(_walk(run)):
+        if name == MANIFEST:
+            continue
+        path = run / name
+        files[name] = {"sha256": sha256_file(path), "size": path.stat().st_size}
+    write_json(run / MANIFEST, {"format": FORMAT, "format_version": FORMAT_VERSION, "files": files})
+
+
+def _walk(run: Path) -> list[str]:
+    out = []
+    for root, dirs, files in os.walk(run):
+        rel = Path(root).relative_to(run)
+        if rel.parts[:1] == (EVALUATIONS,):
+            continue
+        for name in files:
+            if is_temp_name(name) or name == LOCK:
+                continue
+            out.append(str(rel / name) if str(rel) != "." else name)
+    return out
+
+
+# --------------------------------------------------------------------------------------------------
+# --------------------------------------------------------------------------------------------------
+# Verified loading
+
+
+def check_run_path(path: str | os.PathLike) -> Path:
+    """Refuse anything that is not a local directory before touching it (exit 2)."""
+    text = str(path)
+    if re.match(r"^[A-Za-z][A-Za-z0-9+.-]*://", text) or text.startswith(("hf:", "s3:", "gs:")):
+        raise UsageError(f"--model {text}: received a URL, but --model must be a textclf run directory on this "
+                         "machine; download the run directory first")
+    p = Path(text)
+    if p.suffix.lower() in (".keras", ".h5", ".hdf5", ".pb", ".pkl", ".joblib") and not p.is_dir():
+        raise UsageError(f"--model {p}: received a single model file, but --model must be a textclf run directory "
+                         "(the folder `textclf train` printed); textclf does not load other model formats")
+    if not p.exists():
+        raise UsageError(f"--model {p}: not found; it must be a textclf run directory (the folder `textclf train` printed)")
+    if not p.is_dir():
+        raise UsageError(f"--model {p}: must be a textclf run directory, received a file")
+    return p
+
+
+def verify(run: str | os.PathLike) -> dict[str, dict]:
+    """Check a run directory against its manifest before anything in it is parsed.
+
+    Refused (:class:`ModelRejected`, exit 4): no manifest; an entry that is a symlink, FIFO or other
+    special file; a file not listed in the manifest or not a known textclf file; a file over its size
+    cap; a size or SHA-256 mismatch. Entries that are refused are never opened.
+    """
+    run = check_run_path(run)
+    entries = _entries(run)
+    files = _read_manifest(run, entries)
+    for rel in sorted(entries):
+        if rel != MANIFEST and (rel not in files or not allowed(rel)):
+            raise ModelRejected(f"{run}: unexpected file {rel!r} that the manifest does not list; a run directory "
+                                "holds only textclf's own files. Remove it if you trust the rest")
+    for rel, meta in files.items():
+        if not allowed(rel):
+            raise ModelRejected(f"{run}: the manifest lists {rel!r}, which is not a textclf file")
+        if rel not in entries:
+            raise ModelRejected(f"{run}: {rel} is listed in the manifest but missing; the run directory is incomplete")
+        size = entries[rel]
+        if size > cap(rel):
+            raise ModelRejected(f"{run}: {rel} is {size:,} bytes, over its {cap(rel):,}-byte cap; refused unread")
+        if size != meta.get("size"):
+            raise ModelRejected(f"{run}: {rel} is {size:,} bytes, the manifest says {meta.get('size')}: the file is "
+                                "truncated or was changed after training")
+    for rel, meta in files.items():
+        if sha256_file(run / rel) != meta.get("sha256"):
+            raise ModelRejected(f"{run}: checksum mismatch in {rel}: the file was changed after training "
+                                "(or is corrupt); refusing to load it")
+    return files
+
+
+def _entries(run: Path) -> dict[str, int]:
+    """The plain files of a run and their sizes; links and special files are refused without opening them."""
+    entries = {}
+    for root, dirs, files in os.walk(run, followlinks=False):
+        for name in list(dirs) + files:
+            full = Path(root) / name
+            rel = full.relative_to(run).as_posix()
+            st = os.lstat(full)
+            if stat.S_ISLNK(st.st_mode):
+                raise ModelRejected(f"{run}: {rel} is a symbolic link; a run directory may only hold plain files. "
+                                    "Remove it (textclf never follows links out of a run)")
+            if stat.S_ISDIR(st.st_mode):
+                continue
+            if not stat.S_ISREG(st.st_mode):
+                raise ModelRejected(f"{run}: {rel} is not a regular file (FIFO, socket or device); remove it")
+            if rel.startswith(EVALUATIONS + "/"):
+                continue  # plots `textclf eval` added: plain files (checked above), never read here
+            if is_temp_name(name) or rel == LOCK:
+                continue  # a temporary file left by a killed writer, or the training lock; never read
+            entries[rel] = st.st_size
+    return entries
+
+
+def _read_manifest(run: Path, entries: dict[str, int]) -> dict[str, dict]:
+    """The manifest's table of files, once the manifest itself is found whole and of this format version."""
+    if MANIFEST not in entries:
+        if not any(name in entries for name in (CONFIG, MODEL, WEIGHTS)):
+            raise UsageError(f"--model {run}: must be a textclf run directory (the folder `textclf train` printed); "
+                             "this folder holds no textclf files")
+        raise ModelRejected(f"{run}: no {MANIFEST}: the run is incomplete (training did not finish or was killed) "
+                            "or this is not a textclf run directory; train again, or resume it")
+    if entries[MANIFEST] > SIZE_CAPS[MANIFEST]:
+        raise ModelRejected(f"{run}: {MANIFEST} is {entries[MANIFEST]:,} bytes, over the {SIZE_CAPS[MANIFEST]:,}-byte cap")
+    try:
+        manifest = json.loads((run / MANIFEST).read_text(encoding="utf-8"))
+        files = manifest["files"]
+        valid = manifest.get("format") == FORMAT and isinstance(files, dict)
+        valid = valid and all(isinstance(k, str) and isinstance(v, dict) for k, v in files.items())
+    except (ValueError, KeyError, TypeError, AttributeError, UnicodeDecodeError):
+        valid = False
+    if not valid:
+        raise ModelRejected(f"{run}: {MANIFEST} is not a valid textclf manifest; the run directory is damaged")
+    if manifest.get("format_version") != FORMAT_VERSION:
+        raise ModelRejected(f"{run}: run format version {manifest.get('format_version')!r}, this textclf reads "
+                            f"version {FORMAT_VERSION}; use the textclf version that trained it")
+    return files
+
+
+@dataclass
+class LoadedRun:
+    """A verified run, ready to predict."""
+
+    path: Path
+    model: Any
+    hyperparameters: Any
+    vocab: Any
+    labels: dict
+    config: dict
+    metrics: dict
+    thresholds: dict | None = None  # the content of thresholds.json, when the run has tuned thresholds
+
+    @property
+    def classes(self) -> list[str]:
+        return list(self.labels["classes"])
+
+    @property
+    def task(self) -> str:
+        return self.labels["task"]
+
+
+def _read_json(run: Path, name: str) -> Any:
+    try:
+        return json.loads((run / name).read_text(encoding="utf-8"))
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise ModelRejected(f"{run}: {name} is not valid JSON ({exc}); the file is truncated or not a valid {name}") from None
+
+
+def read_metrics(run: Path) -> dict:
+    return _read_json(run, METRICS) if (run / METRICS).exists() else {}
+
+
+def load_run(path: str | os.PathLike) -> LoadedRun:
+    """Verify a run directory and rebuild its model with textclf's own builder."""
+    from ..model.network import build_model
+
+    run = Path(path)
+    verify(run)
+    hp, vocab, labels = _read_description(run)
+    try:
+        model = build_model(hp)
+    except (ValueError, TypeError) as exc:
+        raise ModelRejected(f"{run}: cannot build the model described by {MODEL} ({exc})") from None
+    load_weights(run, model)
+    return LoadedRun(run, model, hp, vocab, labels, _read_config(run), read_metrics(run), _read_thresholds(run))
+
+
+def _read_description(run: Path):
+    """The hyperparameters, vocabulary and labels of a verified run, checked against each other."""
+    from ..model.hyperparameters import Hyperparameters
+    from ..model.vocabulary import Vocabulary
+
+    meta = _read_json(run, MODEL)
+    try:
+        hp = Hyperparameters.from_json(meta["hyperparameters"])
+    except (KeyError, TypeError, ValueError) as exc:
+        raise ModelRejected(f"{run}: {MODEL} does not describe a textclf model ({exc})") from None
+    vocab_obj = _read_json(run, VOCAB)
+    labels = _read_json(run, LABELS)
+    try:
+        vocab = Vocabulary.from_json(vocab_obj)
+        classes = labels["classes"]
+        valid = isinstance(classes, list) and all(isinstance(c, str) for c in classes)
+        if not valid or labels["task"] not in ("binary", "multiclass", "multilabel"):
+            raise ValueError("expected a task and a list of class names")
+    except (KeyError, TypeError, ValueError) as exc:
+        raise ModelRejected(f"{run}: {VOCAB} or {LABELS} is not in textclf's format ({exc!r})") from None
+    expected_outputs = 1 if labels["task"] == "binary" else len(classes)
+    if hp.num_outputs != expected_outputs:
+        raise ModelRejected(f"{run}: {MODEL} says {hp.num_outputs} outputs, {LABELS} has {len(classes)} classes "
+                            f"({labels['task']}); the files do not belong together")
+    if hp.vocab_size != len(vocab.tokens):
+        raise ModelRejected(f"{run}: {MODEL} says a vocabulary of {hp.vocab_size}, {VOCAB} holds {len(vocab.tokens)} tokens")
+    return hp, vocab, labels
+
+
+def _read_config(run: Path) -> dict:
+    import yaml
+
+    try:
+        return yaml.safe_load((run / CONFIG).read_text(encoding="utf-8"))
+    except (yaml.YAMLError, UnicodeDecodeError) as exc:
+        raise ModelRejected(f"{run}: {CONFIG} is not valid YAML ({exc})") from None
+
+
+def _read_thresholds(run: Path) -> dict | None:
+    thresholds = _read_json(run, THRESHOLDS) if (run / THRESHOLDS).exists() else None
+    if thresholds is None:
+        return None
+    values = thresholds.get("thresholds") if isinstance(thresholds, dict) else None
+    if not isinstance(values, dict) or not all(isinstance(v, (int, float)) and not isinstance(v, bool)
+                                               and 0 <= v <= 1 for v in values.values()):
+        raise ModelRejected(f"{run}: {THRESHOLDS} is not in textclf's format (expected thresholds between 0 "
+                            "and 1 by label)")
+    return thresholds
+
+
+def load_weights(run: Path, model) -> None:
+    """Set ``model``'s variables from ``weights.npz``, checking names and shapes first."""
+    import numpy as np
+
+    path = run / WEIGHTS
+    try:
+        with zipfile.ZipFile(path) as zf:
+            for info in zf.infolist():
+                if info.file_size > SIZE_CAPS[WEIGHTS] or (
+                        info.compress_size and info.file_size / max(info.compress_size, 1) > WEIGHTS_MAX_RATIO
+                        and info.file_size > 64 * MB):
+                    raise ModelRejected(f"{run}: {WEIGHTS} member {info.filename} would expand to {info.file_size:,} "
+                                        "bytes; refused (a zip bomb or a damaged file)")
+        arrays = np.load(path, allow_pickle=False)
+        names = set(arrays.files)
+    except (zipfile.BadZipFile, OSError, ValueError, EOFError) as exc:
+        raise ModelRejected(f"{run}: {WEIGHTS} is truncated or not a valid weights file ({exc})") from None
+    expected = {_weight_key(w): w for w in model.weights}
+    extra = names - set(expected)
+    missing = set(expected) - names
+    if extra or missing:
+        raise ModelRejected(f"{run}: {WEIGHTS} does not match the model in {MODEL}: unexpected arrays "
+                            f"{sorted(extra)[:3]}, missing arrays {sorted(missing)[:3]}")
+    with arrays:
+        for key, variable in expected.items():
+            try:
+                value = arrays[key]
+            except (ValueError, OSError, zipfile.BadZipFile, EOFError) as exc:
+                raise ModelRejected(f"{run}: {WEIGHTS} is truncated or not a valid weights file ({exc})") from None
+            if tuple(value.shape) != tuple(variable.shape):
+                raise ModelRejected(f"{run}: {WEIGHTS} array {key} has shape {tuple(value.shape)}, but {MODEL} builds "
+                                    f"shape {tuple(variable.shape)}; the weights and hyperparameters do not match")
+            if value.dtype.kind not in "fiu":
+                raise ModelRejected(f"{run}: {WEIGHTS} array {key} has dtype {value.dtype}, expected numbers")
+            variable.assign(value.astype(variable.dtype))
+
+
+
+
+# --------------------------------------------------------------------------------------------------
+# --------------------------------------------------------------------------------------------------
+# Reading one small file of a run for a summary (`textclf runs`, `textclf show`): read-only, nothing verified
+
+
+def read_small_file(run: str | os.PathLike, name: str) -> Any:
+    """The parsed content of one small file of a run, or None when it is absent.
+
+    ``.json`` is parsed with :func:`json.loads`, ``.yaml`` with ``yaml.safe_load``, ``.csv`` into a list of
+    row dicts of strings. The file is opened without following a symbolic link and without blocking on a
+    FIFO, and refused unread when it is not a regular file or is over its size cap (1 MiB for a name
+    without a cap). Raises :class:`ModelRejected` naming the file and the reason; it never checks the
+    manifest (use :func:`verify` for that) and never touches the weights.
+    """
+    path = Path(run) / name
+    limit = SIZE_CAPS.get(name, SMALL_FILE_CAP)
+    try:
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0))
+    except FileNotFoundError:
+        return None
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            raise ModelRejected(f"{name} is a symbolic link; a run directory may only hold plain files") from None
+        raise ModelRejected(f"{name} cannot be read ({exc.strerror})") from None
+    with os.fdopen(fd, "rb") as f:
+        st = os.fstat(f.fileno())
+        if not stat.S_ISREG(st.st_mode):
+            raise ModelRejected(f"{name} is not a regular file (a FIFO, socket, device or folder)")
+        if st.st_size > limit:
+            raise ModelRejected(f"{name} is {st.st_size:,} bytes, over its {limit:,}-byte cap; not read")
+        data = f.read(limit + 1)
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise ModelRejected(f"{name} is not UTF-8 text ({exc.reason} at byte {exc.start})") from None
+    suffix = Path(name).suffix.lower()
+    if suffix == ".json":
+        try:
+            return json.loads(text)
+        except ValueError as exc:
+            raise ModelRejected(f"{name} is not valid JSON ({exc})") from None
+    if suffix in (".yaml", ".yml"):
+        import yaml
+
+        try:
+            return yaml.safe_load(text)
+        except yaml.YAMLError as exc:
+            raise ModelRejected(f"{name} is not valid YAML ({' '.join(str(exc).split())})") from None
+    if suffix == ".csv":
+        try:
+            return list(csv.DictReader(text.splitlines(keepends=True)))
+        except csv.Error as exc:
+            raise ModelRejected(f"{name} is not a valid CSV file ({exc})") from None
+    return text
+

@@ -1,0 +1,124 @@
+"""Evaluating a run on a labeled file: the metrics, the misclassified rows, the confusion plot, the JSON.
+
+The figures come from :meth:`Classifier.score <textclf.use.classifier.Classifier.score>` (all from
+``sklearn.metrics``). Labels in the file that training never saw are named with their counts: an error
+(exit 3) unless ``ignore_unseen`` is set, in which case those rows (or, for multi-label, those labels) are left
+out and reported.
+"""
+
+from __future__ import annotations
+
+import csv
+import logging
+import os
+import time
+from pathlib import Path
+
+import numpy as np
+
+from ..io.csv_output import spreadsheet_safe
+from ..io.files import atomic_write, write_bytes, write_json
+from ..io.labeled import read_labeled
+from ..run.layout import CONFUSION_PNG, evaluation_dir
+from ..run.outputs import check_output
+from .decisions import class_probabilities, decide, labels_of
+from .metrics import label_indicators
+
+log = logging.getLogger(__name__)
+
+
+def evaluate_file(model, data: str | os.PathLike, *, text_column: str | None = None,
+                  label_column: str | None = None, output: str | os.PathLike | None = None,
+                  ignore_unseen: bool = False, batch_size: int = 512, encoding: str = "utf-8",
+                  threshold: float | None = None, errors: str | os.PathLike | None = None, plots: bool = True,
+                  progress=None) -> dict:
+    """Evaluate a run on the labeled file ``data``.
+
+    Args:
+        model: a :class:`~textclf.use.classifier.Classifier`, or a run directory to load one from.
+        data: a labeled .csv/.tsv/.jsonl/.parquet file.
+        text_column, label_column: default to the columns the run was trained with.
+        output: also write the metrics as JSON to this path (atomically).
+        ignore_unseen: leave out labels the run never saw instead of failing.
+        threshold: one decision threshold for every label (binary and multi-label). By default the run's
+            tuned thresholds apply (0.5 for a run without them); the metrics at 0.5 are then reported too.
+        errors: write the misclassified rows to this CSV, most confident mistakes first.
+        plots: draw the confusion matrix into ``RUN/evaluations/<data name>/`` (skipped with a note when the
+            run directory is read-only).
+        progress: ``progress(done, total)`` after each scored batch.
+
+    Returns:
+        The metrics (see :func:`textclf.use.metrics.metrics_from_probs`), plus ``data``, ``model``,
+        ``unseen_labels``, and for tuned thresholds ``at_0.5`` and ``threshold_source``.
+    """
+    from .classifier import Classifier
+
+    out = check_output(output, "--output", inputs=[("the data file", data)]) if output is not None else None
+    err = check_output(errors, "--errors", inputs=[("the data file", data)], others=[output]) if errors is not None else None
+    clf = model if isinstance(model, Classifier) else Classifier.load(model)
+    t0 = time.perf_counter()
+    labeled = read_labeled(data, text_column or clf.text_column, label_column or clf.label_column, encoding=encoding)
+    scored = clf.score(labeled.texts, labeled.labels, labeled.lines, threshold=threshold, ignore_unseen=ignore_unseen,
+                       batch_size=batch_size, progress=progress, where=str(data))
+    result = scored.metrics
+    result["data"] = str(data)
+    result["model"] = str(clf.path)
+    result["unseen_labels"] = scored.unseen
+    if err is not None:
+        result["errors_file"] = str(err)
+        result["errors_written"] = write_errors(err, clf, scored)
+    if plots:
+        result["plot"] = _plot(clf.path, data, result)
+    result["seconds"] = round(time.perf_counter() - t0, 3)
+    if out is not None:
+        write_json(out, result)
+    return result
+
+
+def _plot(run: Path, data, result: dict) -> str | None:
+    from .plots import confusion_png
+
+    try:
+        png = confusion_png(result, title=f"{Path(data).name}: {result['rows']:,} rows")
+        if png is None:
+            return None
+        path = evaluation_dir(run, data) / CONFUSION_PNG
+        write_bytes(path, png)
+        return str(path)
+    except OSError as exc:  # a read-only run directory (a deployed model) still evaluates
+        log.warning(f"note: could not write the confusion matrix plot into {run} ({exc.strerror}); "
+                    "metrics are unaffected")
+        return None
+
+
+def write_errors(path: str | os.PathLike, clf, scored) -> int:
+    """Write the misclassified rows of a :class:`~textclf.use.classifier.Scored` to a CSV, most confident
+    mistakes first; returns how many.
+
+    Columns: ``line`` (in the data file), ``text``, ``true``, ``predicted``, ``confidence``. For single-label
+    tasks the confidence is the probability of the predicted class. For multi-label tasks a row is a mistake
+    when its predicted label set differs from the true one, and the confidence is that of its most confident
+    wrong decision (p for a label predicted but absent, 1 - p for a label missed). Text is written
+    spreadsheet-safe.
+    """
+    task, probs, raw = clf.task, scored.probs, scored.labels
+    pred = decide(task, probs, scored.thresholds.value)
+    y = label_indicators(task, clf.classes, raw, clf.separator)
+    if task == "multilabel":
+        wrong = pred != y
+        rows = np.flatnonzero(wrong.any(axis=1))
+        certainty = np.where(pred == 1, probs, 1.0 - probs)
+        confidence = np.where(wrong, certainty, -np.inf).max(axis=1)
+    else:
+        full = class_probabilities(task, probs)
+        rows = np.flatnonzero(pred != y.reshape(-1))
+        confidence = full[np.arange(len(pred)), pred]
+    predicted = labels_of(task, clf.classes, pred, clf.separator)
+    order = rows[np.argsort(-confidence[rows], kind="stable")]
+    with atomic_write(Path(path), "w", encoding="utf-8", newline="") as f:
+        writer = csv.writer(f, lineterminator="\n")
+        writer.writerow(["line", "text", "true", "predicted", "confidence"])
+        for i in order:
+            writer.writerow([scored.lines[i], spreadsheet_safe(scored.texts[i]), spreadsheet_safe(raw[i]),
+                             spreadsheet_safe(predicted[i]), f"{confidence[i]:.6f}"])
+    return int(len(order))

@@ -1,0 +1,352 @@
+"""Which words made the model decide: token-level attributions by occlusion.
+
+For each text, every word is removed in turn (its characters replaced by one space) and the edited texts
+are scored together with the original in one model call. The attribution of a word is the drop in the
+explained label's log-odds when the word is gone (``measure="logodds"``, the default: it does not saturate
+when the model is very sure), or the drop in its probability (``measure="prob"``). Positive: the word pushes
+towards the label; negative: against it.
+
+Why occlusion rather than integrated gradients over the embeddings: the model has two branches, the
+(Bi)LSTM over word ids and a linear TF-IDF bag of 1..n-grams whose logits are added. Gradients over the word
+embeddings see only the first; the n-gram ids are discrete, and their TF-IDF weights are L2-normalized over
+the whole text. Re-encoding the edited text with the run's own encoder accounts for both branches exactly,
+needs no gradients through the cuDNN kernel or the mask, and costs one batched call of ``words + 1`` rows
+per text.
+
+Words are the spans of the raw text that the model's standardization turns into exactly one token: runs of
+characters between whitespace (ASCII whitespace, and the control characters and line separators that the
+standardization turns into spaces); with ``lower_and_split_punctuation`` every punctuation or symbol
+character is a word of its own, and with ``lower_and_strip_punctuation`` punctuation belongs to no word.
+Scores are reported on the words *as written* (case and all), with their character offsets.
+
+The recurrent layer reads only the first ``sequence_length`` tokens of a text, so only those words are
+scored; later words get the score ``None`` (the n-gram branch reads further, up to ``ngram_length``
+n-grams, and the prediction includes that, but the later words are not scored one by one).
+
+No TensorFlow at import time: the :class:`~textclf.use.classifier.Classifier` brings it.
+"""
+
+from __future__ import annotations
+
+import html
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from ..errors import UsageError
+from ..io.files import atomic_write
+from ..io.tables import iter_chunks
+from ..model.tokens import is_separator, word_spans
+from ..run.outputs import check_output
+from .decisions import class_probabilities, decide
+
+MEASURES = ("prob", "logodds")
+@dataclass
+class Explanation:
+    """The attributions of one label for one text.
+
+    ``tokens[i]`` is ``text[spans[i][0]:spans[i][1]]``, a word as written; ``scores[i]`` is its attribution
+    (positive: towards ``label``), or ``None`` for a word past the model's ``sequence_length`` that was not
+    scored. ``prob`` is the probability of ``label`` for the whole text; ``prediction`` and ``confidence`` are
+    the model's decision for the text (for multi-label: the labels joined by the separator, and the lowest
+    probability among them). ``predicted`` says whether ``label`` is (one of) the prediction(s). ``index`` is
+    the position of the text in the input list; ``line`` its line in a file, when read from one.
+    """
+
+    text: str
+    tokens: list[str]
+    scores: list[float | None]
+    label: str
+    prob: float
+    spans: list[tuple[int, int]] = field(default_factory=list)
+    prediction: str = ""
+    confidence: float = 0.0
+    predicted: bool = True
+    measure: str = "logodds"
+    index: int = 0
+    line: int | None = None
+    sequence_length: int = 0
+
+    @property
+    def scored(self) -> int:
+        """How many words were scored (the first ones; the rest were past the sequence length)."""
+        return sum(s is not None for s in self.scores)
+
+    @property
+    def truncated(self) -> bool:
+        return self.scored < len(self.tokens)
+
+    def top(self, n: int = 5, sign: int = 1) -> list[tuple[str, float]]:
+        """The ``n`` words that push most towards the label (``sign=1``) or against it (``sign=-1``)."""
+        pairs = [(t, s) for t, s in zip(self.tokens, self.scores) if s is not None and s * sign > 0]
+        pairs.sort(key=lambda p: -p[1] * sign)
+        return pairs[:n]
+
+
+def _logodds(task: str, logits: np.ndarray, j: int) -> np.ndarray:
+    """The log-odds of output class ``j`` from the logits (float64, no saturation)."""
+    z = np.asarray(logits, dtype=np.float64)
+    if task == "binary":
+        return z[:, 0] if j == 1 else -z[:, 0]
+    if task == "multilabel":
+        return z[:, j]
+    rest = np.delete(z, j, axis=1)
+    m = rest.max(axis=1, keepdims=True)
+    return z[:, j] - (m[:, 0] + np.log(np.exp(rest - m).sum(axis=1)))
+
+
+def explain_texts(clf, texts, *, label: str | None = None, measure: str = "logodds",
+                  threshold: float | None = None, lines: list[int] | None = None) -> list[Explanation]:
+    """Attribute the prediction for each text to its words, by occlusion.
+
+    Args:
+        clf: a :class:`~textclf.use.classifier.Classifier` (:meth:`Classifier.explain` calls this).
+        texts: the texts (a list of str).
+        label: explain this class for every text. Default: the predicted class (binary, multi-class), or
+            each predicted label (multi-label; the most probable one when none reaches its threshold).
+        measure: ``prob`` (drop in the label's probability) or ``logodds`` (drop in its log-odds).
+        threshold: decision threshold for binary and multi-label tasks (default: the run's tuned thresholds,
+            else 0.5).
+        lines: the line of each text in its file, copied into the explanations.
+
+    Returns:
+        One :class:`Explanation` per text, or for multi-label tasks one per explained label of each text
+        (in text order; ``index`` says which text).
+    """
+    if measure not in MEASURES:
+        raise UsageError(f"--measure: received {measure!r}, expected one of {', '.join(MEASURES)}")
+    classes = clf.classes
+    if label is not None and label not in classes:
+        shown = ", ".join(repr(c) for c in classes[:20]) + (", ..." if len(classes) > 20 else "")
+        raise UsageError(f"--label {label!r}: received a label this model does not have; expected one of {shown}")
+    thr = clf.decision_thresholds(threshold).value
+    out: list[Explanation] = []
+    for index, text in enumerate(str(t) for t in texts):
+        line = lines[index] if lines is not None else None
+        out += _explain_one(clf, text, index, line, label, measure, thr)
+    return out
+
+
+def _explain_one(clf, text: str, index: int, line: int | None, label: str | None, measure: str,
+                 thr) -> list[Explanation]:
+    from ..model.network import probabilities_from_logits
+
+    task, classes, vocab = clf.task, clf.classes, clf.vocabulary
+    seq_len = int(vocab.sequence_length)
+    # words past this many are read by neither branch: the edited texts can be cut after them
+    keep_words = max(seq_len, int(vocab.ngram_length or 0)) + 1
+    spans = word_spans(text, vocab.standardize)
+    scored = spans[:seq_len]
+    cut = text if len(spans) <= keep_words else text[:spans[keep_words - 1][1]]
+    variants = [cut] + [cut[:s] + " " + cut[e:] for s, e in scored]
+    logits = clf.logits(variants, batch_size=len(variants))
+    probs = probabilities_from_logits(task, logits)
+    full = class_probabilities(task, probs)
+    p0 = full[0].astype(np.float64)
+    decided = decide(task, probs[:1], thr)[0]
+    chosen = [int(decided)] if task != "multilabel" else [int(j) for j in np.flatnonzero(decided)]
+    if task == "multilabel":
+        prediction = clf.separator.join(classes[j] for j in chosen)
+        confidence = float(p0[chosen].min()) if chosen else float(1.0 - p0.max())
+    else:
+        prediction, confidence = classes[chosen[0]], float(p0[chosen[0]])
+    targets = [classes.index(label)] if label is not None else (chosen or [int(np.argmax(p0))])
+    out = []
+    for j in targets:
+        values = full[:, j].astype(np.float64) if measure == "prob" else _logodds(task, logits, j)
+        scores: list[float | None] = [round(float(d), 6) for d in (values[0] - values[1:]).tolist()]
+        scores += [None] * (len(spans) - len(scored))
+        out.append(Explanation(
+            text=text, tokens=[text[s:e] for s, e in spans], scores=scores, label=classes[j],
+            prob=float(p0[j]), spans=list(spans), prediction=prediction, confidence=confidence,
+            predicted=j in chosen, measure=measure, index=index, line=line, sequence_length=seq_len))
+    return out
+
+
+def explain_run(model, texts: list[str] | None = None, input: str | os.PathLike | None = None, *, limit: int = 20,
+                text_column: str | None = None, encoding: str = "utf-8", label: str | None = None,
+                measure: str = "logodds", threshold: float | None = None,
+                html: str | os.PathLike | None = None) -> list[Explanation]:
+    """``textclf explain``: explain ``texts``, or the first ``limit`` rows of the file ``input``; with ``html``,
+    also write the HTML page. The output path is checked before the model is loaded."""
+    from ..io.tables import check_file, file_format
+    from .classifier import Classifier
+
+    if bool(texts) == bool(input):
+        raise UsageError("give the texts to explain with --text \"...\" (repeatable) or --input FILE, not both"
+                         if texts else "give a text to explain with --text \"...\", or a file with --input FILE")
+    if html is not None:
+        check_output(html, "--html", inputs=[("the input file", input)] if input else [], example="explain.html")
+    if input:
+        check_file(input, "--input file")
+        file_format(input)
+    clf = model if isinstance(model, Classifier) else Classifier.load(model)
+    lines = None
+    if input:
+        texts, lines = read_texts(input, text_column or clf.text_column, limit, encoding)
+    results = clf.explain(list(texts), label=label, measure=measure, threshold=threshold, lines=lines)
+    if html is not None:
+        write_html(results, html, title=f"textclf explain: {model if not isinstance(model, Classifier) else clf.path}",
+                   inputs=[input] if input else [])
+    return results
+
+
+def read_texts(path: str | os.PathLike, column: str, limit: int = 20,
+               encoding: str = "utf-8") -> tuple[list[str], list[int]]:
+    """The first ``limit`` texts of a .csv/.tsv/.jsonl/.parquet file's ``column``, and their lines.
+
+    A missing column is a :class:`~textclf.errors.DataError` that names the columns found.
+    """
+    texts: list[str] = []
+    lines: list[int] = []
+    for chunk in iter_chunks(path, [column], encoding=encoding, chunk_rows=max(1, min(limit, 8192))):
+        texts += chunk.frame[column].tolist()[:limit - len(texts)]
+        lines += chunk.lines[:limit - len(lines)]
+        if len(texts) >= limit:
+            break
+    return texts, lines
+
+
+# --------------------------------------------------------------------------------------------------
+# Rendering
+
+
+def _clean(text: str) -> str:
+    """Control characters (an escape sequence could drive the terminal) shown as spaces."""
+    return "".join(" " if is_separator(c) and c != " " else c for c in text)
+
+
+def _strength(exp: Explanation) -> float:
+    return max((abs(s) for s in exp.scores if s is not None), default=0.0)
+
+
+def _fmt(score: float) -> str:
+    return f"{score:+.3f}"
+
+
+def header(exp: Explanation) -> str:
+    """``sports (p=0.873)``, plus what is explained when it is not the prediction."""
+    where = f"line {exp.line}" if exp.line is not None else f"text {exp.index + 1}"
+    head = f"{where}: prediction {exp.prediction or '(no label)'} (confidence {exp.confidence:.3f})"
+    if not exp.predicted or exp.label != exp.prediction:
+        head += f"; explaining {exp.label} (p={exp.prob:.3f}{'' if exp.predicted else ', not predicted'})"
+    return head
+
+
+def notes(exp: Explanation) -> list[str]:
+    out = []
+    if not exp.tokens:
+        out.append("empty text: no words to attribute")
+    if exp.truncated:
+        out.append(f"only the first {exp.scored:,} of {len(exp.tokens):,} words are scored: the model's LSTM reads "
+                   f"the first {exp.sequence_length:,} tokens (model.sequence_length); the rest are not coloured")
+    return out
+
+
+def format_terminal(exp: Explanation, *, color: bool = True, top: int = 5, max_rest_chars: int = 200) -> str:
+    """The text with its words coloured (green towards the label, red against; bold when strong, dim when
+    weak), and the top words with their scores. With ``color=False``, plain text."""
+    import click
+
+    peak = _strength(exp)
+    parts: list[str] = []
+    pos = 0
+    for (s, e), score in zip(exp.spans, exp.scores):
+        if score is None:
+            break
+        parts.append(_clean(exp.text[pos:s]))
+        word = _clean(exp.text[s:e])
+        r = abs(score) / peak if peak > 0 else 0.0
+        if color and r >= 0.1:
+            fg = ("bright_green" if r >= 0.7 else "green") if score > 0 else ("bright_red" if r >= 0.7 else "red")
+            word = click.style(word, fg=fg, bold=r >= 0.7, dim=r < 0.35)
+        parts.append(word)
+        pos = e
+    rest = _clean(exp.text[pos:])
+    if exp.truncated and len(rest) > max_rest_chars:
+        rest = rest[:max_rest_chars] + f" ... [{len(exp.text) - pos - max_rest_chars:,} more characters]"
+    parts.append(rest)
+    lines = [header(exp), "  " + ("".join(parts).strip() or "(empty)")]
+    unit = "probability" if exp.measure == "prob" else "log-odds"
+    if top and exp.tokens:
+        shown = lambda pairs: ", ".join(f"{_clean(t)!r} {_fmt(s)}" for t, s in pairs if abs(s) >= 5e-4) or "(none)"  # noqa: E731
+        lines.append(f"  towards {exp.label} ({unit} drop without the word): {shown(exp.top(top, 1))}")
+        lines.append(f"  against {exp.label}: {shown(exp.top(top, -1))}")
+    lines += [f"  note: {n}" for n in notes(exp)]
+    return "\n".join(lines)
+
+
+_CSS = """body{font-family:system-ui,sans-serif;max-width:60rem;margin:2rem auto;padding:0 1rem;color:#222}
+h1{font-size:1.3rem}h2{font-size:1rem;margin-bottom:.3rem}
+.text{line-height:1.9;white-space:pre-wrap;border:1px solid #ddd;padding:.6rem;border-radius:4px}
+.w{border-radius:3px;padding:0 1px}.rest{color:#999}
+.legend span{display:inline-block;padding:0 .5rem;margin-right:.2rem;border-radius:3px}
+table{border-collapse:collapse;margin:.4rem 0 1.5rem}td,th{padding:.1rem .6rem;text-align:left}
+td.n{text-align:right;font-variant-numeric:tabular-nums}.note{color:#a60}"""
+
+
+def _bg(score: float, peak: float) -> str:
+    r = min(abs(score) / peak, 1.0) if peak > 0 else 0.0
+    rgb = "0,160,60" if score > 0 else "220,40,40"
+    return f"background:rgba({rgb},{0.08 + 0.72 * r:.2f})" if r >= 0.02 else ""
+
+
+def to_html(explanations: list[Explanation], *, title: str = "textclf explain", top: int = 5) -> str:
+    """A self-contained HTML page (no scripts, no external resources; every text escaped) with the words
+    coloured by their scores, a legend, and the top words of each explanation."""
+    esc = lambda s: html.escape(_clean(str(s)), quote=True)  # noqa: E731  (one-line texts)
+    piece = lambda s: html.escape(_text_piece(s), quote=True)  # noqa: E731  (the text itself, newlines kept)
+    measure = explanations[0].measure if explanations else "prob"
+    unit = "probability" if measure == "prob" else "log-odds"
+    out = ["<!DOCTYPE html>", '<html lang="en"><head><meta charset="utf-8">',
+           '<meta http-equiv="Content-Security-Policy" content="default-src \'none\'; style-src \'unsafe-inline\'">',
+           f"<title>{esc(title)}</title><style>{_CSS}</style></head><body>", f"<h1>{esc(title)}</h1>",
+           '<p class="legend">Legend: <span style="background:rgba(0,160,60,0.8)">strongly towards</span>'
+           '<span style="background:rgba(0,160,60,0.3)">towards</span><span>neutral</span>'
+           '<span style="background:rgba(220,40,40,0.3)">against</span>'
+           '<span style="background:rgba(220,40,40,0.8)">strongly against</span> the explained label. '
+           f"A word's score is the drop in the label's {unit} when the word is removed from the text (occlusion); "
+           "the colour's strength is relative to the strongest word of the same text. Hover a word for its "
+           "score.</p>"]
+    for exp in explanations:
+        peak = _strength(exp)
+        out.append(f"<section><h2>{esc(header(exp))}</h2>")
+        body, pos = [], 0
+        for (s, e), score in zip(exp.spans, exp.scores):
+            if score is None:
+                break
+            body.append(piece(exp.text[pos:s]))
+            style = _bg(score, peak)
+            attr = f' style="{style}"' if style else ""
+            body.append(f'<span class="w"{attr} title="{_fmt(score)}">{piece(exp.text[s:e])}</span>')
+            pos = e
+        rest = exp.text[pos:]
+        body.append(f'<span class="rest">{piece(rest)}</span>' if exp.truncated else piece(rest))
+        out.append(f'<p class="text">{"".join(body) or "&nbsp;"}</p>')
+        for n in notes(exp):
+            out.append(f'<p class="note">{esc(n)}</p>')
+        if top and exp.tokens:
+            rows = [("towards", t, s) for t, s in exp.top(top, 1)] + [("against", t, s) for t, s in exp.top(top, -1)]
+            if rows:
+                out.append(f"<table><tr><th></th><th>word</th><th>{esc(unit)} drop</th></tr>")
+                out += [f'<tr><td>{d}</td><td>{esc(t)}</td><td class="n">{_fmt(s)}</td></tr>' for d, t, s in rows]
+                out.append("</table>")
+        out.append("</section>")
+    out.append("</body></html>")
+    return "\n".join(out) + "\n"
+
+
+def _text_piece(s: str) -> str:
+    """Text for an HTML page: newlines and tabs kept (pre-wrap), other control characters as spaces."""
+    return "".join(c if c in "\n\t " or not is_separator(c) else " " for c in s)
+
+
+def write_html(explanations: list[Explanation], path: str | os.PathLike, *, title: str = "textclf explain",
+               top: int = 5, inputs: tuple = ()) -> Path:
+    """Write :func:`to_html` to ``path`` atomically (checked as an output of a command reading ``inputs``)."""
+    p = check_output(path, "--html", inputs=inputs, example="explain.html")
+    with atomic_write(p, "w", encoding="utf-8") as f:
+        f.write(to_html(explanations, title=title, top=top))
+    return p

@@ -1,0 +1,213 @@
+"""Prediction to a CSV file in constant memory: read a chunk, score it, write it, repeat.
+
+The table is :meth:`Classifier.predict_frame <textclf.use.classifier.Classifier.predict_frame>`'s: the kept
+input columns, then ``prediction`` (the label; for multi-label the labels at or above their threshold,
+joined by the separator), ``confidence`` (the probability of the predicted label; for multi-label the lowest
+probability among the predicted labels, or 1 - the highest when none is predicted), optionally
+``top1``/``top1_p`` ... ``topK``/``topK_p``, and one ``p_<class>`` column per class. With
+``on_bad_rows="skip"`` a first ``line`` column gives each row's input line.
+
+The output is written to a temporary file beside the destination and renamed at the end
+(:func:`textclf.io.files.atomic_write`), so a crash or kill leaves either the old file or the complete new one.
+Echoed text is made spreadsheet-safe (:mod:`textclf.io.csv_output`).
+"""
+
+from __future__ import annotations
+
+import csv
+import os
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Iterator, Sequence
+
+import numpy as np
+import pandas as pd
+
+from ..errors import UsageError
+from ..io.csv_output import write_header, write_rows
+from ..io.files import atomic_write, clean_stale_temp_files
+from ..io.labeled import RowPolicy
+from ..io.tables import BadRow, Chunk, ReadReport, file_format, iter_chunks
+from ..run.outputs import check_output
+
+
+@dataclass
+class PredictSummary:
+    """What :func:`predict_file` wrote."""
+
+    output: Path
+    rows: int
+    seconds: float
+    bad_rows: list[BadRow] = field(default_factory=list)  # rows skipped, with their lines and reasons
+    rejects: Path | None = None  # the CSV that lists them
+    truncated_texts: int = 0  # texts longer than io.tables.MAX_TEXT_CHARS characters, cut
+
+    @property
+    def rows_per_second(self) -> float:
+        return self.rows / self.seconds if self.seconds else 0.0
+
+    def notes(self) -> list[str]:
+        """What the user should know besides the result: cut texts, skipped rows."""
+        from ..io.tables import MAX_TEXT_CHARS
+
+        out = []
+        if self.truncated_texts:
+            out.append(f"{self.truncated_texts:,} texts longer than {MAX_TEXT_CHARS:,} characters were cut to that "
+                       "length (the model reads far fewer tokens than that)")
+        if self.bad_rows:
+            lines = ", ".join(str(b.line) for b in self.bad_rows[:5])
+            out.append(f"skipped {len(self.bad_rows):,} unreadable rows (lines {lines}"
+                       f"{', ...' if len(self.bad_rows) > 5 else ''}); listed in {self.rejects}")
+        return out
+
+    def __str__(self) -> str:
+        return f"wrote {self.rows:,} rows to {self.output} ({self.rows_per_second:,.0f} rows/s)"
+
+
+def prediction_table(clf, outputs: np.ndarray, frame: pd.DataFrame, keep_columns: Sequence[str] = (),
+                     top_k: int = 0, threshold: float | None = None,
+                     lines: Sequence[int] | None = None) -> pd.DataFrame:
+    """The prediction table of ``frame``'s rows from the model ``outputs`` of its texts (see the module docstring).
+
+    ``lines``: a first ``line`` column with each row's input line.
+    """
+    decided = clf.table_columns(outputs, top_k, threshold)
+    columns: list = ([np.asarray(lines)] if lines is not None else [])
+    columns += [frame[c].reset_index(drop=True) for c in keep_columns]
+    columns += [pd.Series(v, dtype=object) if isinstance(v, list) else v for v in decided.values()]
+    table = pd.DataFrame({i: c for i, c in enumerate(columns)})
+    table.columns = (["line"] if lines is not None else []) + list(keep_columns) + list(decided)
+    return table
+
+
+def predict_file(model, input: str | os.PathLike, output: str | os.PathLike, *, text_column: str | None = None,
+                 keep_columns: Sequence[str] = (), top_k: int = 0, batch_size: int = 512, chunk_rows: int = 8192,
+                 encoding: str = "utf-8", threshold: float | None = None, safe_csv: bool = True,
+                 on_bad_rows: str = "error", max_bad_fraction: float = 0.01, progress=None,
+                 shard: tuple[int, int] | None = None) -> PredictSummary:
+    """Score every row of ``input`` and write the prediction table to the CSV ``output``.
+
+    Args:
+        model: a :class:`~textclf.use.classifier.Classifier`, or a run directory to load one from.
+        input: a .csv/.tsv/.jsonl/.parquet file with a text column.
+        output: the CSV to write; refused inside a run directory and when it is the input (also through a link).
+        text_column: defaults to the column the run was trained on.
+        keep_columns: input columns copied to the output, first.
+        top_k: also write the K most probable labels and their probabilities.
+        batch_size: rows per model call. chunk_rows: rows read and written at a time.
+        threshold: one decision threshold for every label of a binary or multi-label task (default: the
+            run's thresholds tuned on validation, else 0.5).
+        safe_csv: prefix echoed text that a spreadsheet would run as a formula with ``'``.
+        on_bad_rows: ``error`` stops at the first unreadable row; ``skip`` leaves such rows out, adds a ``line``
+            column, and lists the skipped rows in ``OUTPUT.rejects.csv``. More than ``max_bad_fraction`` of the
+            rows bad is a DataError, and the old output, if any, is left as it was.
+        progress: ``progress(done, total)`` after each chunk, in input lines (rows for Parquet).
+        shard: ``(i, n)`` scores only the i-th (1-based) of n contiguous, near-equal slices of the input's rows;
+            the shards' rows, concatenated in order, are exactly the rows of one unsharded run. Costs one
+            extra pass that parses (but does not score) the file to count rows.
+    """
+    src, dst = Path(input), Path(output)
+    rejects_path = dst.with_name(dst.name + ".rejects.csv")
+    check_output(dst, "--output", inputs=[("the input file", src)])
+    check_output(rejects_path, "--output (its rejects file)", inputs=[("the input file", src)], others=[dst])
+    clf = _classifier(model)
+    column = text_column or clf.text_column
+    keep = list(keep_columns)
+    columns = [column] + [c for c in keep if c != column]
+    policy = RowPolicy(on_bad_rows == "skip", max_bad_fraction, "--max-bad-fraction")
+    clean_stale_temp_files(dst)
+    bounds = _shard_bounds(src, column, encoding, chunk_rows, policy.skip, shard)
+    report = ReadReport(str(src))
+    t0 = time.perf_counter()
+    rows, span = 0, [0, np.inf]
+    total = None  # counted once the first chunk has shown the file is readable
+    outputs = 1 if clf.task == "binary" else len(clf.classes)
+    header = prediction_table(clf, np.zeros((0, outputs), np.float32), pd.DataFrame({c: [] for c in keep}), keep,
+                              top_k, threshold, lines=[] if policy.skip else None).columns
+    with atomic_write(dst, "w", encoding="utf-8", newline="") as f:
+        write_header(f, header, safe_csv)
+        chunks = iter_chunks(src, columns, encoding=encoding, chunk_rows=chunk_rows, skip_bad=policy.skip,
+                             report=report)
+        for chunk in _in_shard(chunks, bounds, span):
+            texts = chunk.frame[column].tolist()
+            table = prediction_table(clf, clf.outputs(texts, batch_size), chunk.frame, keep, top_k, threshold,
+                                     lines=chunk.lines if policy.skip else None)
+            write_rows(f, table, range(table.shape[1]) if safe_csv else ())
+            rows += len(texts)
+            if progress is not None:
+                total = count_rows(src) if total is None else total
+                progress(min(chunk.lines[-1], total) if chunk.lines else rows, total)
+        if bounds is not None:
+            report.bad_rows = [r for r in report.bad_rows if span[0] < r.line <= span[1]]
+        policy.check_fraction(str(src), report.bad_rows, rows, " No output was written")
+    summary = PredictSummary(dst, rows, time.perf_counter() - t0, report.bad_rows,
+                             truncated_texts=report.truncated_texts)
+    if report.bad_rows:
+        summary.rejects = _write_rejects(rejects_path, report.bad_rows)
+    elif rejects_path.exists():
+        rejects_path.unlink()  # it listed the rows of an earlier input
+    return summary
+
+
+def _classifier(model):
+    from .classifier import Classifier
+
+    return model if isinstance(model, Classifier) else Classifier.load(model)
+
+
+def _write_rejects(path: Path, bad_rows: list[BadRow]) -> Path:
+    with atomic_write(path, "w", encoding="utf-8", newline="") as f:
+        writer = csv.writer(f, lineterminator="\n")
+        writer.writerow(["line", "reason"])
+        writer.writerows((b.line, b.reason) for b in bad_rows)
+    return path
+
+
+def _shard_bounds(src: Path, column: str, encoding: str, chunk_rows: int, skip: bool,
+                  shard: tuple[int, int] | None) -> tuple[int, int, bool] | None:
+    """(first row, end row, is the last shard) of shard ``(i, n)`` of the input's usable rows; None: all rows."""
+    if shard is None:
+        return None
+    index, count = shard
+    if not (count >= 1 and 1 <= index <= count):
+        raise UsageError(f"--shard {index}/{count}: expected I/N with 1 <= I <= N, e.g. --shard 1/4 ... --shard 4/4")
+    rows = sum(len(c.lines) for c in iter_chunks(src, [column], encoding=encoding, chunk_rows=chunk_rows,
+                                                  skip_bad=skip, report=ReadReport(str(src))))
+    return (index - 1) * rows // count, index * rows // count, index == count
+
+
+def _in_shard(chunks: Iterator[Chunk], bounds: tuple[int, int, bool] | None, span: list) -> Iterator[Chunk]:
+    """The parts of ``chunks`` that fall in the shard; ``span`` gets the input lines (span[0], span[1]] that
+    belong to it, so that its bad rows are those between them."""
+    if bounds is None:
+        yield from chunks
+        return
+    lo, hi, last = bounds
+    seen = 0
+    for chunk in chunks:
+        first, seen = seen, seen + len(chunk.lines)
+        if first <= lo - 1 < seen:
+            span[0] = chunk.lines[lo - 1 - first]
+        if first <= hi - 1 < seen and not last:
+            span[1] = chunk.lines[hi - 1 - first]
+        a, b = max(lo - first, 0), min(hi - first, len(chunk.lines))
+        if a >= b:
+            if seen >= hi:
+                break
+            continue
+        yield Chunk(chunk.frame.iloc[a:b].reset_index(drop=True), chunk.lines[a:b])
+
+
+def count_rows(path: Path) -> int:
+    """Lines in a text file (a fast byte count of newlines), or the rows of a Parquet file: the progress total."""
+    if file_format(path) == "parquet":
+        import pyarrow.parquet as pq
+
+        return int(pq.ParquetFile(path).metadata.num_rows)
+    lines, last = 0, b"\n"
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 22), b""):
+            lines += block.count(b"\n")
+            last = block[-1:]
+    return lines + (last != b"\n")
