@@ -212,6 +212,6 @@ def test_binary_explains_either_class(binary_run):
 
 
 def test_importing_explain_does_not_import_tensorflow():
-    code = "import sys, textclf.explain, textclf.cli; print('tensorflow' in sys.modules)"
+    code = "import sys, textclf.use.explain, textclf.cli; print('tensorflow' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"

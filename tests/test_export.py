@@ -60,7 +60,7 @@ def mc_copy(multiclass_run, export_dir):
 def exports(trained, mc_copy, export_dir) -> dict[tuple[str, str], Exported]:
     """Every session run exported in both formats with `textclf export` (timings printed with -s)."""
     (export_dir / "binary-tflite").mkdir()  # an existing empty output folder is fine
-    stale = export_dir / ".binary-tflite.export-999999999-abc.tmp"  # left by a killed export (no such pid)
+    stale = export_dir / ".binary-tflite.999999999.abc.tmp"  # left by a killed export (no such pid)
     stale.mkdir()
     (stale / "model.tflite").write_bytes(b"partial")
     out = {}
@@ -210,7 +210,8 @@ def test_savedmodel_binary_and_multilabel_labels_follow_the_run_thresholds(expor
     for task in ("binary", "multilabel"):
         run = artifacts.load_run(trained[task].run)
         loaded = _loaded_savedmodel(exports[task, "savedmodel"].path)
-        expected = np.broadcast_to(np.asarray(as_array(run.thresholds, task, run.classes), np.float32).reshape(-1),
+        value = resolve_thresholds(task, run.classes, run.thresholds).value
+        expected = np.broadcast_to(np.asarray(value, np.float32).reshape(-1),
                                    (1 if task == "binary" else len(run.classes),))
         np.testing.assert_array_equal(loaded.threshold.numpy(), expected)
 
@@ -371,7 +372,7 @@ def test_default_output_is_beside_the_run_which_stays_untouched(exports, mc_copy
 
 def test_the_temporary_folder_of_a_killed_export_is_cleaned_up(exports, export_dir):
     assert exports["binary", "tflite"].path == export_dir / "binary-tflite"
-    assert not (export_dir / ".binary-tflite.export-999999999-abc.tmp").exists()
+    assert not (export_dir / ".binary-tflite.999999999.abc.tmp").exists()
     assert not [p.name for p in export_dir.iterdir() if p.name.endswith(".tmp")]
 
 
@@ -430,10 +431,10 @@ def test_a_mismatch_removes_the_export(multilabel_run, tmp_path):
 
     A negative tolerance makes every difference (even 0) a mismatch, so the removal path runs on a real export.
     """
-    from textclf.run import directory as artifacts
+    from textclf import Classifier
     from textclf.use.export import ExportMismatch, export
 
-    run = artifacts.load_run(multilabel_run.run)
+    run = Classifier.load(multilabel_run.run)
     out = tmp_path / "lite"
     with pytest.raises(ExportMismatch, match=r"differ from textclf's by .* above the tolerance -1 .* the export was "
                                              r"removed"):
@@ -476,6 +477,7 @@ def test_other_architectures_export_exactly(rnn, bidirectional, pooling, layers,
     """
     from support import topic_rows
 
+    from textclf import Classifier
     from textclf.run.directory import LoadedRun
     from textclf.use.export import export
     from textclf.model.network import Hyperparameters, build_model
@@ -494,7 +496,8 @@ def test_other_architectures_export_exactly(rnn, bidirectional, pooling, layers,
     for w in model.weights:
         if "ngram" in w.path:  # zeros at initialization; give the branch a say
             w.assign(rng.normal(size=w.shape).astype("float32"))
-    run = LoadedRun(tmp_path / "run", model, hp, vocab, {"task": task, "classes": classes, "separator": "|"}, {}, {})
+    run = Classifier(LoadedRun(tmp_path / "run", model, hp, vocab, {"task": task, "classes": classes, "separator": "|"},
+                               {}, {}))
     for fmt in formats:
         summary = export(run, fmt, tmp_path / fmt, texts=texts[:10])
         assert summary.max_difference <= 1e-5 and summary.texts_checked >= 60

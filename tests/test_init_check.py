@@ -411,7 +411,7 @@ def test_check_data_errors(tmp_path):
     assert_clean_error(result, 2, "config file not found")
     conf = tmp_path / "c.yaml"
     conf.write_text("data:\n  train: nope.csv\n", encoding="utf-8")
-    assert_clean_error(cli("check-data", "--config", conf), 2, "data file not found", "nope.csv")
+    assert_clean_error(cli("check-data", "--config", conf), 2, "data.train file not found", "nope.csv")
     write_csv(tmp_path / "t.csv", ["txt", "label"], [("a", "x"), ("b", "y")])
     conf.write_text("data:\n  train: t.csv\n", encoding="utf-8")
     assert_clean_error(cli("check-data", "--config", conf), 3, "column 'text' not found", "'txt'")

@@ -74,10 +74,14 @@ def test_tune_refuses_multiclass():
         tune("multiclass", ["a", "b", "c"], np.zeros((3, 3)), np.zeros((3, 3)))
 
 
-def test_as_array_maps_labels_in_output_order():
-    stored = {"thresholds": {"red": 0.3, "blue": 0.7}}
-    assert np.allclose(as_array(stored, "multilabel", ["blue", "green", "red"]), [0.7, 0.5, 0.3])
-    assert as_array(0.2, "multilabel", ["a"]) == 0.2 and as_array(None, "binary", ["a", "b"]) == 0.5
+def test_run_thresholds_apply_in_output_order_and_an_override_wins():
+    stored = {"objective": "f1", "thresholds": {"red": 0.3, "blue": 0.7}}
+    tuned = resolve_thresholds("multilabel", ["blue", "green", "red"], stored)
+    assert np.allclose(tuned.value, [0.7, 0.5, 0.3]) and tuned.source == "tuned on validation (f1)"
+    assert tuned.named == {"blue": 0.7, "green": 0.5, "red": 0.3}
+    assert resolve_thresholds("multilabel", ["a"], stored, 0.2).value == 0.2
+    assert resolve_thresholds("binary", ["a", "b"]).value == 0.5
+    assert resolve_thresholds("multiclass", ["a", "b", "c"], stored).named == {}
 
 
 # --------------------------------------------------------------------------------------------------

@@ -1009,7 +1009,7 @@ def test_E2_kill9_while_checkpoints_are_written_partial_ones_ignored(faults, ref
 
     def writing_one():
         try:
-            return any(n.startswith(".tmp-") for n in os.listdir(folder))
+            return any(n.startswith(".epoch-") and n.endswith(".tmp") for n in os.listdir(folder))
         except FileNotFoundError:
             return False
 
@@ -1031,7 +1031,7 @@ def test_E2_truncated_latest_checkpoint_falls_back_and_says_so(boundary_killed, 
     run = copy_run(boundary_killed, tmp_path)
     latest = run / "checkpoints" / ckpt(2) / "variables.npz"
     latest.write_bytes(latest.read_bytes()[: latest.stat().st_size // 2])
-    leftover = run / "checkpoints" / ".tmp-killed"  # what a kill during a checkpoint write leaves
+    leftover = run / "checkpoints" / ".epoch-00003-step-0000000.999999999.killed.tmp"  # a killed write
     leftover.mkdir()
     (leftover / "variables.npz").write_bytes(b"PK\x03\x04partial")
     out = resume(run)
@@ -1144,7 +1144,7 @@ def test_E6_disk_full_during_checkpoint_exit_5_previous_checkpoint_resumable(fau
         _lower_limit_after_first_checkpoint(p, run, resource.RLIMIT_FSIZE, lambda pid: 4096)
         assert p.wait(120) == 5, p.output
     folder = re.escape(str(run / "checkpoints"))
-    assert re.search(rf"error: no space left while writing a checkpoint in {folder} \(File too large\)", p.stderr), \
+    assert re.search(rf"error: no space left while writing {folder}/epoch-\d+-step-\d+ \(File too large\)", p.stderr), \
         p.stderr
     assert re.search(rf"textclf train --resume {re.escape(str(run))}\. The previous checkpoint is intact", p.stderr)
     assert "Traceback" not in p.output

@@ -95,8 +95,10 @@ class ShardType(click.ParamType):
             index, count = int(parts[0]), int(parts[1])
             if count >= 1 and 1 <= index <= count:
                 return index, count
-        self.fail(f"received {value!r}, expected I/N with 1 <= I <= N, such as 1/4 (the first of 4 slices)", param,
-                  ctx)
+        from .errors import UsageError
+
+        raise UsageError(f"--shard: received {value!r}, expected I/N with 1 <= I <= N, such as 1/4 (the first of 4 "
+                         "slices)")
 
 
 class Progress:

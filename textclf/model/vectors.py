@@ -123,52 +123,60 @@ def read_vectors(path: str | os.PathLike, tokens: list[str], dim: int, seed: int
     matrix = np.zeros((len(tokens), dim), dtype=np.float32)
     have = np.zeros(len(tokens), dtype=np.int8)  # 0 none, 1 from a lowercased file word, 2 exact
     file_words = 0
+    lineno = header
     with _open(p) as f:
         try:
             for lineno, line in enumerate(f, start=1):
-                if lineno <= header:
-                    continue
-                word, _, rest = line.partition(" ")
-                if not rest.strip():
-                    if not line.strip():
-                        continue  # a blank line (often the last one)
-                    raise _bad(p, lineno, f"expected a word and {dim} numbers, found one field",
-                               "remove the line or fix the file")
+                if lineno <= header or not line.strip():
+                    continue  # the header, or a blank line (often the last one)
                 file_words += 1
-                i = index.get(word)
-                kind = 2
-                if i is None:
-                    i = index.get(word.lower())
-                    kind = 1
-                    if i is None or have[i]:
-                        continue
-                elif have[i] == 2:
-                    continue  # the first exact vector of a word wins
-                values = rest.split()
-                if len(values) != dim:
-                    parts = line.split()
-                    if len(parts) > dim + 1:  # a GloVe "word" with spaces in it: the last dim fields are numbers
-                        continue
-                    raise _bad(p, lineno, f"expected {dim} numbers after {word!r}, found {len(values)}",
-                               "every line must have as many numbers as the first one")
-                try:
-                    vec = np.asarray(values, dtype=np.float32)
-                except ValueError:
-                    for value in values:  # name the first value that is not a number
-                        try:
-                            float(value)
-                        except ValueError:
-                            raise _bad(p, lineno, f"{value!r} in the vector of {word!r} is not a number",
-                                       "fix the line or remove it") from None
-                    raise
-                if not np.isfinite(vec).all():
-                    raise _bad(p, lineno, f"the vector of {word!r} holds a value that is not finite (nan or inf)",
-                               "fix the line or remove it")
-                matrix[i], have[i] = vec, kind
+                found = _vector(p, lineno, line, dim, index, have)
+                if found is not None:
+                    matrix[found[0]], have[found[0]] = found[1], found[2]
         except UnicodeDecodeError as exc:
             raise DataError(f"{KEY}: {p} is not valid UTF-8 after line {lineno} ({exc.reason}); "
                             "re-encode it as UTF-8") from None
-    words = max(len(tokens) - 2, 0)
+    return _complete(p, matrix, have, file_words, seed)
+
+
+def _vector(p: Path, lineno: int, line: str, dim: int, index: dict[str, int],
+            have: np.ndarray) -> tuple[int, np.ndarray, int] | None:
+    """(row, vector, 2 for an exact match or 1 for a lowercased one) of a line, or None when it is not needed."""
+    word, _, rest = line.partition(" ")
+    if not rest.strip():
+        raise _bad(p, lineno, f"expected a word and {dim} numbers, found one field", "remove the line or fix the file")
+    i, kind = index.get(word), 2
+    if i is None:
+        i, kind = index.get(word.lower()), 1
+        if i is None or have[i]:
+            return None
+    elif have[i] == 2:
+        return None  # the first exact vector of a word wins
+    values = rest.split()
+    if len(values) != dim:
+        if len(line.split()) > dim + 1:  # a GloVe "word" with spaces in it: the last dim fields are numbers
+            return None
+        raise _bad(p, lineno, f"expected {dim} numbers after {word!r}, found {len(values)}",
+                   "every line must have as many numbers as the first one")
+    try:
+        vec = np.asarray(values, dtype=np.float32)
+    except ValueError:
+        for value in values:  # name the first value that is not a number
+            try:
+                float(value)
+            except ValueError:
+                raise _bad(p, lineno, f"{value!r} in the vector of {word!r} is not a number",
+                           "fix the line or remove it") from None
+        raise
+    if not np.isfinite(vec).all():
+        raise _bad(p, lineno, f"the vector of {word!r} holds a value that is not finite (nan or inf)",
+                   "fix the line or remove it")
+    return i, vec, kind
+
+
+def _complete(p: Path, matrix: np.ndarray, have: np.ndarray, file_words: int, seed: int) -> Vectors:
+    """Draw the rows the file lacks on the found vectors' scale (the padding row stays zero)."""
+    words = max(len(matrix) - 2, 0)
     found = int((have > 0).sum())
     if not found:
         raise DataError(f"{KEY}: none of the {words:,} vocabulary words is in {p} ({file_words:,} words read); "
@@ -177,7 +185,7 @@ def read_vectors(path: str | os.PathLike, tokens: list[str], dim: int, seed: int
     known = matrix[have > 0]
     rng = np.random.default_rng(seed)
     missing = np.flatnonzero(have == 0)
-    missing = missing[missing > 0]  # the padding row stays zero
+    missing = missing[missing > 0]
     matrix[missing] = rng.normal(known.mean(axis=0), known.std(axis=0) + 1e-6,
-                                 size=(len(missing), dim)).astype(np.float32)
+                                 size=(len(missing), matrix.shape[1])).astype(np.float32)
     return Vectors(matrix=matrix, found=found, exact=int((have == 2).sum()), words=words, file_words=file_words)

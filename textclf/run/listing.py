@@ -30,7 +30,8 @@ from ..errors import ModelRejected, UsageError
 from . import layout
 from .checkpoints import latest_checkpoint_name
 from ..model.hyperparameters import parameter_count
-from .directory import read_small_file, verify
+from . import directory
+from .directory import read_small_file
 
 TASKS = ("binary", "multiclass", "multilabel")
 # the headline figures shown for a split, in this order, when metrics.json has them
@@ -448,7 +449,7 @@ def show_run(path: str | os.PathLike, verify: bool = True) -> dict:
     """Everything worth knowing about one run directory, as a JSON-ready dict.
 
     Keys: ``path``, ``name``, ``created``, ``status``/``status_text``/``problem``, ``manifest`` (whether
-    :func:`textclf.verify` accepts the run, and why not), ``task``, ``classes`` (count and the
+    :func:`textclf.run.directory.verify` accepts the run, and why not), ``task``, ``classes`` (count and the
     first 20), ``data`` (each data file with the SHA-256 recorded at training and whether it still exists),
     ``config`` (highlights), ``vocabulary`` and ``parameters`` (from model.json), ``history``, ``metrics``
     (headline figures of valid and test), ``worst_classes`` (the 5 lowest F1, from test if there is one),
@@ -469,14 +470,42 @@ def show_run(path: str | os.PathLike, verify: bool = True) -> dict:
     summary = summarize_run(run)
     reader = _Reader(run)
     config = reader.read(layout.CONFIG)
-    labels = reader.read(layout.LABELS)
     metrics = reader.read(layout.METRICS) or {}
+    task, classes = _check_labels(reader, reader.read(layout.LABELS))
     model_json = reader.read(layout.MODEL)
-    history = _history(reader.read(layout.HISTORY, list))
-    task, classes = _check_labels(reader, labels)
     hp = model_json.get("hyperparameters") if isinstance(model_json, dict) else None
     hp = hp if isinstance(hp, dict) else {}
+    history, state = _progress(reader, summary)
+    splits = {s: _headline(metrics.get(s)) for s in ("valid", "test") if isinstance(metrics.get(s), dict)}
+    worst_split = "test" if "test" in splits else "valid"
+    timing = metrics.get("timing") if isinstance(metrics.get("timing"), dict) else {}
+    out = summary.to_json()
+    if reader.problem and out["status"] != "damaged":
+        out.update(status="damaged", problem=reader.problem, status_text=f"damaged: {reader.problem}")
+    out.update({
+        "manifest": _manifest_check(run, verify),
+        "task": task or summary.task,
+        "classes": {"count": len(classes), "first": classes[:20]} if classes is not None else None,
+        "data": _data_files(config, metrics, state),
+        "config": {k: _get(config, k) for k in HIGHLIGHTS if _get(config, k) is not None},
+        "vocabulary": ({"tokens": hp.get("vocab_size"), "ngrams": hp.get("ngram_vocab_size") or 0}
+                       if "vocab_size" in hp else None),
+        "parameters": parameter_count(hp) if hp else None,
+        "history": history,
+        "metric": main_metric(task or summary.task),
+        "metrics": splits,
+        "worst_classes": {"split": worst_split, "rows": _per_class(metrics.get(worst_split))[:5]},
+        "timing": {k: v for k, v in timing.items() if _number(v) is not None},
+        "thresholds": _thresholds(reader, task, metrics),
+        "plots": _plots(run),
+        "paths": _paths(run),
+    })
+    return out
 
+
+def _progress(reader: _Reader, summary: RunSummary) -> tuple[list[dict], dict | None]:
+    """The history (a resumable run's from its newest checkpoint) and that checkpoint's state, if any."""
+    history = _history(reader.read(layout.HISTORY, list))
     state = None
     if summary.checkpoint:  # a resumable run: its progress so far is in the newest checkpoint's state
         state = reader.read(f"{layout.CHECKPOINTS}/{summary.checkpoint}/{layout.CKPT_STATE}")
@@ -484,16 +513,21 @@ def show_run(path: str | os.PathLike, verify: bool = True) -> dict:
             history = _history([r for r in state["history"] if isinstance(r, dict)])
         if summary.best_epoch is None and isinstance(state, dict) and isinstance(state.get("best_epoch"), int):
             summary.best_epoch = state["best_epoch"] or None  # 0: no epoch finished yet
+    return history, state
 
-    if verify:
-        try:
-            files = verify(run)
-            manifest = {"verified": True, "files": len(files), "message": f"all {len(files)} files match their SHA-256"}
-        except (ModelRejected, UsageError) as exc:
-            manifest = {"verified": False, "files": None, "message": str(exc)}
-    else:
-        manifest = {"verified": None, "files": None, "message": "not checked"}
 
+def _manifest_check(run: Path, verify: bool) -> dict:
+    if not verify:
+        return {"verified": None, "files": None, "message": "not checked"}
+    try:
+        files = directory.verify(run)
+    except (ModelRejected, UsageError) as exc:
+        return {"verified": False, "files": None, "message": str(exc)}
+    return {"verified": True, "files": len(files), "message": f"all {len(files)} files match their SHA-256"}
+
+
+def _data_files(config: Any, metrics: dict, state: dict | None) -> list[dict]:
+    """Each data file of the run, with the SHA-256 recorded at training and whether it still exists."""
     fingerprints = metrics.get("data") if isinstance(metrics.get("data"), dict) else None
     if fingerprints is None and isinstance(state, dict) and isinstance(state.get("data"), dict):
         fingerprints = state["data"]
@@ -504,123 +538,117 @@ def show_run(path: str | os.PathLike, verify: bool = True) -> dict:
             continue
         data.append({"key": key, "path": file, "sha256": (fingerprints or {}).get(key),
                      "exists": bool(file) and Path(file).is_file()})
+    return data
 
-    metric = main_metric(task or summary.task)
-    splits = {s: _headline(metrics.get(s)) for s in ("valid", "test") if isinstance(metrics.get(s), dict)}
-    worst_split = "test" if "test" in splits else "valid"
-    timing = metrics.get("timing") if isinstance(metrics.get("timing"), dict) else {}
+
+def _paths(run: Path) -> dict:
     paths = {"run": str(run.resolve())}
-    for key, name in (("logs", layout.LOGS), ("rejected_rows", layout.REJECTS),
-                      ("checkpoints", layout.CHECKPOINTS)):
+    for key, name in (("logs", layout.LOGS), ("rejected_rows", layout.REJECTS), ("checkpoints", layout.CHECKPOINTS)):
         if os.path.lexists(run / name):
             paths[key] = str((run / name).resolve())
-    vocab = None
-    if "vocab_size" in hp:
-        vocab = {"tokens": hp.get("vocab_size"), "ngrams": hp.get("ngram_vocab_size") or 0}
-    out = summary.to_json()
-    if reader.problem and out["status"] != "damaged":
-        out.update(status="damaged", problem=reader.problem, status_text=f"damaged: {reader.problem}")
-    out.update({
-        "manifest": manifest,
-        "task": task or summary.task,
-        "classes": {"count": len(classes), "first": classes[:20]} if classes is not None else None,
-        "data": data,
-        "config": {k: _get(config, k) for k in HIGHLIGHTS if _get(config, k) is not None},
-        "vocabulary": vocab,
-        "parameters": parameter_count(hp) if hp else None,
-        "history": history,
-        "metric": metric,
-        "metrics": splits,
-        "worst_classes": {"split": worst_split, "rows": _per_class(metrics.get(worst_split))[:5]},
-        "timing": {k: v for k, v in timing.items() if _number(v) is not None},
-        "thresholds": _thresholds(reader, task, metrics),
-        "plots": _plots(run),
-        "paths": paths,
-    })
-    return out
+    return paths
 
 
 def format_show(info: dict) -> str:
     """The dict of :func:`show_run` as a readable report."""
-    lines: list[str] = []
+    sections = [_show_head(info), _show_history(info), _show_metrics(info), _show_tail(info)]
+    return "\n".join(line for section in sections for line in section)
 
-    def row(label: str, value: Any) -> None:
-        lines.append(f"{label:<12}{value}")
 
-    row("run", info["paths"]["run"])
-    row("status", info["status_text"])
+def _row(label: str, value: Any) -> str:
+    return f"{label:<12}{value}"
+
+
+def _show_head(info: dict) -> list[str]:
+    """Status, manifest, task, data files, config and model size."""
     m = info["manifest"]
-    row("manifest", ("verified: " if m["verified"] else "NOT verified: " if m["verified"] is False else "")
-        + m["message"])
+    lines = [_row("run", info["paths"]["run"]), _row("status", info["status_text"]),
+             _row("manifest", ("verified: " if m["verified"] else "NOT verified: " if m["verified"] is False else "")
+                  + m["message"])]
     if info.get("created"):
-        row("created", info["created"].replace("T", " "))
-    classes = info.get("classes")
-    task = info.get("task") or "-"
+        lines.append(_row("created", info["created"].replace("T", " ")))
+    classes, task = info.get("classes"), info.get("task") or "-"
     if classes:
         shown = ", ".join(classes["first"][:10])
         more = classes["count"] - min(10, len(classes["first"]))
-        row("task", f"{task}, {classes['count']} classes: {shown}" + (f", ... ({more} more)" if more > 0 else ""))
+        lines.append(_row("task", f"{task}, {classes['count']} classes: {shown}"
+                          + (f", ... ({more} more)" if more > 0 else "")))
     else:
-        row("task", task)
+        lines.append(_row("task", task))
     for i, d in enumerate(info["data"]):
         sha = (d["sha256"] or "")[:16]
         state = "" if d["exists"] or not d["path"] else "  (missing now)"
-        row("data" if i == 0 else "", f"{d['key'].split('.')[1]} {d['path'] or '-'}"
-            + (f"  sha256 {sha}..." if sha else "") + state)
+        lines.append(_row("data" if i == 0 else "", f"{d['key'].split('.')[1]} {d['path'] or '-'}"
+                          + (f"  sha256 {sha}..." if sha else "") + state))
     if info.get("data") and not any(d["key"] == "data.valid" and d["path"] for d in info["data"]):
         frac = info["config"].get("data.valid_fraction")
-        row("", "valid split from train" + (f" ({frac:.0%})" if isinstance(frac, float) else ""))
-    cfg = info["config"]
+        lines.append(_row("", "valid split from train" + (f" ({frac:.0%})" if isinstance(frac, float) else "")))
+    return lines + _show_config(info)
+
+
+def _show_config(info: dict) -> list[str]:
+    cfg, lines = info["config"], []
     if cfg:
         model = _model_text({k: cfg.get(k) for k in SETTINGS})
         parts = [f"model {model}", f"embedding {cfg.get('model.embedding_dim')}", f"pooling {cfg.get('model.pooling')}",
                  f"dropout {cfg.get('model.embedding_dropout')}/{cfg.get('model.dropout')}",
                  f"n-grams {cfg.get('model.ngrams')}", f"sequence {cfg.get('model.sequence_length')}"]
-        row("config", ", ".join(parts))
+        lines.append(_row("config", ", ".join(parts)))
         parts = [f"epochs {cfg.get('train.epochs')}", f"batch {cfg.get('train.batch_size')}",
                  f"lr {cfg.get('train.learning_rate')}", f"n-gram lr {cfg.get('train.ngram_learning_rate')}",
                  f"seed {cfg.get('train.seed')}", f"patience {cfg.get('train.early_stopping_patience')}",
                  f"class_weight {cfg.get('train.class_weight')}"]
-        row("", ", ".join(parts))
+        lines.append(_row("", ", ".join(parts)))
     if info.get("vocabulary"):
         v = info["vocabulary"]
-        row("vocabulary", f"{v['tokens']:,} tokens, {v['ngrams']:,} n-grams")
+        lines.append(_row("vocabulary", f"{v['tokens']:,} tokens, {v['ngrams']:,} n-grams"))
     if info.get("parameters") is not None:
-        row("parameters", f"{info['parameters']:,}")
-    if info["history"]:
-        lines.append("")
-        lines.append("history")
-        first = info["history"][0]
-        val_metrics = [c for c in first if c.startswith("val_") and c != "val_loss"]
-        cols = [c for c in ("epoch", "loss", "val_loss", *val_metrics, "seconds") if c in first]
-        best = info.get("best_epoch")
-        body = [[_fmt(r.get(c), 1 if c == "seconds" else 4) + (" *" if c == "epoch" and r.get("epoch") == best else "")
-                 for c in cols] for r in info["history"]]
-        lines.append(_table(cols, body, indent="  "))
-        if best is not None:
-            so_far = info["status"] == "resumable"
-            lines.append("  * best epoch so far" if so_far else "  * best epoch (its weights were kept)")
+        lines.append(_row("parameters", f"{info['parameters']:,}"))
+    return lines
+
+
+def _show_history(info: dict) -> list[str]:
+    if not info["history"]:
+        return []
+    first = info["history"][0]
+    val_metrics = [c for c in first if c.startswith("val_") and c != "val_loss"]
+    cols = [c for c in ("epoch", "loss", "val_loss", *val_metrics, "seconds") if c in first]
+    best = info.get("best_epoch")
+    body = [[_fmt(r.get(c), 1 if c == "seconds" else 4) + (" *" if c == "epoch" and r.get("epoch") == best else "")
+             for c in cols] for r in info["history"]]
+    lines = ["", "history", _table(cols, body, indent="  ")]
+    if best is not None:
+        so_far = info["status"] == "resumable"
+        lines.append("  * best epoch so far" if so_far else "  * best epoch (its weights were kept)")
+    return lines
+
+
+def _show_metrics(info: dict) -> list[str]:
+    lines = []
     if info["metrics"]:
-        lines.append("")
         names = [k for k in HEADLINE if any(k in s for s in info["metrics"].values())]
         if "subset_accuracy" in names and "accuracy" in names:
             names.remove("accuracy")  # multi-label: the same figure under its precise name
         body = [[split] + [_fmt(figs.get(k)) for k in names] for split, figs in info["metrics"].items()]
-        lines.append(_table(["metrics"] + names, body))
+        lines += ["", _table(["metrics"] + names, body)]
     worst = info["worst_classes"]
     if worst["rows"]:
-        lines.append("")
-        lines.append(f"lowest F1 ({worst['split']}, worst {len(worst['rows'])})")
         body = [[r["name"], _fmt(r.get("f1")), _fmt(r.get("precision")), _fmt(r.get("recall")), _fmt(r.get("support"))]
                 for r in worst["rows"]]
-        lines.append(_table(["class", "f1", "precision", "recall", "support"], body, indent="  "))
-    lines.append("")
+        lines += ["", f"lowest F1 ({worst['split']}, worst {len(worst['rows'])})",
+                  _table(["class", "f1", "precision", "recall", "support"], body, indent="  ")]
+    return lines
+
+
+def _show_tail(info: dict) -> list[str]:
+    """Timing, thresholds, plots, paths, and how to resume."""
+    lines = [""]
     t = info["timing"]
     if t:
         parts = [f"training {t['fit_seconds']:.1f}s" if "fit_seconds" in t else None,
                  f"train phase {t['train_phase_seconds']:.1f}s" if "train_phase_seconds" in t else None,
                  f"TensorFlow start {t['tensorflow_start_seconds']:.1f}s" if "tensorflow_start_seconds" in t else None]
-        row("timing", ", ".join(p for p in parts if p))
+        lines.append(_row("timing", ", ".join(p for p in parts if p)))
     thr = info.get("thresholds")
     if thr:
         values = thr["values"]
@@ -632,11 +660,11 @@ def format_show(info: dict) -> str:
         else:
             text = _fmt(values, 3)
         source = thr["source"] + (f", objective {thr['objective']}" if thr.get("objective") else "")
-        row("thresholds", f"{text} ({source})")
-    row("plots", ", ".join(info["plots"]) if info["plots"] else "none")
+        lines.append(_row("thresholds", f"{text} ({source})"))
+    lines.append(_row("plots", ", ".join(info["plots"]) if info["plots"] else "none"))
     for key in ("logs", "rejected_rows", "checkpoints"):
         if key in info["paths"]:
-            row(key.replace("_", " "), info["paths"][key])
+            lines.append(_row(key.replace("_", " "), info["paths"][key]))
     if info["status"] == "resumable":
-        row("resume", f"textclf train --resume {info['path']}")
-    return "\n".join(lines)
+        lines.append(_row("resume", f"textclf train --resume {info['path']}"))
+    return lines

@@ -37,7 +37,7 @@ def same_path(a: str | os.PathLike, b: str | os.PathLike) -> bool:
 
 def check_output(path: str | os.PathLike, option: str = "--output", *, inputs: Iterable = (),
                  others: Iterable = (), folder: bool = False, overwrite: bool = True,
-                 example: str = "predictions.csv", create_parent: bool = False) -> Path:
+                 example: str = "predictions.csv", create_parent: bool = False, hint: str = "") -> Path:
     """Refuse an output path a command must not write (see the module docstring); returns it as a Path.
 
     Args:
@@ -57,7 +57,7 @@ def check_output(path: str | os.PathLike, option: str = "--output", *, inputs: I
     run = next((r for r in map(run_containing, places) if r is not None), None)
     if run is not None:
         raise UsageError(f"{option} {out} is inside the run directory {run}, whose files are sealed by its "
-                         "manifest; write it elsewhere (the run is left unchanged)")
+                         f"manifest; write it elsewhere{hint} (the run is left unchanged)")
     for given in inputs:
         what, given = given if isinstance(given, tuple) else ("an input of this command", given)
         if given is not None and same_path(out, given):

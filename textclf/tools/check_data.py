@@ -16,8 +16,8 @@ from pathlib import Path
 
 from ..config import Config
 from ..errors import DataError, UsageError
-from ..io.labeled import (Labeled, RowPolicy, check_classes, describe_unseen, infer_task, read_labeled, split_labels,
-                          stratified_split, unseen_labels)
+from ..io.labeled import (Labeled, RowPolicy, check_classes, describe_unseen, expand_paths, infer_task,
+                          read_labeled_many, split_labels, stratified_split, unseen_labels)
 from ..io.tables import MAX_TEXT_CHARS
 from ..model.tokens import tokenize
 from .init_config import suggest_sequence_length
@@ -400,9 +400,10 @@ def _sort(findings: list[Finding]) -> list[Finding]:
 def check_data(config: Config, *, examples: int = 3) -> Report:
     """Lint the data files a config names, as training would read and split them.
 
-    Reads ``data.train`` (and ``data.valid``/``data.test`` when set) with the config's columns, encoding and
-    separator; when ``data.valid`` is null, validation is the seeded stratified split that training makes
-    (``data.valid_fraction``, ``train.seed``). Unreadable rows and empty labels are findings, not errors.
+    Reads ``data.train`` (a file, a glob or a list, as training does; and ``data.valid``/``data.test`` when set)
+    with the config's columns, encoding and separator; when ``data.valid`` is null, validation is the seeded
+    stratified split that training makes (``data.valid_fraction``, ``train.seed``). Unreadable rows and empty
+    labels are findings, not errors.
 
     Returns:
         A :class:`Report` whose ``findings`` (problem, warning or info) are sorted problems first.
@@ -411,119 +412,146 @@ def check_data(config: Config, *, examples: int = 3) -> Report:
         UsageError: ``data.train`` is unset or a file is missing.
         DataError: a file cannot be read at all (format, encoding, missing column, no rows).
     """
-    d, m = config.data, config.model
-    if not d.train:
+    if not config.data.train:
         raise UsageError("data.train is not set; give the training file in the config or with --set data.train=PATH")
-    findings: list[Finding] = []
-    skip = d.on_bad_rows == "skip"
+    lint = _Lint(config, examples)
+    lint.read_splits()
+    lint.check_files()
+    lint.check_across()
+    return Report(config.source, lint.task, lint.classes, lint.splits, _sort(lint.findings))
 
-    def read(path: str, name: str) -> Labeled:
-        data = read_labeled(path, d.text_column, d.label_column, encoding=d.encoding,
-                            policy=RowPolicy(skip=True, keep_empty_labels=True))
-        bad = data.report.bad_rows
-        if bad:
-            over = RowPolicy.of(d).over_limit(len(bad), len(data) + len(bad))
-            sev = PROBLEM if (not skip or over) else WARNING
-            what = ("training stops at the first (data.on_bad_rows: error): fix them or set data.on_bad_rows: skip"
-                    if not skip else
-                    f"over data.max_bad_fraction {d.max_bad_fraction}: training refuses the file" if over
-                    else "training skips them (data.on_bad_rows: skip)")
-            findings.append(Finding(sev, f"bad_rows_{name}",
-                                    f"{name}: {plural(len(bad), 'row')} cannot be read (first at line {bad[0].line}: "
-                                    f"{bad[0].reason}); {what}", len(bad),
-                                    [Example(path, b.line, None, b.reason) for b in bad[:examples]]))
-        if data.report.truncated_texts:
-            findings.append(Finding(INFO, f"long_texts_{name}",
-                                    f"{name}: {data.report.truncated_texts:,} texts are longer than "
-                                    f"{MAX_TEXT_CHARS:,} characters and are cut to that length when read",
-                                    data.report.truncated_texts))
+
+class _Lint:
+    """The state of one ``check-data`` run: the config, the splits read so far, and the findings."""
+
+    def __init__(self, config: Config, examples: int):
+        self.config, self.d, self.examples = config, config.data, examples
+        self.skip = self.d.on_bad_rows == "skip"
+        self.findings: list[Finding] = []
+        self.splits: list[SplitInfo] = []
+        self.valid: _Part | None = None
+        self.valid_file: Labeled | None = None
+        self.test: _Part | None = None
+
+    def read(self, value, name: str) -> Labeled:
+        """One split's rows; unreadable rows, long texts and empty labels become findings."""
+        d = self.d
+        paths = expand_paths(value, f"data.{name}")
+        data = read_labeled_many(paths, d.text_column, d.label_column, encoding=d.encoding,
+                                 policy=RowPolicy(skip=True, keep_empty_labels=True))
+        self._bad_rows(data, name)
         empty = [i for i, lab in enumerate(data.labels) if not lab.strip()]
         if empty:
-            findings.append(Finding(
-                WARNING if skip else PROBLEM, f"empty_labels_{name}",
+            self.findings.append(Finding(
+                WARNING if self.skip else PROBLEM, f"empty_labels_{name}",
                 f"{name}: {plural(len(empty), 'row')} {verb(len(empty), 'has', 'have')} an empty label in column "
                 f"{d.label_column!r}; "
-                + ("training leaves them out (data.on_bad_rows: skip)" if skip else
+                + ("training leaves them out (data.on_bad_rows: skip)" if self.skip else
                    "training refuses the file: fill them in, remove them, or set data.on_bad_rows: skip"),
-                len(empty), [Example(path, data.lines[i], data.texts[i]) for i in empty[:examples]]))
+                len(empty), [Example(data.path, data.lines[i], data.texts[i]) for i in empty[:self.examples]]))
             data = data.subset([i for i, lab in enumerate(data.labels) if lab.strip()])
         if not data.texts:
-            raise DataError(f"{path}: no row has a label in column {d.label_column!r}; check data.label_column")
+            raise DataError(f"{data.path}: no row has a label in column {d.label_column!r}; check data.label_column")
         return data
 
-    train_full = read(d.train, "train")
-    task = config.task if config.task != "auto" else infer_task(train_full.labels, d.label_separator)
-    try:
-        classes = check_classes(train_full, task, d.label_separator, d.label_column)
-    except DataError as exc:
-        findings.append(Finding(PROBLEM, "classes", str(exc)))
-        classes = sorted(_label_counts(train_full.labels, task, d.label_separator))
-    valid_full = read(d.valid, "valid") if d.valid else None
-    test_full = read(d.test, "test") if d.test else None
+    def _bad_rows(self, data: Labeled, name: str) -> None:
+        d, bad = self.d, data.report.bad_rows
+        if bad:
+            over = RowPolicy.of(d).over_limit(len(bad), len(data) + len(bad))
+            sev = PROBLEM if (not self.skip or over) else WARNING
+            what = ("training stops at the first (data.on_bad_rows: error): fix them or set data.on_bad_rows: skip"
+                    if not self.skip else
+                    f"over data.max_bad_fraction {d.max_bad_fraction}: training refuses the file" if over
+                    else "training skips them (data.on_bad_rows: skip)")
+            self.findings.append(Finding(sev, f"bad_rows_{name}",
+                                         f"{name}: {plural(len(bad), 'row')} cannot be read (first at line "
+                                         f"{bad[0].line}: {bad[0].reason}); {what}", len(bad),
+                                         [Example(data.path, b.line, None, b.reason) for b in bad[:self.examples]]))
+        if data.report.truncated_texts:
+            self.findings.append(Finding(INFO, f"long_texts_{name}",
+                                         f"{name}: {data.report.truncated_texts:,} texts are longer than "
+                                         f"{MAX_TEXT_CHARS:,} characters and are cut to that length when read",
+                                         data.report.truncated_texts))
 
-    train = _Part.of("train", train_full)
-    splits = [SplitInfo("train", train_full.path, len(train_full))]
-    valid: _Part | None = None
-    fit_train = train  # what the vocabulary is fit on
-    if valid_full is not None:
-        valid = _Part.of("valid", valid_full)
-        splits.append(SplitInfo("valid", valid_full.path, len(valid_full)))
-    else:
+    def read_splits(self) -> None:
+        """Train, valid (a file, or the split training makes) and test; the task and the classes."""
+        d = self.d
+        train = self.read(d.train, "train")
+        self.task = self.config.task if self.config.task != "auto" else infer_task(train.labels, d.label_separator)
         try:
-            tr, va = stratified_split(train_full, d.valid_fraction, config.train.seed, task, d.label_separator,
-                                      d.label_column)
-            valid, fit_train = _Part.of("valid", va), _Part.of("train", tr)
-            how = "seeded" if task == "multilabel" else "seeded, stratified"
-            splits.append(SplitInfo("valid", None, len(va),
-                                    f"a {how} {d.valid_fraction:.0%} split of train (train.seed {config.train.seed}); "
-                                    f"training keeps {len(tr):,} rows of train"))
+            self.classes = check_classes(train, self.task, d.label_separator, d.label_column)
         except DataError as exc:
-            findings.append(Finding(PROBLEM, "split", f"cannot split a validation set off train: {exc}"))
-    test = _Part.of("test", test_full) if test_full is not None else None
-    if test_full is not None:
-        splits.append(SplitInfo("test", test_full.path, len(test_full)))
+            self.findings.append(Finding(PROBLEM, "classes", str(exc)))
+            self.classes = sorted(_label_counts(train.labels, self.task, d.label_separator))
+        self.valid_file = self.read(d.valid, "valid") if d.valid else None
+        test = self.read(d.test, "test") if d.test else None
+        self.train = self.fit_train = _Part.of("train", train)  # fit_train: what the vocabulary is fit on
+        self.splits.append(SplitInfo("train", train.path, len(train)))
+        if self.valid_file is not None:
+            self.valid = _Part.of("valid", self.valid_file)
+            self.splits.append(SplitInfo("valid", self.valid_file.path, len(self.valid_file)))
+        else:
+            self._split_valid(train)
+        if test is not None:
+            self.test = _Part.of("test", test)
+            self.splits.append(SplitInfo("test", test.path, len(test)))
 
-    # tokens, as the model's standardization makes them; a split part reuses those of its train rows
-    mode = m.standardize
-    file_parts = [train] + [p for p in (valid if valid_full is not None else None, test) if p is not None]
-    tokens = {p.name: [tokenize(t, mode) for t in p.texts] for p in file_parts}
-    by_line = None
+    def _split_valid(self, train: Labeled) -> None:
+        d, seed = self.d, self.config.train.seed
+        try:
+            tr, va = stratified_split(train, d.valid_fraction, seed, self.task, d.label_separator, d.label_column)
+        except DataError as exc:
+            self.findings.append(Finding(PROBLEM, "split", f"cannot split a validation set off train: {exc}"))
+            return
+        self.valid, self.fit_train = _Part.of("valid", va), _Part.of("train", tr)
+        how = "seeded" if self.task == "multilabel" else "seeded, stratified"
+        self.splits.append(SplitInfo("valid", None, len(va), f"a {how} {d.valid_fraction:.0%} split of train "
+                                     f"(train.seed {seed}); training keeps {len(tr):,} rows of train"))
 
-    def toks(part: _Part) -> list[list[str]]:
-        nonlocal by_line
-        if part is train or (part.name in tokens and part.file != train.file):
-            return tokens[part.name]
-        if by_line is None:
-            by_line = {line: i for i, line in enumerate(train.lines)}
-        return [tokens["train"][by_line[line]] for line in part.lines]
+    def check_files(self) -> None:
+        """Within each file: empty texts, texts without tokens, duplicates and conflicting labels."""
+        mode, sep, n = self.config.model.standardize, self.d.label_separator, self.examples
+        self.file_parts = [self.train] + [p for p in (self.valid if self.valid_file is not None else None, self.test)
+                                          if p is not None]
+        self.tokens = {p.name: [tokenize(t, mode) for t in p.texts] for p in self.file_parts}
+        for part in self.file_parts:
+            self.findings += _check_empty(part, n)
+            no_tokens = [i for i, (t, k) in enumerate(zip(part.texts, self.tokens[part.name])) if t.strip() and not k]
+            if no_tokens:
+                self.findings.append(Finding(
+                    WARNING, "no_tokens", f"{part.name}: {plural(len(no_tokens), 'text')} "
+                    f"{verb(len(no_tokens), 'has', 'have')} no token once standardized (model.standardize {mode}); "
+                    "the model sees nothing in them", len(no_tokens), [part.ex(i) for i in no_tokens[:n]]))
+            self.findings += _check_duplicates(part, self.task, sep, n)
 
-    # within each file
-    for part in file_parts:
-        findings += _check_empty(part, examples)
-        no_tokens = [i for i, (t, k) in enumerate(zip(part.texts, tokens[part.name])) if t.strip() and not k]
-        if no_tokens:
-            findings.append(Finding(WARNING, "no_tokens",
-                                    f"{part.name}: {plural(len(no_tokens), 'text')} {verb(len(no_tokens), 'has', 'have')}"
-                                    f" no token once standardized (model.standardize {mode}); the model sees "
-                                    "nothing in them", len(no_tokens), [part.ex(i) for i in no_tokens[:examples]]))
-        findings += _check_duplicates(part, task, d.label_separator, examples)
-    # across files
-    if valid is not None:
-        hint = "" if valid_full is not None else " (the split puts copies of a duplicated training text on both sides)"
-        findings += _check_overlap(fit_train, valid, task, d.label_separator, examples, PROBLEM, hint, mode,
-                                   (toks(fit_train), toks(valid)))
-        findings += _check_unseen(valid, classes, task, d.label_separator, examples)
-    if test is not None:
-        findings += _check_overlap(train, test, task, d.label_separator, examples, PROBLEM, "", mode,
-                                   (tokens["train"], tokens["test"]))
-        findings += _check_unseen(test, classes, task, d.label_separator, examples)
-    findings += _check_imbalance(train, task, d.label_separator, config.train.class_weight)
-    lengths = {name: [len(k) for k in ts] for name, ts in tokens.items()}
-    findings += _check_truncation(file_parts, m.sequence_length, mode, examples, lengths)
-    if valid is not None:
-        desc = "validation" if valid_full is not None else "validation-split"
-        findings += _check_oov(toks(fit_train), valid, toks(valid), m.max_tokens, mode, examples, desc)
-    return Report(config.source, task, classes, splits, _sort(findings))
+    def toks(self, part: _Part) -> list[list[str]]:
+        """The tokens of a part; a split part reuses those of its training rows."""
+        if part is self.train or (part.name in self.tokens and part.file != self.train.file):
+            return self.tokens[part.name]
+        by_line = {line: i for i, line in enumerate(self.train.lines)}
+        return [self.tokens["train"][by_line[line]] for line in part.lines]
+
+    def check_across(self) -> None:
+        """Across files: leakage, unseen labels, imbalance, truncation, out-of-vocabulary rate."""
+        m, sep, n, mode = self.config.model, self.d.label_separator, self.examples, self.config.model.standardize
+        valid, test, task = self.valid, self.test, self.task
+        if valid is not None:
+            hint = ("" if self.valid_file is not None
+                    else " (the split puts copies of a duplicated training text on both sides)")
+            self.findings += _check_overlap(self.fit_train, valid, task, sep, n, PROBLEM, hint, mode,
+                                            (self.toks(self.fit_train), self.toks(valid)))
+            self.findings += _check_unseen(valid, self.classes, task, sep, n)
+        if test is not None:
+            self.findings += _check_overlap(self.train, test, task, sep, n, PROBLEM, "", mode,
+                                            (self.tokens["train"], self.tokens["test"]))
+            self.findings += _check_unseen(test, self.classes, task, sep, n)
+        self.findings += _check_imbalance(self.train, task, sep, self.config.train.class_weight)
+        lengths = {name: [len(k) for k in ts] for name, ts in self.tokens.items()}
+        self.findings += _check_truncation(self.file_parts, m.sequence_length, mode, n, lengths)
+        if valid is not None:
+            desc = "validation" if self.valid_file is not None else "validation-split"
+            self.findings += _check_oov(self.toks(self.fit_train), valid, self.toks(valid), m.max_tokens, mode, n,
+                                        desc)
 
 
 # --------------------------------------------------------------------------------------------------

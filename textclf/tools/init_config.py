@@ -297,10 +297,29 @@ def inspect_file(path: str | os.PathLike, *, text_column: str | None = None, lab
     if fmt in ("csv", "tsv") and len(set(names)) != len(names):
         dupe = next(n for n, k in Counter(names).items() if k > 1)
         raise DataError(f"{p}, line 1: the header names column {dupe!r} more than once; give each column a unique name")
+    sample = _read_sample(p, names, encoding, sample_rows)
+    cols = [_column_stats(n, sample.values[n], separator) for n in names]
+    text, text_why = _text_column(p, cols, sample, text_column, label_column)
+    label, label_why = _label_column(p, cols, sample, text, label_column, separator)
+    return _inspection(p, fmt, cols, sample, (text, text_why), (label, label_why), separator, encoding)
+
+
+@dataclass
+class _Sample:
+    values: dict[str, list[str]]  # the first rows, by column
+    limit: int  # --sample-rows
+    rows: int
+    more: bool  # the file has more rows than were read
+    bad_rows: int
+
+    def first(self) -> str:
+        return f"{'the first ' if self.more else ''}{self.rows:,} rows"
+
+
+def _read_sample(p: Path, names: list[str], encoding: str, sample_rows: int) -> _Sample:
     report = ReadReport(str(p))
     values: dict[str, list[str]] = {n: [] for n in names}
-    rows = 0
-    more = False
+    rows, more = 0, False
     chunks = iter_chunks(p, names, encoding=encoding, skip_bad=True, report=report,
                          chunk_rows=min(8192, sample_rows + 1))
     for chunk in chunks:
@@ -314,38 +333,51 @@ def inspect_file(path: str | os.PathLike, *, text_column: str | None = None, lab
             break
     if rows == 0:
         raise DataError(f"{p} has a header but no readable data rows; add examples, one per row")
-    cols = [_column_stats(n, values[n], separator) for n in names]
-    by_name = {c.name: c for c in cols}
+    return _Sample(values, sample_rows, rows, more, len(report.bad_rows))
 
-    hint = ("; name them with --text-column COLUMN --label-column COLUMN")
+
+_NAME_THEM = "; name them with --text-column COLUMN --label-column COLUMN"
+
+
+def _text_column(p: Path, cols: list[ColumnStats], sample: _Sample, text_column: str | None,
+                 label_column: str | None) -> tuple[ColumnStats, str]:
     if text_column is not None:
-        text, text_why = by_name[text_column], "given with --text-column"
-    else:
-        text, text_why = _pick_text(cols, label_column)
-        if text is None:
-            raise DataError(f"{p}: no column looks like text (every column is empty or numbers) in "
-                            f"{'the first ' if more else ''}{rows:,} rows; columns found: "
-                            + ", ".join(c.describe() for c in cols) + hint)
-    if label_column is not None:
-        label, label_why = by_name[label_column], "given with --label-column"
-        if label.labels is None:  # many distinct values were not counted: count them now
-            cells = [v for v in values[label_column] if v.strip()]
-            label.labels = Counter(split_labels(cells, "multiclass", separator))
-            label.n_labels = len(label.labels)
-        if label.n_labels < 2:
-            raise DataError(f"{p}, column {label_column!r}: {label.n_labels} distinct label(s) in "
-                            f"{rows:,} rows; a classifier needs at least two; choose another --label-column")
-    else:
-        label, label_why = _pick_label(cols, text.name, separator)
+        return next(c for c in cols if c.name == text_column), "given with --text-column"
+    text, why = _pick_text(cols, label_column)
+    if text is None:
+        raise DataError(f"{p}: no column looks like text (every column is empty or numbers) in {sample.first()}; "
+                        "columns found: " + ", ".join(c.describe() for c in cols) + _NAME_THEM)
+    return text, why
+
+
+def _label_column(p: Path, cols: list[ColumnStats], sample: _Sample, text: ColumnStats, label_column: str | None,
+                  separator: str) -> tuple[ColumnStats, str]:
+    if label_column is None:
+        label, why = _pick_label(cols, text.name, separator)
         if label is None:
             others = [c for c in cols if c.name != text.name]
             raise DataError(
                 f"{p}: no plausible label column (one with few distinct values, at least 2 and at most half the "
-                f"rows) in {'the first ' if more else ''}{rows:,} rows; the text column is {text.name!r}, the "
-                f"other columns: " + (", ".join(c.describe() for c in others) or "(none)") + hint)
+                f"rows) in {sample.first()}; the text column is {text.name!r}, the other columns: "
+                + (", ".join(c.describe() for c in others) or "(none)") + _NAME_THEM)
+        return label, why
+    label = next(c for c in cols if c.name == label_column)
+    if label.labels is None:  # many distinct values were not counted: count them now
+        cells = [v for v in sample.values[label_column] if v.strip()]
+        label.labels = Counter(split_labels(cells, "multiclass", separator))
+        label.n_labels = len(label.labels)
+    if label.n_labels < 2:
+        raise DataError(f"{p}, column {label_column!r}: {label.n_labels} distinct label(s) in {sample.rows:,} rows; "
+                        "a classifier needs at least two; choose another --label-column")
+    return label, "given with --label-column"
 
+
+def _inspection(p: Path, fmt: str, cols: list[ColumnStats], sample: _Sample, text_pick: tuple, label_pick: tuple,
+                separator: str, encoding: str) -> Inspection:
+    """The choices made from the sample: task, token counts, sequence length, sibling valid/test files."""
+    (text, text_why), (label, label_why) = text_pick, label_pick
+    values = sample.values
     label_values = [v for v in values[label.name] if v.strip()]
-    task = infer_task(label_values, separator)
     tokens: Counter = Counter()
     lengths = []
     for t in values[text.name]:
@@ -355,15 +387,15 @@ def inspect_file(path: str | os.PathLike, *, text_column: str | None = None, lab
     lengths.sort()
     total = sum(tokens.values())
     kept = sum(n for _, n in tokens.most_common(ModelConfig.max_tokens - 2))
-    valid, test = _siblings(p)
     insp = Inspection(
-        path=p, format=fmt, columns=cols, rows=rows, more_rows=more, sample_rows=sample_rows,
-        bad_rows=len(report.bad_rows), text_column=text.name, label_column=label.name, text_reason=text_why,
-        label_reason=label_why, task=task, separator=separator, encoding=encoding, token_lengths=lengths,
-        distinct_tokens=len(tokens), token_total=total, top_token_cover=kept / total if total else 1.0,
+        path=p, format=fmt, columns=cols, rows=sample.rows, more_rows=sample.more, sample_rows=sample.limit,
+        bad_rows=sample.bad_rows, text_column=text.name, label_column=label.name, text_reason=text_why,
+        label_reason=label_why, task=infer_task(label_values, separator), separator=separator, encoding=encoding,
+        token_lengths=lengths, distinct_tokens=len(tokens), token_total=total,
+        top_token_cover=kept / total if total else 1.0,
         empty_texts=sum(1 for t in values[text.name] if not t.strip()),
-        empty_labels=rows - len(label_values), sequence_length=suggest_sequence_length(lengths))
-    for role, sib in zip(("valid", "test"), (valid, test)):
+        empty_labels=sample.rows - len(label_values), sequence_length=suggest_sequence_length(lengths))
+    for role, sib in zip(("valid", "test"), _siblings(p)):
         if sib is not None:
             try:
                 cols_there = _columns_of(sib, file_format(sib), encoding)
@@ -408,18 +440,12 @@ def _rel(target: Path, config_dir: Path) -> str:
 
 def render_config(insp: Inspection, output: str | os.PathLike) -> str:
     """The commented YAML config for an inspection, with data paths relative to ``output``'s folder."""
-    out_dir = Path(output).parent
-    rows = insp.rows
-    labeled = rows - insp.empty_labels
-    classes = insp.classes
-    p95 = percentile(insp.token_lengths, 0.95)
-    longest = insp.token_lengths[-1] if insp.token_lengths else 0
-    cut = sum(1 for n in insp.token_lengths if n > insp.sequence_length)
+    name = Path(output).name
     lines = [
         f"# Written by `textclf init` for {insp.path.name}, from {insp.sample_words()}.",
         "# Every key not set here keeps its default (see configs/default.yaml). Check it with",
-        f"#   textclf check-data --config {Path(output).name}",
-        f"# and train with: textclf train --config {Path(output).name}",
+        f"#   textclf check-data --config {name}",
+        f"# and train with: textclf train --config {name}",
         "# Relative paths resolve against the folder of this file.",
         "# Columns found: " + ", ".join(c.describe() for c in insp.columns[:12])
         + (f", and {len(insp.columns) - 12} more" if len(insp.columns) > 12 else ""),
@@ -431,10 +457,18 @@ def render_config(insp: Inspection, output: str | os.PathLike) -> str:
     elif insp.task == "binary":
         task_why = "2 labels: one sigmoid output"
     else:
-        task_why = f"{len(classes)} labels, one per row: one softmax output"
+        task_why = f"{len(insp.classes)} labels, one per row: one softmax output"
     lines += [f"task: {insp.task}  # {task_why}", "", "data:"]
-    lines.append(f"  train: {_yaml_str(_rel(insp.path, out_dir))}  # {rows:,} rows read"
-                 + (f", {insp.bad_rows:,} unreadable rows skipped" if insp.bad_rows else ""))
+    lines += _data_section(insp, Path(output).parent)
+    lines += ["", "model:"] + _model_section(insp)
+    lines += ["", "train:"] + _train_section(insp)
+    return "\n".join(lines) + "\n"
+
+
+def _data_section(insp: Inspection, out_dir: Path) -> list[str]:
+    rows, labeled = insp.rows, insp.rows - insp.empty_labels
+    lines = [f"  train: {_yaml_str(_rel(insp.path, out_dir))}  # {rows:,} rows read"
+             + (f", {insp.bad_rows:,} unreadable rows skipped" if insp.bad_rows else "")]
     if insp.valid:
         lines.append(f"  valid: {_yaml_str(_rel(insp.valid, out_dir))}  # found next to the training file")
     else:
@@ -461,22 +495,31 @@ def render_config(insp: Inspection, output: str | os.PathLike) -> str:
         if share > DataConfig.max_bad_fraction:
             lines.append(f"  max_bad_fraction: {min(1.0, math.ceil(share * 120) / 100)}  "
                          f"# {share:.1%} of the rows are left out; training refuses more than this")
-    lines += ["", "model:"]
+    return lines
+
+
+def _model_section(insp: Inspection) -> list[str]:
+    rows = insp.rows
+    p95 = percentile(insp.token_lengths, 0.95)
+    longest = insp.token_lengths[-1] if insp.token_lengths else 0
+    cut = sum(1 for n in insp.token_lengths if n > insp.sequence_length)
     why = f"95% of texts have <= {p95} tokens (words and punctuation marks); the longest has {longest}"
     if p95 > 512:
         why += "; capped at 512 for speed"
     elif p95 < 16:
         why += "; at least 16"
     why += f"; {cut:,} of {rows:,} texts ({cut / rows:.1%}) are cut" if cut else "; no text is cut"
-    lines.append(f"  sequence_length: {insp.sequence_length}  # {why}")
     mt = ModelConfig.max_tokens
     if insp.distinct_tokens + 2 <= mt:
         vwhy = f"the sample has {insp.distinct_tokens:,} distinct tokens: the default keeps them all"
     else:
         vwhy = (f"keeps the {mt - 2:,} most frequent of {insp.distinct_tokens:,} distinct tokens, "
                 f"{insp.top_token_cover:.1%} of the tokens in the sample")
-    lines.append(f"  max_tokens: {mt}  # {vwhy}")
-    lines += ["", "train:"]
+    return [f"  sequence_length: {insp.sequence_length}  # {why}", f"  max_tokens: {mt}  # {vwhy}"]
+
+
+def _train_section(insp: Inspection) -> list[str]:
+    classes, lines = insp.classes, []
     if classes:
         big, small = max(classes.values()), min(classes.values())
         ratio = big / max(small, 1)
@@ -489,7 +532,7 @@ def render_config(insp: Inspection, output: str | os.PathLike) -> str:
             lines.append(f"  class_weight: none  # balanced enough: the largest label has {times(ratio)} the rows "
                          f"of the smallest")
     lines.append(f"  seed: {TrainConfig.seed}  # the validation split, initialization and shuffling repeat exactly")
-    return "\n".join(lines) + "\n"
+    return lines
 
 
 def init_config(data: str | os.PathLike, output: str | os.PathLike = "config.yaml", *, force: bool = False,

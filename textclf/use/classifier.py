@@ -37,7 +37,7 @@ if TYPE_CHECKING:  # pragma: no cover
 
     from ..config import Config
     from ..run.directory import LoadedRun
-    from .explain import Explanation
+    from .attributions import Explanation
 
 Progress = Callable[[int, int], None]
 log = logging.getLogger(__name__)
@@ -182,14 +182,29 @@ class Classifier:
         Columns: the ``keep_columns`` (copied), ``prediction``, ``confidence``, ``top1``, ``top1_p`` ...
         ``topK``, ``topK_p`` (with ``top_k``), and ``p_<class>`` for each class.
         """
-        from .prediction import prediction_table
-
         column = text_column or self.text_column
         if column not in frame.columns:
             raise DataError(f"column {column!r} not found; columns: {', '.join(map(repr, frame.columns))}")
         texts = ["" if v is None or (isinstance(v, float) and v != v) else str(v) for v in frame[column].tolist()]
-        outputs = self.outputs(texts, batch_size, progress)
-        return prediction_table(self, outputs, frame, keep_columns, top_k, threshold)
+        return self.prediction_table(self.outputs(texts, batch_size, progress), frame, keep_columns, top_k, threshold)
+
+    def prediction_table(self, outputs: np.ndarray, frame: "pd.DataFrame", keep_columns: Sequence[str] = (),
+                         top_k: int = 0, threshold: float | None = None,
+                         lines: Sequence[int] | None = None) -> "pd.DataFrame":
+        """The prediction table of ``frame``'s rows from the model ``outputs`` of their texts.
+
+        ``lines``: a first ``line`` column with each row's input line. Column names may repeat (a kept column
+        named like an output column); the table keeps them in order.
+        """
+        import pandas as pd
+
+        decided = self.table_columns(outputs, top_k, threshold)
+        columns: list = ([np.asarray(lines)] if lines is not None else [])
+        columns += [frame[c].reset_index(drop=True) for c in keep_columns]
+        columns += [pd.Series(v, dtype=object) if isinstance(v, list) else v for v in decided.values()]
+        table = pd.DataFrame({i: c for i, c in enumerate(columns)})
+        table.columns = (["line"] if lines is not None else []) + list(keep_columns) + list(decided)
+        return table
 
     def table_columns(self, outputs: np.ndarray, top: int = 0, threshold: float | None = None) -> dict:
         """The decided columns of the prediction table for model outputs: prediction, confidence, top-k, p_*."""
@@ -258,7 +273,7 @@ class Classifier:
     def explain(self, texts: Sequence[str], *, label: str | None = None, measure: str = "logodds",
                 threshold: float | None = None, lines: Sequence[int] | None = None) -> list["Explanation"]:
         """Which words made the model decide, by occlusion (see :mod:`textclf.use.explain`)."""
-        from .explain import explain_texts
+        from .attributions import explain_texts
 
         return explain_texts(self, texts, label=label, measure=measure, threshold=threshold, lines=lines)
 

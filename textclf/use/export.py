@@ -193,7 +193,7 @@ def _build_serving_module(run, thresholds):
     import numpy as np
     import tensorflow as tf
 
-    from ..model.vocabulary import OOV, make_layer
+    from ..model.vocabulary import make_layer
 
     vocab, task, classes = run.vocabulary, run.task, run.classes
     separator = run.separator
@@ -215,37 +215,10 @@ def _build_serving_module(run, thresholds):
             self.threshold = tf.Variable(np.asarray(thresholds, np.float32), trainable=False, name="threshold")
 
         def _inputs(self, text):
-            n = tf.shape(text, out_type=tf.int64)[0]
-            ids = self.words(text)[:, :seq_len]
-            lengths = ids.row_lengths()
-            tokens = _at_least_one_column(ids.to_tensor(default_value=0))
-            first = tf.equal(tf.range(tf.shape(tokens)[1]), 0)[tf.newaxis, :]
-            tokens = tf.where(tf.logical_and(tf.equal(lengths, 0)[:, tf.newaxis], first),
-                              tf.constant(OOV, tokens.dtype), tokens)  # an empty text reads one OOV token
-            inputs = {"tokens": tf.cast(tokens, tf.int32)}
+            inputs = {"tokens": _word_ids(self.words, text, seq_len)}
             if with_ngrams:
-                inputs.update(self._bag(text, n))
+                inputs.update(_ngram_bag(self.ngram_layer, self.idf, text, ngram_len))
             return inputs
-
-        def _bag(self, text, n):
-            ids = self.ngram_layer(text)[:, :ngram_len]
-            size = tf.cast(tf.shape(self.idf)[0], tf.int64)
-            keys = ids.value_rowids() * size + tf.cast(ids.flat_values, tf.int64)
-            unique, _, counts = tf.unique_with_counts(keys, out_idx=tf.int64)
-            order = tf.argsort(unique)  # the sorted order of numpy's unique
-            unique, counts = tf.gather(unique, order), tf.gather(counts, order)
-            bag_ids, rows = unique % size, unique // size
-            weights = tf.cast((1.0 + tf.math.log(tf.cast(counts, tf.float64)))
-                              * tf.cast(tf.gather(self.idf, bag_ids), tf.float64), tf.float32)
-            norms = tf.sqrt(tf.math.unsorted_segment_sum(tf.square(tf.cast(weights, tf.float64)), rows, n))
-            weights = weights / tf.cast(tf.maximum(tf.gather(norms, rows), 1e-12), tf.float32)
-            bag = _at_least_one_column(tf.RaggedTensor.from_value_rowids(bag_ids, rows, nrows=n).to_tensor(0))
-            bag_weights = _at_least_one_column(
-                tf.RaggedTensor.from_value_rowids(weights, rows, nrows=n).to_tensor(0.0))
-            empty = tf.equal(tf.math.bincount(rows, minlength=n, maxlength=n, dtype=tf.int64), 0)
-            first = tf.equal(tf.range(tf.shape(bag)[1]), 0)[tf.newaxis, :]
-            bag = tf.where(tf.logical_and(empty[:, tf.newaxis], first), tf.constant(OOV, bag.dtype), bag)
-            return {"ngrams": tf.cast(bag, tf.int32), "ngram_weights": bag_weights}
 
         @tf.function(input_signature=[tf.TensorSpec([None], tf.string, name="text")])
         def encode(self, text):
@@ -267,6 +240,48 @@ def _build_serving_module(run, thresholds):
             return {"probabilities": probs, "classes": names, "label": label}
 
     return TextclfServing()
+
+
+def _word_ids(words, text, seq_len: int):
+    """The padded word ids of a batch of texts, in the graph: cut to ``seq_len``, an empty text one OOV token."""
+    import tensorflow as tf
+
+    from ..model.vocabulary import OOV
+
+    ids = words(text)[:, :seq_len]
+    lengths = ids.row_lengths()
+    tokens = _at_least_one_column(ids.to_tensor(default_value=0))
+    first = tf.equal(tf.range(tf.shape(tokens)[1]), 0)[tf.newaxis, :]
+    tokens = tf.where(tf.logical_and(tf.equal(lengths, 0)[:, tf.newaxis], first),
+                      tf.constant(OOV, tokens.dtype), tokens)  # an empty text reads one OOV token
+    return tf.cast(tokens, tf.int32)
+
+
+def _ngram_bag(ngram_layer, idf, text, ngram_len: int) -> dict:
+    """The bag of distinct n-gram ids of each text and their L2-normalized sublinear TF-IDF weights, in the graph
+    (as :meth:`textclf.model.vocabulary.Encoder.ngram_bags` computes them)."""
+    import tensorflow as tf
+
+    from ..model.vocabulary import OOV
+
+    n = tf.shape(text, out_type=tf.int64)[0]
+    ids = ngram_layer(text)[:, :ngram_len]
+    size = tf.cast(tf.shape(idf)[0], tf.int64)
+    keys = ids.value_rowids() * size + tf.cast(ids.flat_values, tf.int64)
+    unique, _, counts = tf.unique_with_counts(keys, out_idx=tf.int64)
+    order = tf.argsort(unique)  # the sorted order of numpy's unique
+    unique, counts = tf.gather(unique, order), tf.gather(counts, order)
+    bag_ids, rows = unique % size, unique // size
+    weights = tf.cast((1.0 + tf.math.log(tf.cast(counts, tf.float64)))
+                      * tf.cast(tf.gather(idf, bag_ids), tf.float64), tf.float32)
+    norms = tf.sqrt(tf.math.unsorted_segment_sum(tf.square(tf.cast(weights, tf.float64)), rows, n))
+    weights = weights / tf.cast(tf.maximum(tf.gather(norms, rows), 1e-12), tf.float32)
+    bag = _at_least_one_column(tf.RaggedTensor.from_value_rowids(bag_ids, rows, nrows=n).to_tensor(0))
+    bag_weights = _at_least_one_column(tf.RaggedTensor.from_value_rowids(weights, rows, nrows=n).to_tensor(0.0))
+    empty = tf.equal(tf.math.bincount(rows, minlength=n, maxlength=n, dtype=tf.int64), 0)
+    first = tf.equal(tf.range(tf.shape(bag)[1]), 0)[tf.newaxis, :]
+    bag = tf.where(tf.logical_and(empty[:, tf.newaxis], first), tf.constant(OOV, bag.dtype), bag)
+    return {"ngrams": tf.cast(bag, tf.int32), "ngram_weights": bag_weights}
 
 
 def _at_least_one_column(dense):
@@ -464,15 +479,17 @@ def export(model, format: str, output: str | os.PathLike | None = None, *, thres
     from .classifier import Classifier
 
     run_path = model.path if isinstance(model, Classifier) else check_run_path(model)
+    hint = f", or leave out --output for {default_output(run_path, format)}"
     out = check_output(output if output is not None else default_output(run_path, format), "--output",
-                       inputs=[run_path], folder=True, overwrite=False)
+                       inputs=[("the run directory", run_path)], folder=True, overwrite=False, hint=hint)
     t0 = time.perf_counter()
     clf = model if isinstance(model, Classifier) else Classifier.load(run_path)
     if threshold is not None and clf.task == "multiclass":
         raise UsageError("--threshold applies to binary and multi-label models; this run is multiclass "
                          "(its label is the most probable class)")
     thr = clf.decision_thresholds(threshold).named
-    check_output(out, "--output", inputs=[run_path], folder=True, overwrite=False)  # again: loading took a while
+    check_output(out, "--output", inputs=[("the run directory", run_path)], folder=True, overwrite=False,
+                 hint=hint)  # again: loading took a while
     clean_stale_temp_files(out)
     summary = _export_checked(clf, format, out, thr, sample_texts(clf.vocabulary) + list(texts or []), tolerance)
     summary.seconds = time.perf_counter() - t0

@@ -1,6 +1,6 @@
 """Prediction to a CSV file in constant memory: read a chunk, score it, write it, repeat.
 
-The table is :meth:`Classifier.predict_frame <textclf.use.classifier.Classifier.predict_frame>`'s: the kept
+The table is :meth:`Classifier.prediction_table <textclf.use.classifier.Classifier.prediction_table>`'s: the kept
 input columns, then ``prediction`` (the label; for multi-label the labels at or above their threshold,
 joined by the separator), ``confidence`` (the probability of the predicted label; for multi-label the lowest
 probability among the predicted labels, or 1 - the highest when none is predicted), optionally
@@ -65,22 +65,6 @@ class PredictSummary:
         return f"wrote {self.rows:,} rows to {self.output} ({self.rows_per_second:,.0f} rows/s)"
 
 
-def prediction_table(clf, outputs: np.ndarray, frame: pd.DataFrame, keep_columns: Sequence[str] = (),
-                     top_k: int = 0, threshold: float | None = None,
-                     lines: Sequence[int] | None = None) -> pd.DataFrame:
-    """The prediction table of ``frame``'s rows from the model ``outputs`` of its texts (see the module docstring).
-
-    ``lines``: a first ``line`` column with each row's input line.
-    """
-    decided = clf.table_columns(outputs, top_k, threshold)
-    columns: list = ([np.asarray(lines)] if lines is not None else [])
-    columns += [frame[c].reset_index(drop=True) for c in keep_columns]
-    columns += [pd.Series(v, dtype=object) if isinstance(v, list) else v for v in decided.values()]
-    table = pd.DataFrame({i: c for i, c in enumerate(columns)})
-    table.columns = (["line"] if lines is not None else []) + list(keep_columns) + list(decided)
-    return table
-
-
 def predict_file(model, input: str | os.PathLike, output: str | os.PathLike, *, text_column: str | None = None,
                  keep_columns: Sequence[str] = (), top_k: int = 0, batch_size: int = 512, chunk_rows: int = 8192,
                  encoding: str = "utf-8", threshold: float | None = None, safe_csv: bool = True,
@@ -114,40 +98,57 @@ def predict_file(model, input: str | os.PathLike, output: str | os.PathLike, *, 
     clf = _classifier(model)
     column = text_column or clf.text_column
     keep = list(keep_columns)
-    columns = [column] + [c for c in keep if c != column]
     policy = RowPolicy(on_bad_rows == "skip", max_bad_fraction, "--max-bad-fraction")
     clean_stale_temp_files(dst)
     bounds = _shard_bounds(src, column, encoding, chunk_rows, policy.skip, shard)
     report = ReadReport(str(src))
+    chunks = iter_chunks(src, [column] + [c for c in keep if c != column], encoding=encoding, chunk_rows=chunk_rows,
+                         skip_bad=policy.skip, report=report)
     t0 = time.perf_counter()
-    rows, span = 0, [0, np.inf]
-    total = None  # counted once the first chunk has shown the file is readable
-    outputs = 1 if clf.task == "binary" else len(clf.classes)
-    header = prediction_table(clf, np.zeros((0, outputs), np.float32), pd.DataFrame({c: [] for c in keep}), keep,
-                              top_k, threshold, lines=[] if policy.skip else None).columns
     with atomic_write(dst, "w", encoding="utf-8", newline="") as f:
-        write_header(f, header, safe_csv)
-        chunks = iter_chunks(src, columns, encoding=encoding, chunk_rows=chunk_rows, skip_bad=policy.skip,
-                             report=report)
+        table = _TableWriter(f, clf, column, keep, top_k, threshold, policy.skip, safe_csv)
+        span = [0, np.inf]
         for chunk in _in_shard(chunks, bounds, span):
-            texts = chunk.frame[column].tolist()
-            table = prediction_table(clf, clf.outputs(texts, batch_size), chunk.frame, keep, top_k, threshold,
-                                     lines=chunk.lines if policy.skip else None)
-            write_rows(f, table, range(table.shape[1]) if safe_csv else ())
-            rows += len(texts)
+            table.write(chunk, batch_size)
             if progress is not None:
-                total = count_rows(src) if total is None else total
-                progress(min(chunk.lines[-1], total) if chunk.lines else rows, total)
+                progress(*table.progress(src, chunk))
         if bounds is not None:
             report.bad_rows = [r for r in report.bad_rows if span[0] < r.line <= span[1]]
-        policy.check_fraction(str(src), report.bad_rows, rows, " No output was written")
-    summary = PredictSummary(dst, rows, time.perf_counter() - t0, report.bad_rows,
+        policy.check_fraction(str(src), report.bad_rows, table.rows, " No output was written")
+    summary = PredictSummary(dst, table.rows, time.perf_counter() - t0, report.bad_rows,
                              truncated_texts=report.truncated_texts)
     if report.bad_rows:
         summary.rejects = _write_rejects(rejects_path, report.bad_rows)
     elif rejects_path.exists():
         rejects_path.unlink()  # it listed the rows of an earlier input
     return summary
+
+
+class _TableWriter:
+    """Scores chunks of rows and appends their prediction table to an open CSV file (the header first)."""
+
+    def __init__(self, f, clf, column: str, keep: list[str], top_k: int, threshold: float | None, lines: bool,
+                 safe_csv: bool):
+        self.f, self.clf, self.column, self.keep = f, clf, column, keep
+        self.top_k, self.threshold, self.lines, self.safe_csv = top_k, threshold, lines, safe_csv
+        self.rows = 0
+        self._total: int | None = None  # counted once the first chunk has shown the file is readable
+        outputs = np.zeros((0, 1 if clf.task == "binary" else len(clf.classes)), np.float32)
+        empty = clf.prediction_table(outputs, pd.DataFrame({c: [] for c in keep}), keep, top_k, threshold,
+                                     lines=[] if lines else None)
+        write_header(f, empty.columns, safe_csv)
+
+    def write(self, chunk: Chunk, batch_size: int) -> None:
+        texts = chunk.frame[self.column].tolist()
+        table = self.clf.prediction_table(self.clf.outputs(texts, batch_size), chunk.frame, self.keep, self.top_k,
+                                          self.threshold, lines=chunk.lines if self.lines else None)
+        write_rows(self.f, table, range(table.shape[1]) if self.safe_csv else ())
+        self.rows += len(texts)
+
+    def progress(self, src: Path, chunk: Chunk) -> tuple[int, int]:
+        """(input lines done, input lines in all), for a progress bar."""
+        self._total = count_rows(src) if self._total is None else self._total
+        return (min(chunk.lines[-1], self._total) if chunk.lines else self.rows), self._total
 
 
 def _classifier(model):
