@@ -67,12 +67,16 @@ def score(task: str, train_labels: list[str], true: list[str], predicted: list) 
         binarizer = MultiLabelBinarizer(classes=classes)
         y_true = binarizer.fit_transform(true_sets)
         y_pred = binarizer.transform(predicted)
-        return {"micro_f1": float(skm.f1_score(y_true, y_pred, average="micro", zero_division=0)),
-                "macro_f1": float(skm.f1_score(y_true, y_pred, average="macro", zero_division=0)),
-                "accuracy": float(skm.accuracy_score(y_true, y_pred))}  # subset accuracy
+        return {
+            "micro_f1": float(skm.f1_score(y_true, y_pred, average="micro", zero_division=0)),
+            "macro_f1": float(skm.f1_score(y_true, y_pred, average="macro", zero_division=0)),
+            "accuracy": float(skm.accuracy_score(y_true, y_pred)),
+        }  # subset accuracy
     classes = sorted(set(train_labels))
-    return {"accuracy": float(skm.accuracy_score(true, predicted)),
-            "macro_f1": float(skm.f1_score(true, predicted, average="macro", labels=classes, zero_division=0))}
+    return {
+        "accuracy": float(skm.accuracy_score(true, predicted)),
+        "macro_f1": float(skm.f1_score(true, predicted, average="macro", labels=classes, zero_division=0)),
+    }
 
 
 def emit(result: dict) -> None:
@@ -85,5 +89,5 @@ def parse_result(stdout: str) -> dict | None:
     """The result a child printed, or None when it printed none."""
     for line in reversed(stdout.splitlines()):
         if line.startswith(RESULT_PREFIX):
-            return json.loads(line[len(RESULT_PREFIX):])
+            return json.loads(line[len(RESULT_PREFIX) :])
     return None

@@ -22,6 +22,7 @@ from common import parse_result
 @dataclass
 class Child:
     """How a child process ended and what it cost."""
+
     command: list[str]
     returncode: int
     wall_seconds: float
@@ -43,8 +44,7 @@ class Child:
         return f"exit code {self.returncode}: {tail}"
 
 
-def run_child(command: list[str], log_dir: Path, name: str, env: dict | None = None,
-              cwd: Path | None = None) -> Child:
+def run_child(command: list[str], log_dir: Path, name: str, env: dict | None = None, cwd: Path | None = None) -> Child:
     """Run ``command`` to the end with stdout and stderr kept in ``log_dir/name.{out,err}``."""
     log_dir.mkdir(parents=True, exist_ok=True)
     out_path, err_path = log_dir / f"{name}.out", log_dir / f"{name}.err"
@@ -59,10 +59,14 @@ def run_child(command: list[str], log_dir: Path, name: str, env: dict | None = N
             raise
         wall = time.perf_counter() - t0
     proc.returncode = os.waitstatus_to_exitcode(status)
-    return Child(command=[str(c) for c in command], returncode=proc.returncode, wall_seconds=wall,
-                 peak_rss_mb=usage.ru_maxrss / 1024,
-                 stdout=out_path.read_text("utf-8", errors="replace"),
-                 stderr=err_path.read_text("utf-8", errors="replace"))
+    return Child(
+        command=[str(c) for c in command],
+        returncode=proc.returncode,
+        wall_seconds=wall,
+        peak_rss_mb=usage.ru_maxrss / 1024,
+        stdout=out_path.read_text("utf-8", errors="replace"),
+        stderr=err_path.read_text("utf-8", errors="replace"),
+    )
 
 
 def machine() -> dict:
@@ -95,10 +99,16 @@ def versions(repo: Path) -> dict:
         except metadata.PackageNotFoundError:
             found[package] = "not installed"
     try:
-        commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=repo, capture_output=True,
-                                text=True, check=True).stdout.strip()
-        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=repo,
-                               capture_output=True, text=True, check=True).stdout.strip()
+        commit = subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"], cwd=repo, capture_output=True, text=True, check=True
+        ).stdout.strip()
+        dirty = subprocess.run(
+            ["git", "status", "--porcelain", "--untracked-files=no"],
+            cwd=repo,
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
         found["textclf_commit"] = commit + ("+dirty" if dirty else "")
     except (OSError, subprocess.CalledProcessError):
         pass

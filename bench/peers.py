@@ -31,7 +31,6 @@ import tempfile
 import time
 
 import numpy as np
-
 from common import Split, emit, label_column_of, read_split, score, split_labels, task_of
 
 _WHITESPACE = re.compile(r"\s+")
@@ -62,8 +61,9 @@ def run_fasttext(task: str, train: Split, test: Split, epochs: int) -> tuple[dic
             f.write(" ".join(token[c] for c in labels) + " " + _one_line(text) + "\n")
         path = f.name
     try:
-        model = fasttext.train_supervised(input=path, wordNgrams=2, epoch=epochs, lr=0.5, verbose=0,
-                                          loss="ova" if task == "multilabel" else "softmax")
+        model = fasttext.train_supervised(
+            input=path, wordNgrams=2, epoch=epochs, lr=0.5, verbose=0, loss="ova" if task == "multilabel" else "softmax"
+        )
     finally:
         os.unlink(path)
     phase_seconds = time.perf_counter() - t0
@@ -128,10 +128,18 @@ def main() -> None:
         timing, predicted = run_fasttext(task, train, test, args.epochs)
     else:
         timing, predicted = run_tfidf(task, train, test)
-    emit({"system": args.system, "task": task, "train_rows": len(train.texts), "test_rows": len(test.texts),
-          "read_seconds": round(read_seconds, 3), **{k: round(v, 3) for k, v in timing.items()},
-          "predict_rows_per_s": len(test.texts) / timing["predict_seconds"],
-          **score(task, train.labels, test.labels, predicted)})
+    emit(
+        {
+            "system": args.system,
+            "task": task,
+            "train_rows": len(train.texts),
+            "test_rows": len(test.texts),
+            "read_seconds": round(read_seconds, 3),
+            **{k: round(v, 3) for k, v in timing.items()},
+            "predict_rows_per_s": len(test.texts) / timing["predict_seconds"],
+            **score(task, train.labels, test.labels, predicted),
+        }
+    )
 
 
 if __name__ == "__main__":

@@ -72,22 +72,39 @@ def _row_counts(text: str) -> list[int]:
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--datasets", type=_comma_list, default=None,
-                        help=f"comma-separated (default: {','.join(ALL_DATASETS)}; "
-                             f"--quick: {','.join(QUICK_DATASETS)})")
+    parser.add_argument(
+        "--datasets",
+        type=_comma_list,
+        default=None,
+        help=f"comma-separated (default: {','.join(ALL_DATASETS)}; --quick: {','.join(QUICK_DATASETS)})",
+    )
     parser.add_argument("--datasets-dir", type=Path, default=REPO.parent / "shared" / "datasets")
     parser.add_argument("--quick", action="store_true", help="a few minutes, for development; not for the targets")
-    parser.add_argument("--systems", type=_comma_list, default=list(SYSTEM_ORDER),
-                        help="comma-separated subset of textclf,seed,fasttext,tfidf")
-    parser.add_argument("--train-rows", type=int, default=None,
-                        help=f"train on a seeded sample of this many rows (--quick: {QUICK_TRAIN_ROWS})")
-    parser.add_argument("--seed-epochs", type=int, default=None,
-                        help=f"seed model epochs (default 10; --quick: {QUICK_SEED_EPOCHS})")
-    parser.add_argument("--predict-rows", type=_row_counts, default=None,
-                        help="rows of the prediction benchmark's CSVs (default: 100000,1000000; --quick: 20000)")
+    parser.add_argument(
+        "--systems",
+        type=_comma_list,
+        default=list(SYSTEM_ORDER),
+        help="comma-separated subset of textclf,seed,fasttext,tfidf",
+    )
+    parser.add_argument(
+        "--train-rows",
+        type=int,
+        default=None,
+        help=f"train on a seeded sample of this many rows (--quick: {QUICK_TRAIN_ROWS})",
+    )
+    parser.add_argument(
+        "--seed-epochs", type=int, default=None, help=f"seed model epochs (default 10; --quick: {QUICK_SEED_EPOCHS})"
+    )
+    parser.add_argument(
+        "--predict-rows",
+        type=_row_counts,
+        default=None,
+        help="rows of the prediction benchmark's CSVs (default: 100000,1000000; --quick: 20000)",
+    )
     parser.add_argument("--skip-predict", action="store_true", help="leave out the prediction benchmark")
-    parser.add_argument("--out", type=Path, default=BENCH / "RESULTS.md",
-                        help="the Markdown report; results.json goes beside it")
+    parser.add_argument(
+        "--out", type=Path, default=BENCH / "RESULTS.md", help="the Markdown report; results.json goes beside it"
+    )
     parser.add_argument("--keep-temp", action="store_true", help="keep the temp dir (runs, models, logs) and say where")
     args = parser.parse_args(argv)
     unknown = sorted(set(args.systems) - set(SYSTEM_ORDER))
@@ -197,22 +214,27 @@ class Bench:
             if record["ok"]:
                 self.seed_models[PREDICT_DATASET] = save_dir
         if training:
-            self.notes.append(f"prediction benchmark: trained its own {PREDICT_DATASET} models "
-                              f"({', '.join(r['system'] for r in training)}), which step 1 did not provide.")
+            self.notes.append(
+                f"prediction benchmark: trained its own {PREDICT_DATASET} models "
+                f"({', '.join(r['system'] for r in training)}), which step 1 did not provide."
+            )
         runs = []
         for rows in self.args.predict_rows:
             big = self.work / f"predict-{rows}.csv"
             _repeat_rows(ds.test, big, rows)
-            for system, model in (("textclf", self.textclf_runs.get(PREDICT_DATASET)),
-                                  ("seed", self.seed_models.get(PREDICT_DATASET))):
+            for system, model in (
+                ("textclf", self.textclf_runs.get(PREDICT_DATASET)),
+                ("seed", self.seed_models.get(PREDICT_DATASET)),
+            ):
                 if model is None:
                     self.notes.append(f"prediction benchmark: {system} at {rows:,} rows skipped, no trained model.")
                     continue
                 log(f"prediction benchmark: {system}, {rows:,} rows ...")
                 run = (predict_textclf if system == "textclf" else predict_seed)(model, big, self.work, rows)
                 runs.append(run)
-                outcome = (f"{run['rows_per_s']:,.0f} rows/s, peak RSS {run['peak_rss_mb']:,.0f} MB"
-                           if run["ok"] else "failed")
+                outcome = (
+                    f"{run['rows_per_s']:,.0f} rows/s, peak RSS {run['peak_rss_mb']:,.0f} MB" if run["ok"] else "failed"
+                )
                 log(f"prediction benchmark: {system}, {rows:,} rows: {outcome}")
             for path in (big, self.work / "textclf-out.csv", self.work / "seed-out.csv"):
                 path.unlink(missing_ok=True)
@@ -227,8 +249,12 @@ class Bench:
         if not all(c.ok for c in children):
             return {"ok": False, "error": next(c for c in children if not c.ok).failure()}
         seconds = [round(c.wall_seconds, 4) for c in children]
-        return {"ok": True, "seconds": seconds, "median_seconds": statistics.median(seconds),
-                "peak_rss_mb": round(max(c.peak_rss_mb for c in children), 1)}
+        return {
+            "ok": True,
+            "seconds": seconds,
+            "median_seconds": statistics.median(seconds),
+            "peak_rss_mb": round(max(c.peak_rss_mb for c in children), 1),
+        }
 
 
 def _repeat_rows(source: Path, target: Path, rows: int) -> None:
@@ -249,16 +275,20 @@ def _summary(record: dict) -> str:
     if not record["ok"]:
         return "FAILED: " + record.get("error", "")
     phase = record.get("phase_seconds")
-    return (f"{record['metric']} {record['score']:.4f}, phase {phase if phase is not None else '?'} s, "
-            f"process {record['process_seconds']:.1f} s, peak RSS {record['peak_rss_mb']:,.0f} MB")
+    return (
+        f"{record['metric']} {record['score']:.4f}, phase {phase if phase is not None else '?'} s, "
+        f"process {record['process_seconds']:.1f} s, peak RSS {record['peak_rss_mb']:,.0f} MB"
+    )
 
 
 def _quick_notes(args: argparse.Namespace) -> list[str]:
     if not args.quick:
         return []
-    return [f"--quick: training files sampled to {args.train_rows:,} rows, the seed model trained for "
-            f"{args.seed_epochs} epochs, prediction at {', '.join(f'{n:,}' for n in args.predict_rows)} rows; "
-            "textclf runs its default config unchanged. A development check, not a measurement of the targets."]
+    return [
+        f"--quick: training files sampled to {args.train_rows:,} rows, the seed model trained for "
+        f"{args.seed_epochs} epochs, prediction at {', '.join(f'{n:,}' for n in args.predict_rows)} rows; "
+        "textclf runs its default config unchanged. A development check, not a measurement of the targets."
+    ]
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -269,9 +299,13 @@ def main(argv: list[str] | None = None) -> int:
     log(f"temp dir {work}")
     bench = Bench(args, work)
     given = sys.argv[1:] if argv is None else argv
-    results = {"started": started, "quick": args.quick,
-               "command": " ".join(shlex.quote(a) for a in ["python", "bench/run.py", *given]),
-               "machine": machine(), "versions": versions(REPO)}
+    results = {
+        "started": started,
+        "quick": args.quick,
+        "command": " ".join(shlex.quote(a) for a in ["python", "bench/run.py", *given]),
+        "machine": machine(),
+        "versions": versions(REPO),
+    }
     try:
         bench.train_all()
         add_ratios(bench.runs)
@@ -282,14 +316,26 @@ def main(argv: list[str] | None = None) -> int:
             log(f"kept the temp dir {work}")
         else:
             shutil.rmtree(work, ignore_errors=True)
-    results.update({
-        "total_seconds": round(time.perf_counter() - t0, 1),
-        "datasets": [{"name": d.name, "multilabel": d.multilabel, "label_column": d.label_column,
-                      "train_rows": d.train_rows, "full_train_rows": d.full_train_rows, "test_rows": d.test_rows}
-                     for d in bench.datasets],
-        "runs": bench.runs, "predict": predict, "startup": startup,
-        "notes": _quick_notes(args) + bench.notes + _standing_notes(args),
-    })
+    results.update(
+        {
+            "total_seconds": round(time.perf_counter() - t0, 1),
+            "datasets": [
+                {
+                    "name": d.name,
+                    "multilabel": d.multilabel,
+                    "label_column": d.label_column,
+                    "train_rows": d.train_rows,
+                    "full_train_rows": d.full_train_rows,
+                    "test_rows": d.test_rows,
+                }
+                for d in bench.datasets
+            ],
+            "runs": bench.runs,
+            "predict": predict,
+            "startup": startup,
+            "notes": _quick_notes(args) + bench.notes + _standing_notes(args),
+        }
+    )
     markdown = render(results)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(markdown, encoding="utf-8")
@@ -304,10 +350,14 @@ def main(argv: list[str] | None = None) -> int:
 def _standing_notes(args: argparse.Namespace) -> list[str]:
     notes = []
     if "seed" in args.systems and any(d == "reuters21578" for d in args.datasets):
-        notes.append("seed on reuters21578: the seed had no multi-label mode; it runs with the obvious adaptation "
-                     "(Dense(n_labels, sigmoid), binary cross-entropy, decided at 0.5).")
-    notes.append("Peers: fastText with wordNgrams=2, epoch=25, lr=0.5 (the settings that reproduce the anchors in shared/DESIGN.md; library defaults otherwise, so thread = cores - 1); "
-                 "TF-IDF with sublinear_tf and C=10, the settings that reproduce the anchors in shared/DESIGN.md.")
+        notes.append(
+            "seed on reuters21578: the seed had no multi-label mode; it runs with the obvious adaptation "
+            "(Dense(n_labels, sigmoid), binary cross-entropy, decided at 0.5)."
+        )
+    notes.append(
+        "Peers: fastText with wordNgrams=2, epoch=25, lr=0.5 (the settings that reproduce the anchors in shared/DESIGN.md; library defaults otherwise, so thread = cores - 1); "
+        "TF-IDF with sublinear_tf and C=10, the settings that reproduce the anchors in shared/DESIGN.md."
+    )
     return notes
 
 

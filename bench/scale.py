@@ -43,16 +43,27 @@ def _config(path: Path, train: Path | str, test: Path, **sets) -> Path:
 
 
 def _train(config: Path, run: Path, logs: Path, name: str, *extra: str) -> dict:
-    child = run_child([sys.executable, "-m", "textclf.cli", "train", "--config", str(config), "--run-dir", str(run),
-                       *extra], logs, name, cwd=REPO)
-    record = {"name": name, "ok": child.ok, "wall_seconds": round(child.wall_seconds, 1),
-              "peak_rss_mb": round(child.peak_rss_mb)}
+    child = run_child(
+        [sys.executable, "-m", "textclf.cli", "train", "--config", str(config), "--run-dir", str(run), *extra],
+        logs,
+        name,
+        cwd=REPO,
+    )
+    record = {
+        "name": name,
+        "ok": child.ok,
+        "wall_seconds": round(child.wall_seconds, 1),
+        "peak_rss_mb": round(child.peak_rss_mb),
+    }
     if not child.ok:
         record["error"] = child.failure()
         return record
     metrics = json.loads((run / "metrics.json").read_text(encoding="utf-8"))
-    record.update(train_phase_seconds=metrics["timing"]["train_phase_seconds"],
-                  test_accuracy=round(metrics["test"]["accuracy"], 4), distribution=metrics.get("distribution"))
+    record.update(
+        train_phase_seconds=metrics["timing"]["train_phase_seconds"],
+        test_accuracy=round(metrics["test"]["accuracy"], 4),
+        distribution=metrics.get("distribution"),
+    )
     return record
 
 
@@ -64,15 +75,31 @@ def streaming(dataset: str, rows: list[int], work: Path, epochs: int) -> list[di
         if not big.exists():
             _repeat_rows(src / "train.csv", big, n)
         conf = _config(work / f"stream-{n}.yaml", big, src / "test.csv", stream="true")
-        rec = _train(conf, work / f"run-stream-{n}", work / "logs", f"stream-{n}",
-                     "--set", f"train.epochs={epochs}", "--set", "train.early_stopping_patience=0")
+        rec = _train(
+            conf,
+            work / f"run-stream-{n}",
+            work / "logs",
+            f"stream-{n}",
+            "--set",
+            f"train.epochs={epochs}",
+            "--set",
+            "train.early_stopping_patience=0",
+        )
         rec.update(rows=n, mode="streaming", file_mb=round(big.stat().st_size / 2**20))
         print(json.dumps(rec), flush=True)
         out.append(rec)
     n = rows[0]
     conf = _config(work / f"memory-{n}.yaml", work / f"{dataset}-{n}.csv", src / "test.csv", stream="false")
-    rec = _train(conf, work / f"run-memory-{n}", work / "logs", f"memory-{n}",
-                 "--set", f"train.epochs={epochs}", "--set", "train.early_stopping_patience=0")
+    rec = _train(
+        conf,
+        work / f"run-memory-{n}",
+        work / "logs",
+        f"memory-{n}",
+        "--set",
+        f"train.epochs={epochs}",
+        "--set",
+        "train.early_stopping_patience=0",
+    )
     rec.update(rows=n, mode="in memory", file_mb=round((work / f"{dataset}-{n}.csv").stat().st_size / 2**20))
     print(json.dumps(rec), flush=True)
     out.append(rec)
@@ -100,42 +127,83 @@ def workers(dataset: str, work: Path) -> list[dict]:
     for i in range(2):
         env = {**os.environ, "TF_CONFIG": json.dumps({"cluster": cluster, "task": {"type": "worker", "index": i}})}
         log = open(work / "logs" / f"2-workers-{i}.log", "w", encoding="utf-8")
-        procs.append(subprocess.Popen([sys.executable, "-m", "textclf.cli", "train", "--config", str(conf),
-                                       "--run-dir", str(work / "run-2-workers")], stdout=log,
-                                      stderr=subprocess.STDOUT, env=env, cwd=REPO))
+        procs.append(
+            subprocess.Popen(
+                [
+                    sys.executable,
+                    "-m",
+                    "textclf.cli",
+                    "train",
+                    "--config",
+                    str(conf),
+                    "--run-dir",
+                    str(work / "run-2-workers"),
+                ],
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                env=env,
+                cwd=REPO,
+            )
+        )
     codes = [p.wait() for p in procs]
     two = {"name": "2-workers", "workers": 2, "ok": codes == [0, 0], "wall_seconds": round(time.perf_counter() - t0, 1)}
     if two["ok"]:
         metrics = json.loads((work / "run-2-workers" / "metrics.json").read_text(encoding="utf-8"))
-        two.update(train_phase_seconds=metrics["timing"]["train_phase_seconds"],
-                   test_accuracy=round(metrics["test"]["accuracy"], 4), distribution=metrics["distribution"])
+        two.update(
+            train_phase_seconds=metrics["timing"]["train_phase_seconds"],
+            test_accuracy=round(metrics["test"]["accuracy"], 4),
+            distribution=metrics["distribution"],
+        )
     print(json.dumps(two), flush=True)
     return [one, two]
 
 
 def report(result: dict) -> str:
-    lines = ["# Scaling figures (bench/scale.py)", "",
-             f"Machine: {result['machine']['cpu']}, {result['machine'].get('usable_cores')} usable cores. "
-             f"Measured {result['date']}.", "", "## Streaming training: peak memory against data size", "",
-             f"Dataset rows repeated: {result['dataset']}; {result['epochs']} epoch(s), default model, "
-             "`data.stream: true` unless noted.", "",
-             "| rows | file MB | mode | peak RSS MB | train phase s | wall s | test accuracy |", "|---|---|---|---|---|---|---|"]
+    lines = [
+        "# Scaling figures (bench/scale.py)",
+        "",
+        f"Machine: {result['machine']['cpu']}, {result['machine'].get('usable_cores')} usable cores. "
+        f"Measured {result['date']}.",
+        "",
+        "## Streaming training: peak memory against data size",
+        "",
+        f"Dataset rows repeated: {result['dataset']}; {result['epochs']} epoch(s), default model, "
+        "`data.stream: true` unless noted.",
+        "",
+        "| rows | file MB | mode | peak RSS MB | train phase s | wall s | test accuracy |",
+        "|---|---|---|---|---|---|---|",
+    ]
     for r in result["streaming"]:
-        lines.append(f"| {r['rows']:,} | {r['file_mb']} | {r['mode']} | {r['peak_rss_mb']:,} | "
-                     f"{r.get('train_phase_seconds', '-')} | {r['wall_seconds']} | {r.get('test_accuracy', '-')} |")
+        lines.append(
+            f"| {r['rows']:,} | {r['file_mb']} | {r['mode']} | {r['peak_rss_mb']:,} | "
+            f"{r.get('train_phase_seconds', '-')} | {r['wall_seconds']} | {r.get('test_accuracy', '-')} |"
+        )
     stream = [r for r in result["streaming"] if r["mode"] == "streaming" and r["ok"]]
     if len(stream) >= 2:
         ratio = stream[-1]["peak_rss_mb"] / stream[0]["peak_rss_mb"]
-        lines += ["", f"Peak RSS at {stream[-1]['rows']:,} rows / at {stream[0]['rows']:,} rows = **{ratio:.2f}x** "
-                      f"(target: within 1.20x)."]
+        lines += [
+            "",
+            f"Peak RSS at {stream[-1]['rows']:,} rows / at {stream[0]['rows']:,} rows = **{ratio:.2f}x** "
+            f"(target: within 1.20x).",
+        ]
     if result.get("workers"):
-        lines += ["", f"## One worker against two local workers ({result['workers_dataset']})", "",
-                  "| workers | train phase s (chief) | wall s | test accuracy |", "|---|---|---|---|"]
+        lines += [
+            "",
+            f"## One worker against two local workers ({result['workers_dataset']})",
+            "",
+            "| workers | train phase s (chief) | wall s | test accuracy |",
+            "|---|---|---|---|",
+        ]
         for r in result["workers"]:
-            lines.append(f"| {r['workers']} | {r.get('train_phase_seconds', '-')} | {r['wall_seconds']} | "
-                         f"{r.get('test_accuracy', '-')} |")
-        lines += ["", "Both workers run on the same 2 cores here, so two workers cannot be faster; the run shows the "
-                      "multi-worker path end to end and its accuracy against one worker."]
+            lines.append(
+                f"| {r['workers']} | {r.get('train_phase_seconds', '-')} | {r['wall_seconds']} | "
+                f"{r.get('test_accuracy', '-')} |"
+            )
+        lines += [
+            "",
+            "Both workers run on the same 2 cores here, so two workers cannot be faster; the run shows the "
+            "multi-worker path end to end and its accuracy against one worker.",
+        ]
     return "\n".join(lines) + "\n"
 
 
@@ -156,9 +224,14 @@ def main() -> int:
         import shutil
 
         shutil.rmtree(old)
-    result = {"machine": machine(), "versions": versions(REPO), "date": time.strftime("%Y-%m-%d %H:%M"),
-              "dataset": args.dataset, "epochs": args.epochs,
-              "streaming": streaming(args.dataset, [int(x) for x in args.rows.split(",")], args.work, args.epochs)}
+    result = {
+        "machine": machine(),
+        "versions": versions(REPO),
+        "date": time.strftime("%Y-%m-%d %H:%M"),
+        "dataset": args.dataset,
+        "epochs": args.epochs,
+        "streaming": streaming(args.dataset, [int(x) for x in args.rows.split(",")], args.work, args.epochs),
+    }
     if not args.skip_workers:
         result["workers_dataset"] = args.workers_dataset
         result["workers"] = workers(args.workers_dataset, args.work)

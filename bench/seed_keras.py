@@ -28,7 +28,6 @@ import time
 from pathlib import Path
 
 import numpy as np
-
 from common import emit, label_column_of, read_split, score, split_labels, task_of
 
 NUM_WORDS = 10000
@@ -42,13 +41,18 @@ def build_model(n_outputs: int, task: str):
     import tensorflow as tf
 
     activation = "softmax" if task == "multiclass" else "sigmoid"
-    model = tf.keras.Sequential([
-        tf.keras.layers.Embedding(NUM_WORDS, EMBEDDING_DIM),
-        tf.keras.layers.LSTM(UNITS),
-        tf.keras.layers.Dense(n_outputs, activation=activation),
-    ])
-    loss = {"binary": "binary_crossentropy", "multiclass": "sparse_categorical_crossentropy",
-            "multilabel": "binary_crossentropy"}[task]
+    model = tf.keras.Sequential(
+        [
+            tf.keras.layers.Embedding(NUM_WORDS, EMBEDDING_DIM),
+            tf.keras.layers.LSTM(UNITS),
+            tf.keras.layers.Dense(n_outputs, activation=activation),
+        ]
+    )
+    loss = {
+        "binary": "binary_crossentropy",
+        "multiclass": "sparse_categorical_crossentropy",
+        "multilabel": "binary_crossentropy",
+    }[task]
     model.compile(optimizer="adam", loss=loss, metrics=["accuracy"])
     return model
 
@@ -111,11 +115,19 @@ def main() -> None:
     probs = model.predict(x_test, verbose=0)
     predict_seconds = time.perf_counter() - t_predict
 
-    result = {"system": "seed", "task": task, "classes": len(classes), "train_rows": len(train.texts),
-              "test_rows": len(test.texts), "epochs": args.epochs, "read_seconds": round(read_seconds, 3),
-              "phase_seconds": round(phase_seconds, 3), "predict_seconds": round(predict_seconds, 3),
-              "predict_rows_per_s": len(test.texts) / predict_seconds,
-              **score(task, train.labels, test.labels, decode(task, classes, probs))}
+    result = {
+        "system": "seed",
+        "task": task,
+        "classes": len(classes),
+        "train_rows": len(train.texts),
+        "test_rows": len(test.texts),
+        "epochs": args.epochs,
+        "read_seconds": round(read_seconds, 3),
+        "phase_seconds": round(phase_seconds, 3),
+        "predict_seconds": round(predict_seconds, 3),
+        "predict_rows_per_s": len(test.texts) / predict_seconds,
+        **score(task, train.labels, test.labels, decode(task, classes, probs)),
+    }
 
     if args.save_dir:
         out = Path(args.save_dir)

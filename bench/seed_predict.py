@@ -55,8 +55,15 @@ def main() -> None:
             frame[f"p_{c}"] = probs[:, j]
     frame.to_csv(args.output, index=False)
     seconds = time.perf_counter() - t0
-    emit({"system": "seed", "rows": len(frame), "load_seconds": round(load_seconds, 3),
-          "seconds": round(seconds, 3), "rows_per_s": len(frame) / seconds})
+    emit(
+        {
+            "system": "seed",
+            "rows": len(frame),
+            "load_seconds": round(load_seconds, 3),
+            "seconds": round(seconds, 3),
+            "rows_per_s": len(frame) / seconds,
+        }
+    )
 
 
 if __name__ == "__main__":

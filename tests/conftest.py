@@ -18,6 +18,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 from support import EDGE_TEXTS, FORMULA_TEXTS, SMALL, cli, multilabel_rows, topic_rows, write_csv  # noqa: E402
 
+
 @dataclass
 class TrainedRun:
     """One finished training: its run directory, the config used, the data files and the CLI output."""
@@ -49,11 +50,19 @@ def multiclass_files(data_root) -> dict[str, Path]:
     write_csv(d / "test.csv", ["text", "label"], test_rows)
     # 40 rows for prediction: an id, the text, a note column; edge-case and formula-like texts included
     texts = [t for t, _ in topic_rows(28, seed=3)] + EDGE_TEXTS + FORMULA_TEXTS
-    write_csv(d / "predict.csv", ["id", "text", "note"],
-              [(f"r{i:03d}", t, "=HYPERLINK(\"x\")" if i == 0 else f"note {i}") for i, t in enumerate(texts)])
+    write_csv(
+        d / "predict.csv",
+        ["id", "text", "note"],
+        [(f"r{i:03d}", t, '=HYPERLINK("x")' if i == 0 else f"note {i}") for i, t in enumerate(texts)],
+    )
     (d / "multiclass.yaml").write_text("task: auto\ndata:\n  train: train.csv\n  test: test.csv\n", encoding="utf-8")
-    return {"dir": d, "train": d / "train.csv", "test": d / "test.csv", "predict": d / "predict.csv",
-            "config": d / "multiclass.yaml"}
+    return {
+        "dir": d,
+        "train": d / "train.csv",
+        "test": d / "test.csv",
+        "predict": d / "predict.csv",
+        "config": d / "multiclass.yaml",
+    }
 
 
 @pytest.fixture(scope="session")
@@ -65,8 +74,13 @@ def binary_files(data_root) -> dict[str, Path]:
     write_csv(d / "train.csv", ["text", "label"], topic_rows(120, seed=4, topics=topics))
     write_csv(d / "test.csv", ["text", "label"], topic_rows(40, seed=5, topics=topics))
     (d / "binary.yaml").write_text("task: binary\ndata:\n  train: train.csv\n  test: test.csv\n", encoding="utf-8")
-    return {"dir": d, "train": d / "train.csv", "test": d / "test.csv", "predict": d / "test.csv",
-            "config": d / "binary.yaml"}
+    return {
+        "dir": d,
+        "train": d / "train.csv",
+        "test": d / "test.csv",
+        "predict": d / "test.csv",
+        "config": d / "binary.yaml",
+    }
 
 
 @pytest.fixture(scope="session")
@@ -77,17 +91,30 @@ def multilabel_files(data_root) -> dict[str, Path]:
     write_csv(d / "train.csv", ["text", "labels"], multilabel_rows(150, seed=6))
     write_csv(d / "test.csv", ["text", "labels"], multilabel_rows(40, seed=7))
     (d / "multilabel.yaml").write_text(
-        "data:\n  train: train.csv\n  test: test.csv\n  label_column: labels\n", encoding="utf-8")
-    return {"dir": d, "train": d / "train.csv", "test": d / "test.csv", "predict": d / "test.csv",
-            "config": d / "multilabel.yaml"}
+        "data:\n  train: train.csv\n  test: test.csv\n  label_column: labels\n", encoding="utf-8"
+    )
+    return {
+        "dir": d,
+        "train": d / "train.csv",
+        "test": d / "test.csv",
+        "predict": d / "test.csv",
+        "config": d / "multilabel.yaml",
+    }
 
 
 def _train(files: dict[str, Path], run: Path, *extra: str) -> TrainedRun:
     args = ["train", "--config", str(files["config"]), "--run-dir", str(run), *SMALL, *extra]
     result = cli(*args)
     assert result.exit_code == 0, result.output
-    return TrainedRun(run=run, config=files["config"], train=files["train"], test=files["test"],
-                      predict_input=files["predict"], stdout=result.stdout, args=args)
+    return TrainedRun(
+        run=run,
+        config=files["config"],
+        train=files["train"],
+        test=files["test"],
+        predict_input=files["predict"],
+        stdout=result.stdout,
+        args=args,
+    )
 
 
 @pytest.fixture(scope="session")

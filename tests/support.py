@@ -16,12 +16,18 @@ from click.testing import CliRunner, Result
 
 # Small model settings for every real training in the suite (a few seconds each on 2 CPU cores).
 SMALL = [
-    "--set", "model.units=8",
-    "--set", "model.embedding_dim=16",
-    "--set", "train.epochs=2",
-    "--set", "train.batch_size=32",
-    "--set", "train.verbose=false",
-    "--set", "train.tensorboard=true",
+    "--set",
+    "model.units=8",
+    "--set",
+    "model.embedding_dim=16",
+    "--set",
+    "train.epochs=2",
+    "--set",
+    "train.batch_size=32",
+    "--set",
+    "train.verbose=false",
+    "--set",
+    "train.tensorboard=true",
 ]
 
 TOPICS = {
@@ -159,8 +165,15 @@ class CliProcess:
         self.err_path = logs / f"child-{CliProcess._count}.err"
         self.args = [str(a) for a in args]
         with open(self.out_path, "wb") as out, open(self.err_path, "wb") as err:
-            self.popen = subprocess.Popen(textclf_argv(*args), stdout=out, stderr=err, stdin=subprocess.DEVNULL,
-                                          cwd=cwd, env=child_env(), preexec_fn=preexec_fn)
+            self.popen = subprocess.Popen(
+                textclf_argv(*args),
+                stdout=out,
+                stderr=err,
+                stdin=subprocess.DEVNULL,
+                cwd=cwd,
+                env=child_env(),
+                preexec_fn=preexec_fn,
+            )
         self.pid = self.popen.pid
         self.returncode: int | None = None
         self.rusage = None
@@ -195,8 +208,9 @@ class CliProcess:
             if time.monotonic() > deadline:
                 self.popen.kill()
                 self.wait(30)
-                raise AssertionError(f"textclf {' '.join(self.args)} ran for more than {timeout}s; output:\n"
-                                     + self.output[-4000:])
+                raise AssertionError(
+                    f"textclf {' '.join(self.args)} ran for more than {timeout}s; output:\n" + self.output[-4000:]
+                )
             time.sleep(0.01)
         return self.returncode
 
@@ -209,8 +223,10 @@ class CliProcess:
         deadline = time.monotonic() + timeout
         while not condition():
             if self.poll() is not None:
-                raise AssertionError(f"textclf {' '.join(self.args)} exited ({self.returncode}) before {what}; "
-                                     f"output:\n{self.output[-4000:]}")
+                raise AssertionError(
+                    f"textclf {' '.join(self.args)} exited ({self.returncode}) before {what}; "
+                    f"output:\n{self.output[-4000:]}"
+                )
             if time.monotonic() > deadline:
                 self.popen.kill()
                 raise AssertionError(f"no {what} after {timeout}s; output:\n{self.output[-4000:]}")
@@ -246,7 +262,7 @@ def history_epochs(run: Path) -> list[int]:
 class LogLines(list):
     """The messages the library logs (the ``textclf`` logger) while the ``with`` block runs."""
 
-    def __enter__(self) -> "LogLines":
+    def __enter__(self) -> LogLines:
         import logging
 
         class _Handler(logging.Handler):

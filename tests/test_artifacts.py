@@ -17,11 +17,11 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-
-from textclf.run import directory as artifacts, layout
-from textclf.errors import ModelRejected, UsageError
-
 from support import assert_clean_error, cli
+
+from textclf.errors import ModelRejected, UsageError
+from textclf.run import directory as artifacts
+from textclf.run import layout
 
 PACKAGE = Path(__file__).resolve().parents[1] / "textclf"
 
@@ -59,8 +59,11 @@ def test_manifest_lists_every_file_with_its_hash(multiclass_run):
     run = multiclass_run.run
     manifest = json.loads((run / "manifest.json").read_text(encoding="utf-8"))
     assert manifest["format"] == "textclf-run" and manifest["format_version"] == layout.FORMAT_VERSION
-    on_disk = {p.relative_to(run).as_posix() for p in run.rglob("*") if p.is_file()
-               and not p.relative_to(run).as_posix().startswith("evaluations/")} - {"manifest.json"}
+    on_disk = {
+        p.relative_to(run).as_posix()
+        for p in run.rglob("*")
+        if p.is_file() and not p.relative_to(run).as_posix().startswith("evaluations/")
+    } - {"manifest.json"}
     assert set(manifest["files"]) == on_disk
     for name, meta in manifest["files"].items():
         data = (run / name).read_bytes()
@@ -284,12 +287,12 @@ def test_stale_temp_file_in_run_is_ignored(run_copy, multiclass_run, tmp_path):
 # --model that is not a run directory: exit 2
 
 
-@pytest.mark.parametrize("model", ["https://example.com/run", "hf://someone/model", "s3://bucket/run",
-                                   "file:///tmp/run"])
+@pytest.mark.parametrize(
+    "model", ["https://example.com/run", "hf://someone/model", "s3://bucket/run", "file:///tmp/run"]
+)
 def test_url_model_refused(multiclass_run, tmp_path, model):
     t0 = time.perf_counter()
-    assert_clean_error(predict_cli(model, multiclass_run.predict_input, tmp_path),
-                       2, "must be a textclf run directory")
+    assert_clean_error(predict_cli(model, multiclass_run.predict_input, tmp_path), 2, "must be a textclf run directory")
     assert time.perf_counter() - t0 < 5
 
 
@@ -299,7 +302,9 @@ def test_single_model_file_refused(multiclass_run, tmp_path, name):
     if not name.startswith("missing"):
         path.write_bytes(b"PK\x03\x04 not really a model")
     assert_clean_error(predict_cli(path, multiclass_run.predict_input, tmp_path), 2, "must be a textclf run directory")
-    assert_clean_error(cli("eval", "--model", path, "--data", multiclass_run.test), 2, "must be a textclf run directory")
+    assert_clean_error(
+        cli("eval", "--model", path, "--data", multiclass_run.test), 2, "must be a textclf run directory"
+    )
 
 
 def test_plain_file_and_empty_folder_refused(multiclass_run, tmp_path):
@@ -314,8 +319,15 @@ def test_plain_file_and_empty_folder_refused(multiclass_run, tmp_path):
 
 def test_other_directory_refused(multiclass_run, tmp_path):
     # A6: a folder of data files is not a run: a usage error (exit 2) before anything in it is read
-    result = cli("predict", "--model", multiclass_run.train.parent, "--input", multiclass_run.test,
-                 "--output", tmp_path / "p.csv")
+    result = cli(
+        "predict",
+        "--model",
+        multiclass_run.train.parent,
+        "--input",
+        multiclass_run.test,
+        "--output",
+        tmp_path / "p.csv",
+    )
     assert_clean_error(result, 2, "must be a textclf run directory")
     assert not (tmp_path / "p.csv").exists()
 

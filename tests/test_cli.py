@@ -11,7 +11,6 @@ import textwrap
 from pathlib import Path
 
 import pytest
-
 from support import assert_clean_error, cli
 
 REPO = Path(__file__).resolve().parents[1]
@@ -19,17 +18,39 @@ REPO = Path(__file__).resolve().parents[1]
 
 def run_python(code: str, cwd: Path | None = None) -> subprocess.CompletedProcess:
     env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"}
-    return subprocess.run([sys.executable, "-c", textwrap.dedent(code)], capture_output=True, text=True,
-                          cwd=cwd or REPO, env=env, timeout=120)
+    return subprocess.run(
+        [sys.executable, "-c", textwrap.dedent(code)],
+        capture_output=True,
+        text=True,
+        cwd=cwd or REPO,
+        env=env,
+        timeout=120,
+    )
 
 
 # --------------------------------------------------------------------------------------------------
 # Help
 
 
-@pytest.mark.parametrize("command", [[], ["train"], ["predict"], ["eval"], ["init"], ["check-data"], ["explain"],
-                                     ["runs"], ["show"], ["env"], ["export"], ["datasets"], ["datasets", "list"],
-                                     ["datasets", "download"]])
+@pytest.mark.parametrize(
+    "command",
+    [
+        [],
+        ["train"],
+        ["predict"],
+        ["eval"],
+        ["init"],
+        ["check-data"],
+        ["explain"],
+        ["runs"],
+        ["show"],
+        ["env"],
+        ["export"],
+        ["datasets"],
+        ["datasets", "list"],
+        ["datasets", "download"],
+    ],
+)
 def test_help_has_an_example_block(command):
     result = cli(*command, "--help")
     assert result.exit_code == 0, result.output
@@ -58,8 +79,9 @@ def test_version():
 # TensorFlow stays out of start-up
 
 
-@pytest.mark.parametrize("args", [["--help"], ["train", "--help"], ["predict", "--help"], ["eval", "--help"],
-                                  ["--version"]])
+@pytest.mark.parametrize(
+    "args", [["--help"], ["train", "--help"], ["predict", "--help"], ["eval", "--help"], ["--version"]]
+)
 def test_help_does_not_import_tensorflow(args):
     proc = run_python(f"""
         import sys
@@ -96,7 +118,7 @@ def test_config_and_data_errors_exit_before_tensorflow(tmp_path):
         from click.testing import CliRunner
         from textclf.cli import main
         r1 = CliRunner().invoke(main, ['train', '--config', {str(bad)!r}])
-        r2 = CliRunner().invoke(main, ['train', '--config', {str(data_conf)!r}, '--run-dir', {str(tmp_path / 'run')!r}])
+        r2 = CliRunner().invoke(main, ['train', '--config', {str(data_conf)!r}, '--run-dir', {str(tmp_path / "run")!r}])
         print('CODES', r1.exit_code, r2.exit_code, 'TF', 'tensorflow' in sys.modules)
     """)
     assert proc.returncode == 0, proc.stderr
@@ -104,16 +126,21 @@ def test_config_and_data_errors_exit_before_tensorflow(tmp_path):
 
 
 def test_console_script_entry_point(tmp_path):
-    proc = subprocess.run([sys.executable, "-m", "textclf.cli", "--help"], capture_output=True, text=True,
-                          cwd=tmp_path, timeout=120)
+    proc = subprocess.run(
+        [sys.executable, "-m", "textclf.cli", "--help"], capture_output=True, text=True, cwd=tmp_path, timeout=120
+    )
     assert proc.returncode == 0 and "Example:" in proc.stdout
 
 
 def test_real_process_config_error_exit_2_without_traceback(tmp_path):
     bad = tmp_path / "bad.yaml"
     bad.write_text("train:\n  learning_rate: 1e-3\n  seed: 010\n", encoding="utf-8")
-    proc = subprocess.run([sys.executable, "-m", "textclf.cli", "train", "--config", str(bad)],
-                          capture_output=True, text=True, timeout=120)
+    proc = subprocess.run(
+        [sys.executable, "-m", "textclf.cli", "train", "--config", str(bad)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert proc.returncode == 2
     assert "Traceback" not in proc.stderr and proc.stdout == ""
     assert "train.learning_rate (line 2)" in proc.stderr and "train.seed (line 3)" in proc.stderr
@@ -140,12 +167,15 @@ def _failing_config(monkeypatch, exc: BaseException):
     monkeypatch.setattr(textclf.config, "load_config", boom)
 
 
-@pytest.mark.parametrize("exc, code, needle", [
-    (RuntimeError("boom"), 1, "internal error: RuntimeError: boom"),
-    (MemoryError(), 5, "out of memory"),
-    (OSError(errno.ENOSPC, "No space left on device"), 5, "no space left"),
-    (KeyboardInterrupt(), 130, "interrupted"),
-])
+@pytest.mark.parametrize(
+    "exc, code, needle",
+    [
+        (RuntimeError("boom"), 1, "internal error: RuntimeError: boom"),
+        (MemoryError(), 5, "out of memory"),
+        (OSError(errno.ENOSPC, "No space left on device"), 5, "no space left"),
+        (KeyboardInterrupt(), 130, "interrupted"),
+    ],
+)
 def test_unexpected_failures_map_to_exit_codes(monkeypatch, tmp_path, exc, code, needle):
     _failing_config(monkeypatch, exc)
     conf = tmp_path / "c.yaml"
@@ -188,12 +218,26 @@ def test_tensorflow_native_log_lines_stay_off_stderr(multiclass_run, tmp_path):
     from support import textclf_argv
 
     env = {k: v for k, v in os.environ.items() if k not in ("TF_CPP_MIN_LOG_LEVEL", "TEXTCLF_DEBUG")}
-    for args in (("predict", "--model", multiclass_run.run, "--input", multiclass_run.predict_input,
-                  "--output", tmp_path / "p.csv"),
-                 ("eval", "--model", multiclass_run.run, "--data", multiclass_run.test)):
+    for args in (
+        (
+            "predict",
+            "--model",
+            multiclass_run.run,
+            "--input",
+            multiclass_run.predict_input,
+            "--output",
+            tmp_path / "p.csv",
+        ),
+        ("eval", "--model", multiclass_run.run, "--data", multiclass_run.test),
+    ):
         proc = subprocess.run(textclf_argv(*args), capture_output=True, text=True, env=env, timeout=300)
         assert proc.returncode == 0, proc.stderr
         assert "oneDNN" not in proc.stderr and "I0000" not in proc.stderr, proc.stderr
-    debug = subprocess.run(textclf_argv("--debug", "eval", "--model", multiclass_run.run, "--data", multiclass_run.test),
-                           capture_output=True, text=True, env=env, timeout=300)
+    debug = subprocess.run(
+        textclf_argv("--debug", "eval", "--model", multiclass_run.run, "--data", multiclass_run.test),
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=300,
+    )
     assert debug.returncode == 0 and "I0000" in debug.stderr, debug.stderr

@@ -7,11 +7,10 @@ import re
 from pathlib import Path
 
 import pytest
+from support import assert_clean_error, cli
 
 from textclf.config import Config, load_config, render_default_yaml
 from textclf.errors import ConfigError
-
-from support import assert_clean_error, cli
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -70,12 +69,7 @@ def test_unknown_top_level_key_gets_did_you_mean(tmp_path):
 
 
 def test_several_problems_listed_at_once_with_key_paths_and_lines(tmp_path):
-    p = write(tmp_path, "task: multi\n"
-                        "data:\n"
-                        "  valid_fraction: 2.0\n"
-                        "train:\n"
-                        "  epochs: 0\n"
-                        "  batch_size: many\n")
+    p = write(tmp_path, "task: multi\ndata:\n  valid_fraction: 2.0\ntrain:\n  epochs: 0\n  batch_size: many\n")
     with pytest.raises(ConfigError) as info:
         load_config(p)
     probs = info.value.problems
@@ -104,14 +98,17 @@ def test_unknown_key_among_other_problems_names_its_line(tmp_path):
 # YAML 1.1 traps, each with its own hint
 
 
-@pytest.mark.parametrize("line, key, hint", [
-    ("train:\n  learning_rate: 1e-3\n", "train.learning_rate", "YAML 1.1 reads as a string"),
-    ("data:\n  label_column: no\n", "data.label_column", "quote it"),
-    ("train:\n  seed: 010\n", "train.seed", "octal"),
-    ('train:\n  batch_size: "32"\n', "train.batch_size", "remove the quotes"),
-    ("train:\n  epochs: 3.0\n", "train.epochs", "write 3"),
-    ("train:\n  verbose: maybe\n", "train.verbose", "expected true or false"),
-])
+@pytest.mark.parametrize(
+    "line, key, hint",
+    [
+        ("train:\n  learning_rate: 1e-3\n", "train.learning_rate", "YAML 1.1 reads as a string"),
+        ("data:\n  label_column: no\n", "data.label_column", "quote it"),
+        ("train:\n  seed: 010\n", "train.seed", "octal"),
+        ('train:\n  batch_size: "32"\n', "train.batch_size", "remove the quotes"),
+        ("train:\n  epochs: 3.0\n", "train.epochs", "write 3"),
+        ("train:\n  verbose: maybe\n", "train.verbose", "expected true or false"),
+    ],
+)
 def test_yaml_11_trap_has_specific_hint(tmp_path, line, key, hint):
     [problem] = problems_of(write(tmp_path, line))
     assert problem.startswith(key), problem
@@ -143,12 +140,15 @@ def test_quoted_no_is_a_string(tmp_path):
 # Unsafe or malformed YAML
 
 
-@pytest.mark.parametrize("template", [
-    "train:\n  epochs: !!python/object/apply:os.system ['touch {canary}']\n",
-    "task: !!python/object/apply:os.system ['touch {canary}']\n",
-    "data: !!python/object/apply:os.system\n  args: ['touch {canary}']\n",
-    "!!python/object/apply:os.system ['touch {canary}']\n",
-])
+@pytest.mark.parametrize(
+    "template",
+    [
+        "train:\n  epochs: !!python/object/apply:os.system ['touch {canary}']\n",
+        "task: !!python/object/apply:os.system ['touch {canary}']\n",
+        "data: !!python/object/apply:os.system\n  args: ['touch {canary}']\n",
+        "!!python/object/apply:os.system ['touch {canary}']\n",
+    ],
+)
 def test_python_tag_refused_and_never_run(tmp_path, template):
     canary = tmp_path / "canary"
     p = write(tmp_path, template.format(canary=canary))
@@ -210,10 +210,13 @@ def test_tabs(tmp_path):
     assert "tabs" in problem and "line 2" in problem
 
 
-@pytest.mark.parametrize("text", [
-    "train:\n  epochs: &n 3\n  seed: *n\n",
-    "a: &a ['x', 'x']\nb: &b [*a, *a]\nc: [*b, *b]\n",
-])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "train:\n  epochs: &n 3\n  seed: *n\n",
+        "a: &a ['x', 'x']\nb: &b [*a, *a]\nc: [*b, *b]\n",
+    ],
+)
 def test_anchor_and_alias_refused(tmp_path, text):
     [problem] = problems_of(write(tmp_path, text))
     assert "anchors and aliases" in problem and "line" in problem
@@ -246,15 +249,18 @@ def test_non_utf8_config(tmp_path):
     assert "UTF-8" in problem and "line 3" in problem
 
 
-@pytest.mark.parametrize("text, needle", [
-    ("train:\n  epocs: 3\n", "did you mean 'epochs'"),
-    ("train:\n  learning_rate: 1e-3\n", "YAML 1.1"),
-    ("train:\n  epochs: 3\n  epochs: 3\n", "duplicate key"),
-    ("", "empty"),
-    ("- a\n", "expected a mapping"),
-    ("train:\n\tepochs: 3\n", "tabs"),
-    ("train:\n  epochs: &x 3\n  seed: *x\n", "anchors and aliases"),
-])
+@pytest.mark.parametrize(
+    "text, needle",
+    [
+        ("train:\n  epocs: 3\n", "did you mean 'epochs'"),
+        ("train:\n  learning_rate: 1e-3\n", "YAML 1.1"),
+        ("train:\n  epochs: 3\n  epochs: 3\n", "duplicate key"),
+        ("", "empty"),
+        ("- a\n", "expected a mapping"),
+        ("train:\n\tepochs: 3\n", "tabs"),
+        ("train:\n  epochs: &x 3\n  seed: *x\n", "anchors and aliases"),
+    ],
+)
 def test_config_errors_via_cli_exit_2_without_traceback(tmp_path, text, needle):
     p = write(tmp_path, text)
     out = assert_clean_error(cli("train", "--config", p), 2, needle)
@@ -275,8 +281,8 @@ def test_debug_flag_shows_traceback(tmp_path):
 def test_precedence_default_file_set(tmp_path):
     p = write(tmp_path, "train:\n  epochs: 5\n  batch_size: 16\n")
     cfg = load_config(p, ["train.epochs=7"])
-    assert cfg.train.epochs == 7          # --set beats the file
-    assert cfg.train.batch_size == 16     # the file beats the default
+    assert cfg.train.epochs == 7  # --set beats the file
+    assert cfg.train.batch_size == 16  # the file beats the default
     assert cfg.train.seed == Config().train.seed  # the default where nothing is said
 
 
@@ -336,7 +342,9 @@ def test_set_without_equals(tmp_path):
 def test_set_errors_via_cli_exit_2(tmp_path):
     p = write(tmp_path, "train:\n  epochs: 2\n")
     assert_clean_error(cli("train", "--config", p, "--set", "train.epocs=3"), 2, "did you mean 'epochs'")
-    assert_clean_error(cli("train", "--config", p, "--set", "train.epochs=lots"), 2, "train.epochs", "expected an integer")
+    assert_clean_error(
+        cli("train", "--config", p, "--set", "train.epochs=lots"), 2, "train.epochs", "expected an integer"
+    )
     assert_clean_error(cli("train", "--config", p, "--set", "nonsense"), 2, "section.key=value")
 
 
@@ -405,14 +413,61 @@ from hypothesis import HealthCheck, given, settings  # noqa: E402
 from hypothesis import strategies as st  # noqa: E402
 
 _scalars = st.one_of(st.none(), st.booleans(), st.integers(), st.floats(allow_nan=True), st.text(max_size=20))
-_keys = st.one_of(st.sampled_from(["task", "data", "model", "train", "epochs", "train.epochs", "batch_size",
-                                   "text_column", "learning_rate", "seed"]), st.text(max_size=10))
-_documents = st.recursive(_scalars, lambda inner: st.one_of(st.lists(inner, max_size=4),
-                                                            st.dictionaries(_keys, inner, max_size=5)),
-                          max_leaves=20)
-_yaml_bits = st.sampled_from(["&a ", "*a", "!!python/object:os.system ", "!!binary ", "!!timestamp ", "- ", ": ",
-                              "\t", "{", "}", "[", "]", "|", ">", "%YAML 1.1\n", "---\n", "...\n", "? ", "'", '"',
-                              "#", "\n  ", "\x00", "\ufeff", "1e-3", "010", "no", "0x1F", ".inf"])
+_keys = st.one_of(
+    st.sampled_from(
+        [
+            "task",
+            "data",
+            "model",
+            "train",
+            "epochs",
+            "train.epochs",
+            "batch_size",
+            "text_column",
+            "learning_rate",
+            "seed",
+        ]
+    ),
+    st.text(max_size=10),
+)
+_documents = st.recursive(
+    _scalars,
+    lambda inner: st.one_of(st.lists(inner, max_size=4), st.dictionaries(_keys, inner, max_size=5)),
+    max_leaves=20,
+)
+_yaml_bits = st.sampled_from(
+    [
+        "&a ",
+        "*a",
+        "!!python/object:os.system ",
+        "!!binary ",
+        "!!timestamp ",
+        "- ",
+        ": ",
+        "\t",
+        "{",
+        "}",
+        "[",
+        "]",
+        "|",
+        ">",
+        "%YAML 1.1\n",
+        "---\n",
+        "...\n",
+        "? ",
+        "'",
+        '"',
+        "#",
+        "\n  ",
+        "\x00",
+        "\ufeff",
+        "1e-3",
+        "010",
+        "no",
+        "0x1F",
+        ".inf",
+    ]
+)
 
 
 def _check_loader(tmp_path, text: str) -> None:

@@ -13,15 +13,22 @@ from pathlib import Path
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from support import SMALL, assert_clean_error, cli, topic_rows, write_csv, write_jsonl
 
 from textclf.config import load_config
-from textclf.io.tables import iter_chunks
-from textclf.io.labeled import (RowPolicy, check_classes, describe_unseen, infer_task, read_labeled, split_labels,
-                          stratified_split, unseen_labels)
 from textclf.errors import DataError, UsageError
+from textclf.io.labeled import (
+    RowPolicy,
+    check_classes,
+    describe_unseen,
+    infer_task,
+    read_labeled,
+    split_labels,
+    stratified_split,
+    unseen_labels,
+)
+from textclf.io.tables import iter_chunks
 from textclf.training.inputs import load_training_data
-
-from support import SMALL, assert_clean_error, cli, topic_rows, write_csv, write_jsonl
 
 TRAPS = ["NA", "null", "00123", "True", "None", "nan", "N/A", "1.0", " 1", "#N/A", "-nan", ""]
 
@@ -89,8 +96,10 @@ def test_chunks_are_str_frames_with_line_numbers(tmp_path, ext):
 
 
 def test_jsonl_non_string_values_become_text(tmp_path):
-    p = write_jsonl(tmp_path / "d.jsonl", [{"text": None, "label": 1}, {"text": 2.5, "label": True},
-                                          {"text": "x", "label": ["a", "b"]}])
+    p = write_jsonl(
+        tmp_path / "d.jsonl",
+        [{"text": None, "label": 1}, {"text": 2.5, "label": True}, {"text": "x", "label": ["a", "b"]}],
+    )
     data = read_labeled(p, "text", "label")
     assert data.texts == ["", "2.5", "x"]
     assert data.labels == ["1", "true", "a|b"]
@@ -319,7 +328,9 @@ def test_hints_name_only_options_that_exist(tmp_path, case):
     options = {o for param in train_command.params for o in param.opts}
     named = set(re.findall(r"(?<![\w-])(--[a-z][a-z-]+)", result.stderr))
     assert named, result.stderr
-    assert named <= options, f"the hint names {sorted(named - options)}, which `textclf train` does not have: {result.stderr}"
+    assert named <= options, (
+        f"the hint names {sorted(named - options)}, which `textclf train` does not have: {result.stderr}"
+    )
 
 
 def test_header_only_file(tmp_path):
@@ -363,7 +374,11 @@ def test_directory_fifo_and_device_refused_quickly(tmp_path):
     d.mkdir()
     fifo = tmp_path / "fifo.csv"
     os.mkfifo(fifo)
-    for path, needle in ((d, "is a directory"), (fifo, "not a regular file"), (Path("/dev/zero"), "not a regular file")):
+    for path, needle in (
+        (d, "is a directory"),
+        (fifo, "not a regular file"),
+        (Path("/dev/zero"), "not a regular file"),
+    ):
         t0 = time.perf_counter()
         with pytest.raises(DataError, match=needle):
             read_labeled(path, "text", "label")
@@ -503,4 +518,3 @@ def test_tsv_writer_round_trip(rows):
         chunks = list(iter_chunks(p, ["text", "label"]))
         got = [(t, y) for c in chunks for t, y in zip(c.frame["text"].tolist(), c.frame["label"].tolist())]
         assert got == [tuple(r) for r in rows]
-

@@ -8,12 +8,14 @@ import random
 from pathlib import Path
 
 import pytest
-
 from support import cli, last_line, write_csv
 
 HERE = Path(__file__).resolve()
-CANDIDATES = [HERE.parents[2] / "shared" / "datasets", HERE.parents[1] / ".." / "shared" / "datasets",
-              Path("..") / "shared" / "datasets"]
+CANDIDATES = [
+    HERE.parents[2] / "shared" / "datasets",
+    HERE.parents[1] / ".." / "shared" / "datasets",
+    Path("..") / "shared" / "datasets",
+]
 DATASETS = next((p.resolve() for p in CANDIDATES if p.is_dir()), None)
 
 pytestmark = pytest.mark.datasets
@@ -36,8 +38,19 @@ def test_sms_spam_sample_reaches_90_percent(tmp_path):
     conf = tmp_path / "sms.yaml"
     conf.write_text(f"data:\n  train: {train}\n  test: {folder / 'test.csv'}\n", encoding="utf-8")
     # the default model, but only 2 epochs
-    result = cli("train", "--config", conf, "--run-dir", tmp_path / "run", "--set", "train.epochs=2",
-                 "--set", "train.verbose=false", "--set", "train.early_stopping_patience=0")
+    result = cli(
+        "train",
+        "--config",
+        conf,
+        "--run-dir",
+        tmp_path / "run",
+        "--set",
+        "train.epochs=2",
+        "--set",
+        "train.verbose=false",
+        "--set",
+        "train.early_stopping_patience=0",
+    )
     assert result.exit_code == 0, result.output
     run = Path(last_line(result.stdout))
     metrics = json.loads((run / "metrics.json").read_text())
@@ -48,4 +61,3 @@ def test_sms_spam_sample_reaches_90_percent(tmp_path):
     out = tmp_path / "m.json"
     assert cli("eval", "--model", run, "--data", folder / "test.csv", "--output", out).exit_code == 0
     assert json.loads(out.read_text())["accuracy"] == pytest.approx(metrics["test"]["accuracy"], abs=1e-9)
-

@@ -19,7 +19,6 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
-
 from support import assert_clean_error, cli, last_line, read_csv_rows
 
 # --------------------------------------------------------------------------------------------------
@@ -79,8 +78,15 @@ def server():
 
 @pytest.fixture(autouse=True)
 def no_proxy(monkeypatch):
-    for var in ("http_proxy", "https_proxy", "HTTP_PROXY", "HTTPS_PROXY", "all_proxy", "ALL_PROXY",
-                "TEXTCLF_DATASETS_MIRROR"):
+    for var in (
+        "http_proxy",
+        "https_proxy",
+        "HTTP_PROXY",
+        "HTTPS_PROXY",
+        "all_proxy",
+        "ALL_PROXY",
+        "TEXTCLF_DATASETS_MIRROR",
+    ):
         monkeypatch.delenv(var, raising=False)
     monkeypatch.setenv("NO_PROXY", "127.0.0.1,localhost")
     monkeypatch.setenv("no_proxy", "127.0.0.1,localhost")
@@ -133,15 +139,17 @@ IMDB_MEMBERS = {
     "aclImdb": None,
     "aclImdb/README": b"Large Movie Review Dataset v1.0\n",
     "aclImdb/imdb.vocab": b"the\nand\n",
-    "aclImdb/train/pos/0_9.txt": b"Bromwell High is a cartoon comedy.<br /><br />Loved it, \"really\".",
+    "aclImdb/train/pos/0_9.txt": b'Bromwell High is a cartoon comedy.<br /><br />Loved it, "really".',
     "aclImdb/train/neg/1_2.txt": b"Story of a man who has unnatural feelings for a pig.",
     "aclImdb/train/unsup/2_0.txt": b"unlabeled, left out",
     "aclImdb/train/urls_pos.txt": b"http://www.imdb.com/title/tt0453418/usercomments\n",
     "aclImdb/test/pos/0_10.txt": "Na\u00efve caf\u00e9 charm, a 10/10".encode("utf-8"),
     "aclImdb/test/neg/3_1.txt": b"Once again Mr. Costner has dragged out a movie",
 }
-IMDB_TRAIN = [("Bromwell High is a cartoon comedy.<br /><br />Loved it, \"really\".", "pos"),
-              ("Story of a man who has unnatural feelings for a pig.", "neg")]
+IMDB_TRAIN = [
+    ('Bromwell High is a cartoon comedy.<br /><br />Loved it, "really".', "pos"),
+    ("Story of a man who has unnatural feelings for a pig.", "neg"),
+]
 IMDB_TEST = [("Na\u00efve caf\u00e9 charm, a 10/10", "pos"), ("Once again Mr. Costner has dragged out a movie", "neg")]
 
 
@@ -151,33 +159,50 @@ def ag_csv(rows) -> bytes:
     return buf.getvalue().encode("utf-8")
 
 
-AG_TRAIN = ag_csv([["3", "Wall St. Bears Claw Back Into the Black (Reuters)",
-                    "Reuters - Short-sellers, Wall Street's dwindling\\band of ultra-cynics, are seeing green again."],
-                   ["2", "Phelps Wins", "He said \"gold\", and won."],
-                   ["1", "Talks in Gaza", "Leaders meet."],
-                   ["4", "New chip", "Faster &#39;cores&#39;."]])
-AG_TEST = ag_csv([["4", "Calif. Aims to Limit Farm-Related Smog (AP)", "AP - smog-fighting rules"],
-                  ["1", "Vote", "Polls open."]])
+AG_TRAIN = ag_csv(
+    [
+        [
+            "3",
+            "Wall St. Bears Claw Back Into the Black (Reuters)",
+            "Reuters - Short-sellers, Wall Street's dwindling\\band of ultra-cynics, are seeing green again.",
+        ],
+        ["2", "Phelps Wins", 'He said "gold", and won.'],
+        ["1", "Talks in Gaza", "Leaders meet."],
+        ["4", "New chip", "Faster &#39;cores&#39;."],
+    ]
+)
+AG_TEST = ag_csv(
+    [["4", "Calif. Aims to Limit Farm-Related Smog (AP)", "AP - smog-fighting rules"], ["1", "Vote", "Polls open."]]
+)
 
-SST2_ZIP = zip_bytes({
-    "SST-2/train.tsv": b"sentence\tlabel\nhide new secretions from the parental units \t0\n"
-                       b"contains no wit , only labored gags \t0\nthat loves its characters \t1\n",
-    "SST-2/dev.tsv": b"sentence\tlabel\nit 's a charming and often affecting journey . \t1\n"
-                     b"unflinchingly bleak and desperate \t0\n",
-    "SST-2/test.tsv": b"index\tsentence\n0\tuneasy mishmash of styles and genres .\n",
-    "SST-2/original/README.txt": b"original SST files\n",
-})
+SST2_ZIP = zip_bytes(
+    {
+        "SST-2/train.tsv": b"sentence\tlabel\nhide new secretions from the parental units \t0\n"
+        b"contains no wit , only labored gags \t0\nthat loves its characters \t1\n",
+        "SST-2/dev.tsv": b"sentence\tlabel\nit 's a charming and often affecting journey . \t1\n"
+        b"unflinchingly bleak and desperate \t0\n",
+        "SST-2/test.tsv": b"index\tsentence\n0\tuneasy mishmash of styles and genres .\n",
+        "SST-2/original/README.txt": b"original SST files\n",
+    }
+)
 
-TREC_TRAIN = (b"DESC:manner How did serfdom develop in and then leave Russia ?\n"
-              b"ENTY:cremat What films featured the character Popeye Doyle ?\n"
-              b"HUM:ind Who was the sister\xf0city founder ?\n")
+TREC_TRAIN = (
+    b"DESC:manner How did serfdom develop in and then leave Russia ?\n"
+    b"ENTY:cremat What films featured the character Popeye Doyle ?\n"
+    b"HUM:ind Who was the sister\xf0city founder ?\n"
+)
 TREC_TEST = b"NUM:dist How far is it from Denver to Aspen ?\nLOC:city What county is Modesto , California in ?\n"
 
-SMS_ROWS = [(f"ham message number {i}", "ham") for i in range(10)] + \
-           [(f"WINNER!! claim prize {i} now", "spam") for i in range(5)]
+SMS_ROWS = [(f"ham message number {i}", "ham") for i in range(10)] + [
+    (f"WINNER!! claim prize {i} now", "spam") for i in range(5)
+]
 random.Random(5).shuffle(SMS_ROWS)
-SMS_ZIP = zip_bytes({"SMSSpamCollection": "".join(f"{lab}\t{t}\n" for t, lab in SMS_ROWS).encode("utf-8"),
-                     "readme": b"SMS Spam Collection v.1\n"})
+SMS_ZIP = zip_bytes(
+    {
+        "SMSSpamCollection": "".join(f"{lab}\t{t}\n" for t, lab in SMS_ROWS).encode("utf-8"),
+        "readme": b"SMS Spam Collection v.1\n",
+    }
+)
 
 
 # --------------------------------------------------------------------------------------------------
@@ -188,8 +213,7 @@ def test_imdb_tar_gz_is_read_in_memory_and_converted(server, tmp_path):
     archive = tar_gz(IMDB_MEMBERS)
     server.add("/imdb/aclImdb_v1.tar.gz", archive)
     out = tmp_path / "imdb"
-    result = cli("datasets", "download", "imdb", "--to", out, "--url", server.base + "/imdb",
-                 "--sha256", sha(archive))
+    result = cli("datasets", "download", "imdb", "--to", out, "--url", server.base + "/imdb", "--sha256", sha(archive))
     assert result.exit_code == 0, result.output
     assert rows_of(out / "train.csv") == IMDB_TRAIN
     assert rows_of(out / "test.csv") == IMDB_TEST
@@ -201,7 +225,12 @@ def test_imdb_tar_gz_is_read_in_memory_and_converted(server, tmp_path):
     assert f"sha256 {sha(archive)}; SHA-256 verified against --sha256" in result.stderr
     # only the CSVs, SOURCE.md and the cached original: nothing extracted
     assert sorted(p.relative_to(out).as_posix() for p in out.rglob("*")) == [
-        "SOURCE.md", "downloads", "downloads/aclImdb_v1.tar.gz", "test.csv", "train.csv"]
+        "SOURCE.md",
+        "downloads",
+        "downloads/aclImdb_v1.tar.gz",
+        "test.csv",
+        "train.csv",
+    ]
     source = (out / "SOURCE.md").read_text(encoding="utf-8")
     assert source.startswith('# IMDB Large Movie Review Dataset v1.0 (textclf dataset "imdb")')
     assert f"<{server.base}/imdb/aclImdb_v1.tar.gz>" in source
@@ -214,18 +243,34 @@ def test_ag_news_csvs_two_files_each_with_its_checksum(server, tmp_path):
     server.add("/ag/train.csv", AG_TRAIN)
     server.add("/ag/test.csv", AG_TEST)
     out = tmp_path / "ag"
-    result = cli("datasets", "download", "ag_news", "--to", out, "--url", server.base + "/ag/",
-                 "--sha256", f"train.csv={sha(AG_TRAIN)}", "--sha256", f"test.csv={sha(AG_TEST)}")
+    result = cli(
+        "datasets",
+        "download",
+        "ag_news",
+        "--to",
+        out,
+        "--url",
+        server.base + "/ag/",
+        "--sha256",
+        f"train.csv={sha(AG_TRAIN)}",
+        "--sha256",
+        f"test.csv={sha(AG_TEST)}",
+    )
     assert result.exit_code == 0, result.output
     assert rows_of(out / "train.csv") == [
-        ("Wall St. Bears Claw Back Into the Black (Reuters) Reuters - Short-sellers, Wall Street's dwindling\\band "
-         "of ultra-cynics, are seeing green again.", "Business"),
-        ("Phelps Wins He said \"gold\", and won.", "Sports"),
+        (
+            "Wall St. Bears Claw Back Into the Black (Reuters) Reuters - Short-sellers, Wall Street's dwindling\\band "
+            "of ultra-cynics, are seeing green again.",
+            "Business",
+        ),
+        ('Phelps Wins He said "gold", and won.', "Sports"),
         ("Talks in Gaza Leaders meet.", "World"),
-        ("New chip Faster &#39;cores&#39;.", "Sci/Tech")]
+        ("New chip Faster &#39;cores&#39;.", "Sci/Tech"),
+    ]
     assert rows_of(out / "test.csv") == [
         ("Calif. Aims to Limit Farm-Related Smog (AP) AP - smog-fighting rules", "Sci/Tech"),
-        ("Vote Polls open.", "World")]
+        ("Vote Polls open.", "World"),
+    ]
     assert_no_parts(out)
 
 
@@ -234,11 +279,15 @@ def test_sst2_zip_uses_dev_as_test_and_takes_a_full_file_address(server, tmp_pat
     out = tmp_path / "sst2"
     result = cli("datasets", "download", "SST-2", "--to", out, "--url", url, "--sha256", sha(SST2_ZIP))
     assert result.exit_code == 0, result.output
-    assert rows_of(out / "train.csv") == [("hide new secretions from the parental units", "negative"),
-                                          ("contains no wit , only labored gags", "negative"),
-                                          ("that loves its characters", "positive")]
-    assert rows_of(out / "test.csv") == [("it 's a charming and often affecting journey .", "positive"),
-                                         ("unflinchingly bleak and desperate", "negative")]
+    assert rows_of(out / "train.csv") == [
+        ("hide new secretions from the parental units", "negative"),
+        ("contains no wit , only labored gags", "negative"),
+        ("that loves its characters", "positive"),
+    ]
+    assert rows_of(out / "test.csv") == [
+        ("it 's a charming and often affecting journey .", "positive"),
+        ("unflinchingly bleak and desperate", "negative"),
+    ]
     assert (out / "SOURCE.md").read_text(encoding="utf-8").startswith("# SST-2")
 
 
@@ -247,17 +296,29 @@ def test_trec_latin1_files_through_the_mirror_variable(server, tmp_path, monkeyp
     server.add("/mirror/trec/TREC_10.label", TREC_TEST)
     monkeypatch.setenv("TEXTCLF_DATASETS_MIRROR", server.base + "/mirror")
     out = tmp_path / "trec"
-    result = cli("datasets", "download", "trec", "--to", out,
-                 "--sha256", f"train_5500.label={sha(TREC_TRAIN)}", "--sha256", f"TREC_10.label={sha(TREC_TEST)}")
+    result = cli(
+        "datasets",
+        "download",
+        "trec",
+        "--to",
+        out,
+        "--sha256",
+        f"train_5500.label={sha(TREC_TRAIN)}",
+        "--sha256",
+        f"TREC_10.label={sha(TREC_TEST)}",
+    )
     assert result.exit_code == 0, result.output
     header, _ = read_csv_rows(out / "train.csv")
     assert header == ["text", "label", "label_fine"]
     assert rows_of(out / "train.csv") == [
         ("How did serfdom develop in and then leave Russia ?", "DESC", "DESC:manner"),
         ("What films featured the character Popeye Doyle ?", "ENTY", "ENTY:cremat"),
-        ("Who was the sister\u00f0city founder ?", "HUM", "HUM:ind")]
-    assert rows_of(out / "test.csv") == [("How far is it from Denver to Aspen ?", "NUM", "NUM:dist"),
-                                         ("What county is Modesto , California in ?", "LOC", "LOC:city")]
+        ("Who was the sister\u00f0city founder ?", "HUM", "HUM:ind"),
+    ]
+    assert rows_of(out / "test.csv") == [
+        ("How far is it from Denver to Aspen ?", "NUM", "NUM:dist"),
+        ("What county is Modesto , California in ?", "LOC", "LOC:city"),
+    ]
     assert "/mirror/trec/TREC_10.label" in server.hits
 
 
@@ -289,8 +350,10 @@ def test_sms_spam_gets_a_seeded_stratified_80_20_split(server, tmp_path):
     assert "NOT verified" in (out / "SOURCE.md").read_text(encoding="utf-8")
     assert "seed 13" in (out / "SOURCE.md").read_text(encoding="utf-8")
     other = tmp_path / "sms7"
-    assert cli("datasets", "download", "sms_spam", "--to", other, "--url", server.base + "/sms",
-               "--seed", "7").exit_code == 0
+    assert (
+        cli("datasets", "download", "sms_spam", "--to", other, "--url", server.base + "/sms", "--seed", "7").exit_code
+        == 0
+    )
     assert (rows_of(other / "train.csv"), rows_of(other / "test.csv")) == documented_split(SMS_ROWS, 7)
 
 
@@ -313,8 +376,12 @@ def test_an_unverified_download_that_is_not_an_archive_is_not_cached(server, tmp
     server.add("/portal/sms+spam+collection.zip", b"<html>please log in</html>")
     out = tmp_path / "sms"
     result = cli("datasets", "download", "sms_spam", "--to", out, "--url", server.base + "/portal")
-    assert_clean_error(result, 3, "sms+spam+collection.zip: received a file that is not a readable zip archive",
-                       "check the address or mirror")
+    assert_clean_error(
+        result,
+        3,
+        "sms+spam+collection.zip: received a file that is not a readable zip archive",
+        "check the address or mirror",
+    )
     assert not out.exists()
     server.add("/portal/sms+spam+collection.zip", SMS_ZIP)  # the next run downloads again
     result = cli("datasets", "download", "sms_spam", "--to", out, "--url", server.base + "/portal")
@@ -325,8 +392,9 @@ def test_an_unverified_download_that_is_not_an_archive_is_not_cached(server, tmp
 def test_a_pinned_file_that_is_not_a_tar_gz_is_a_data_error(server, tmp_path):
     junk = b"not gzip at all" * 10
     server.add("/junk/aclImdb_v1.tar.gz", junk)
-    result = cli("datasets", "download", "imdb", "--to", tmp_path / "i", "--url", server.base + "/junk",
-                 "--sha256", sha(junk))
+    result = cli(
+        "datasets", "download", "imdb", "--to", tmp_path / "i", "--url", server.base + "/junk", "--sha256", sha(junk)
+    )
     assert_clean_error(result, 3, "aclImdb_v1.tar.gz: received a file that is not a readable tar.gz archive")
     assert not (tmp_path / "i" / "train.csv").exists()
 
@@ -349,9 +417,15 @@ def test_the_published_checksum_refuses_other_bytes_and_leaves_nothing(server, t
     server.add("/nolen/aclImdb_v1.tar.gz", archive)
     out = tmp_path / "imdb"
     result = cli("datasets", "download", "imdb", "--to", out, "--url", server.base + "/nolen")
-    assert_clean_error(result, 3, "checksum mismatch", f"received SHA-256 {sha(archive)}",
-                       "expected c40f74a18d3b61f90feba1e17730e0d38e8b97c05fde7008942e91923d1658fe",
-                       "the file was deleted", f"--sha256 aclImdb_v1.tar.gz={sha(archive)}")
+    assert_clean_error(
+        result,
+        3,
+        "checksum mismatch",
+        f"received SHA-256 {sha(archive)}",
+        "expected c40f74a18d3b61f90feba1e17730e0d38e8b97c05fde7008942e91923d1658fe",
+        "the file was deleted",
+        f"--sha256 aclImdb_v1.tar.gz={sha(archive)}",
+    )
     assert not out.exists()  # the folder it created is removed again
     assert list(tmp_path.iterdir()) == []
 
@@ -379,15 +453,27 @@ def test_an_unreachable_host_is_a_clean_error(tmp_path):
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
     result = cli("datasets", "download", "sst2", "--to", tmp_path / "s", "--url", f"http://127.0.0.1:{port}/x")
-    assert_clean_error(result, 3, f"http://127.0.0.1:{port}/x/SST-2.zip", "Connection refused",
-                       "TEXTCLF_DATASETS_MIRROR")
+    assert_clean_error(
+        result, 3, f"http://127.0.0.1:{port}/x/SST-2.zip", "Connection refused", "TEXTCLF_DATASETS_MIRROR"
+    )
 
 
 def test_a_silent_server_times_out(server, tmp_path):
     server.add("/slow/SST-2.zip", SST2_ZIP)
     start = time.monotonic()
-    result = cli("datasets", "download", "sst2", "--to", tmp_path / "s", "--url", server.base + "/slow",
-                 "--timeout", "0.5", "--sha256", sha(SST2_ZIP))
+    result = cli(
+        "datasets",
+        "download",
+        "sst2",
+        "--to",
+        tmp_path / "s",
+        "--url",
+        server.base + "/slow",
+        "--timeout",
+        "0.5",
+        "--sha256",
+        sha(SST2_ZIP),
+    )
     assert_clean_error(result, 3, "/slow/SST-2.zip", "timed out", "--timeout")
     assert time.monotonic() - start < 2.5
     assert not (tmp_path / "s").exists()
@@ -395,16 +481,22 @@ def test_a_silent_server_times_out(server, tmp_path):
 
 def test_a_cut_connection_is_a_clean_error(server, tmp_path):
     server.add("/cut/SST-2.zip", SST2_ZIP)
-    result = cli("datasets", "download", "sst2", "--to", tmp_path / "s", "--url", server.base + "/cut",
-                 "--sha256", sha(SST2_ZIP))
+    result = cli(
+        "datasets", "download", "sst2", "--to", tmp_path / "s", "--url", server.base + "/cut", "--sha256", sha(SST2_ZIP)
+    )
     assert_clean_error(result, 3, "/cut/SST-2.zip", "retry")
     assert not (tmp_path / "s").exists()
 
 
 @pytest.mark.parametrize("member", ["../evil.txt", "SST-2/../../evil.txt", "/tmp/evil.txt", "C:\\evil.txt"])
 def test_a_zip_member_with_path_traversal_is_refused(server, tmp_path, member):
-    bad = zip_bytes({"SST-2/train.tsv": b"sentence\tlabel\nfine \t1\n", "SST-2/dev.tsv": b"sentence\tlabel\nok \t0\n",
-                     member: b"pwned"})
+    bad = zip_bytes(
+        {
+            "SST-2/train.tsv": b"sentence\tlabel\nfine \t1\n",
+            "SST-2/dev.tsv": b"sentence\tlabel\nok \t0\n",
+            member: b"pwned",
+        }
+    )
     server.add("/trav/SST-2.zip", bad)
     out = tmp_path / "work" / "out"
     result = cli("datasets", "download", "sst2", "--to", out, "--url", server.base + "/trav", "--sha256", sha(bad))
@@ -429,8 +521,9 @@ def test_a_tar_member_with_path_traversal_is_refused(server, tmp_path, kind):
     archive = tar_gz(members, extra)
     server.add(f"/tar-{kind}/aclImdb_v1.tar.gz", archive)
     out = tmp_path / "out"
-    result = cli("datasets", "download", "imdb", "--to", out, "--url", f"{server.base}/tar-{kind}",
-                 "--sha256", sha(archive))
+    result = cli(
+        "datasets", "download", "imdb", "--to", out, "--url", f"{server.base}/tar-{kind}", "--sha256", sha(archive)
+    )
     assert_clean_error(result, 3, "refused the archive", "outside the destination folder")
     assert not out.exists()
     assert list(tmp_path.iterdir()) == []
@@ -440,15 +533,37 @@ def test_a_bad_row_leaves_the_previous_csvs_whole(server, tmp_path):
     out = tmp_path / "ag"
     server.add("/ag1/train.csv", AG_TRAIN)
     server.add("/ag1/test.csv", AG_TEST)
-    ok = cli("datasets", "download", "ag_news", "--to", out, "--url", server.base + "/ag1",
-             "--sha256", f"train.csv={sha(AG_TRAIN)}", "--sha256", f"test.csv={sha(AG_TEST)}")
+    ok = cli(
+        "datasets",
+        "download",
+        "ag_news",
+        "--to",
+        out,
+        "--url",
+        server.base + "/ag1",
+        "--sha256",
+        f"train.csv={sha(AG_TRAIN)}",
+        "--sha256",
+        f"test.csv={sha(AG_TEST)}",
+    )
     assert ok.exit_code == 0, ok.output
     before = {p.name: p.read_bytes() for p in out.iterdir() if p.is_file()}
     bad_test = AG_TEST + ag_csv([["7", "Odd", "class seven"]])
     server.add("/ag2/train.csv", AG_TRAIN)
     server.add("/ag2/test.csv", bad_test)
-    result = cli("datasets", "download", "ag_news", "--to", out, "--url", server.base + "/ag2",
-                 "--sha256", f"train.csv={sha(AG_TRAIN)}", "--sha256", f"test.csv={sha(bad_test)}")
+    result = cli(
+        "datasets",
+        "download",
+        "ag_news",
+        "--to",
+        out,
+        "--url",
+        server.base + "/ag2",
+        "--sha256",
+        f"train.csv={sha(AG_TRAIN)}",
+        "--sha256",
+        f"test.csv={sha(bad_test)}",
+    )
     assert_clean_error(result, 3, "test.csv line 3", "class index '7'", "expected 1-4")
     assert {p.name: p.read_bytes() for p in out.iterdir() if p.is_file()} == before
     assert_no_parts(out)
@@ -470,8 +585,9 @@ def test_unknown_name_suggests_the_right_one(tmp_path):
     assert not (tmp_path / "x").exists()
 
 
-@pytest.mark.parametrize("value, needle", [("abc", "expected 64 hexadecimal digits"),
-                                           ("test.csv=" + "a" * 64, "expected one of SST-2.zip")])
+@pytest.mark.parametrize(
+    "value, needle", [("abc", "expected 64 hexadecimal digits"), ("test.csv=" + "a" * 64, "expected one of SST-2.zip")]
+)
 def test_a_malformed_sha256_option_is_a_usage_error(tmp_path, value, needle):
     result = cli("datasets", "download", "sst2", "--to", tmp_path / "x", "--sha256", value)
     assert_clean_error(result, 2, needle)

@@ -9,7 +9,6 @@ import sys
 import numpy as np
 import pytest
 from click.testing import CliRunner
-
 from support import FILLER, TOPICS, assert_clean_error, cli, write_csv, write_jsonl
 
 ANSI = re.compile(r"\x1b\[[0-9;]*m")
@@ -87,8 +86,10 @@ def test_long_text_only_first_sequence_length_words_are_scored(loaded, multiclas
     long_words = (["pizza", "the", "goal", "soup", "a"] * 1000)[: loaded.vocabulary.ngram_length + 50]
     long_text = " ".join(long_words)
     (big,) = loaded.explain([long_text], measure="prob")
-    edited = [long_text, long_text[len("pizza "):]]
-    probs = probabilities_from_logits("multiclass", Inference(loaded.model).logits(loaded.vocabulary.encoder().encode(edited)))
+    edited = [long_text, long_text[len("pizza ") :]]
+    probs = probabilities_from_logits(
+        "multiclass", Inference(loaded.model).logits(loaded.vocabulary.encoder().encode(edited))
+    )
     j = loaded.classes.index(big.label)
     assert big.prob == pytest.approx(float(probs[0, j]), abs=1e-5)
     assert big.scores[0] == pytest.approx(float(probs[0, j] - probs[1, j]), abs=1e-5)
@@ -128,8 +129,9 @@ def test_cli_text_colours_and_top_words(multiclass_run):
 
 def test_cli_input_file_with_limit_and_html(multiclass_run, tmp_path):
     out = tmp_path / "explain.html"
-    result = cli("explain", "--model", multiclass_run.run, "--input", multiclass_run.test, "--limit", "3",
-                 "--html", out)
+    result = cli(
+        "explain", "--model", multiclass_run.run, "--input", multiclass_run.test, "--limit", "3", "--html", out
+    )
     assert result.exit_code == 0, result.output
     heads = [line for line in result.stdout.splitlines() if line.startswith("line ")]
     assert [h.split(":")[0] for h in heads] == ["line 2", "line 3", "line 4"]
@@ -165,28 +167,34 @@ def test_missing_text_column_is_a_data_error(multiclass_run, tmp_path):
     assert_clean_error(result, 3, str(path), "column 'text' not found", "columns found: 'body', 'label'")
 
 
-@pytest.mark.parametrize("args, needle", [
-    ([], "give a text to explain with --text"),
-    (["--text", "goal", "--input", "x.csv"], "not both"),
-    (["--text", "goal", "--label", "weather"], "--label 'weather': received a label this model does not have; "
-                                                "expected one of 'food', 'sports', 'tech'"),
-    (["--input", "missing.csv"], "--input file not found: missing.csv"),
-    (["--text", "goal", "--html", "no/such/dir/x.html"], "the folder no/such/dir does not exist"),
-])
+@pytest.mark.parametrize(
+    "args, needle",
+    [
+        ([], "give a text to explain with --text"),
+        (["--text", "goal", "--input", "x.csv"], "not both"),
+        (
+            ["--text", "goal", "--label", "weather"],
+            "--label 'weather': received a label this model does not have; expected one of 'food', 'sports', 'tech'",
+        ),
+        (["--input", "missing.csv"], "--input file not found: missing.csv"),
+        (["--text", "goal", "--html", "no/such/dir/x.html"], "the folder no/such/dir does not exist"),
+    ],
+)
 def test_usage_errors(multiclass_run, args, needle):
     assert_clean_error(cli("explain", "--model", multiclass_run.run, *args), 2, needle)
 
 
 def test_multilabel_explains_each_predicted_label(multilabel_run):
-    from textclf import Classifier
-    from textclf import Classifier  # noqa: F401
-    from textclf.model.network import Inference, probabilities_from_logits
-
     from support import COLORS
+
+    from textclf import Classifier
+    from textclf.model.network import Inference, probabilities_from_logits
 
     run = Classifier.load(multilabel_run.run)
     text = "cherry ruby ocean sky the"
-    probs = probabilities_from_logits("multilabel", Inference(run.model).logits(run.vocabulary.encoder().encode([text])))[0]
+    probs = probabilities_from_logits(
+        "multilabel", Inference(run.model).logits(run.vocabulary.encoder().encode([text]))
+    )[0]
     exps = run.explain([text], threshold=0.3)
     expected = [c for c, p in zip(run.classes, probs) if p >= 0.3]
     assert expected and [e.label for e in exps] == expected and {e.index for e in exps} == {0}

@@ -23,7 +23,6 @@ import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-
 from support import assert_clean_error, cli, last_line, read_csv_rows, tree_hashes
 
 TASKS = ("multiclass", "binary", "multilabel")
@@ -87,8 +86,16 @@ def predicted(trained, export_dir) -> dict[str, tuple[list[str], list[dict[str, 
     out = {}
     for task in TASKS:
         dst = export_dir / f"predict-{task}.csv"
-        result = cli("predict", "--model", trained[task].run, "--input", trained[task].predict_input,
-                     "--output", dst, "--no-safe-csv")
+        result = cli(
+            "predict",
+            "--model",
+            trained[task].run,
+            "--input",
+            trained[task].predict_input,
+            "--output",
+            dst,
+            "--no-safe-csv",
+        )
         assert result.exit_code == 0, result.output
         _, inputs = read_csv_rows(trained[task].predict_input)
         _, rows = read_csv_rows(dst)
@@ -211,8 +218,9 @@ def test_savedmodel_binary_and_multilabel_labels_follow_the_run_thresholds(expor
         run = artifacts.load_run(trained[task].run)
         loaded = _loaded_savedmodel(exports[task, "savedmodel"].path)
         value = resolve_thresholds(task, run.classes, run.thresholds).value
-        expected = np.broadcast_to(np.asarray(value, np.float32).reshape(-1),
-                                   (1 if task == "binary" else len(run.classes),))
+        expected = np.broadcast_to(
+            np.asarray(value, np.float32).reshape(-1), (1 if task == "binary" else len(run.classes),)
+        )
         np.testing.assert_array_equal(loaded.threshold.numpy(), expected)
 
 
@@ -220,10 +228,12 @@ _WORDS = "ball goal team match score computer code pizza bread cheese the a and"
 _texts = st.lists(
     st.one_of(
         st.text(max_size=40),
-        st.lists(st.sampled_from(_WORDS + ["Goal", "PIZZA", "!", "...", "é", "😀", "\u2028", "\t"]), max_size=30)
-        .map(" ".join),
+        st.lists(st.sampled_from(_WORDS + ["Goal", "PIZZA", "!", "...", "é", "😀", "\u2028", "\t"]), max_size=30).map(
+            " ".join
+        ),
     ),
-    min_size=1, max_size=6,
+    min_size=1,
+    max_size=6,
 )
 
 
@@ -296,9 +306,11 @@ def test_tflite_inputs_vocab_json_and_readme(task, exports):
     for key in ("tokens", "ngram_tokens", "ngram_idf", "standardize", "sequence_length", "ngram_length"):
         assert vocab[key] == run_vocab[key], key
     T, K = run_vocab["sequence_length"], run_vocab["ngram_length"]
-    assert vocab["inputs"] == {"tokens": {"dtype": "int32", "shape": [1, T]},
-                               "ngrams": {"dtype": "int32", "shape": [1, K]},
-                               "ngram_weights": {"dtype": "float32", "shape": [1, K]}}
+    assert vocab["inputs"] == {
+        "tokens": {"dtype": "int32", "shape": [1, T]},
+        "ngrams": {"dtype": "int32", "shape": [1, K]},
+        "ngram_weights": {"dtype": "float32", "shape": [1, K]},
+    }
     assert vocab["outputs"] == {"probabilities": {"dtype": "float32", "shape": [1, len(classes)]}}
     if task == "multilabel":
         assert vocab["thresholds"] == {c: 0.3 for c in classes}  # --threshold 0.3
@@ -308,7 +320,10 @@ def test_tflite_inputs_vocab_json_and_readme(task, exports):
     assert list(interpreter.get_signature_list()) == ["serving_default"]
     details = interpreter.get_signature_runner("serving_default").get_input_details()
     assert {k: (d["dtype"].__name__, d["shape"].tolist()) for k, d in details.items()} == {
-        "tokens": ("int32", [1, T]), "ngrams": ("int32", [1, K]), "ngram_weights": ("float32", [1, K])}
+        "tokens": ("int32", [1, T]),
+        "ngrams": ("int32", [1, K]),
+        "ngram_weights": ("float32", [1, K]),
+    }
     readme = (exp.path / "README.txt").read_text(encoding="utf-8")
     assert f"tokens         int32   [1, {T}]" in readme and "ngram_weights" in readme and "(1 + ln(count))" in readme
     assert f"input  ngrams         int32   [1, {K}]" in exp.stdout
@@ -344,8 +359,9 @@ def test_exports_load_in_a_fresh_python_without_textclf(exports, predicted):
         print(json.dumps({{"sm": sm.tolist(), "lite": lite}}))
     """)
     env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3", "CUDA_VISIBLE_DEVICES": ""}
-    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=sm.parent, env=env,
-                          timeout=180)
+    proc = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, cwd=sm.parent, env=env, timeout=180
+    )
     assert proc.returncode == 0, proc.stderr[-3000:]
     out = json.loads(proc.stdout.strip().splitlines()[-1])
     expected = _predict_probs(rows, _classes(exports["multiclass", "savedmodel"].run))
@@ -409,8 +425,9 @@ def test_refuses_bad_output_paths_format_and_threshold(multiclass_run, tmp_path)
     assert_clean_error(result, 2, f"the folder {tmp_path / 'no'} does not exist; create it first")
     result = cli("export", "--model", multiclass_run.run, "--format", "onnx", "--output", tmp_path / "x")
     assert result.exit_code == 2 and "'onnx' is not one of 'savedmodel', 'tflite'" in result.output
-    result = cli("export", "--model", multiclass_run.run, "--format", "tflite", "--output", tmp_path / "x",
-                 "--threshold", "0.3")
+    result = cli(
+        "export", "--model", multiclass_run.run, "--format", "tflite", "--output", tmp_path / "x", "--threshold", "0.3"
+    )
     assert_clean_error(result, 2, "--threshold applies to binary and multi-label models; this run is multiclass")
     assert not (tmp_path / "x").exists()
 
@@ -436,8 +453,11 @@ def test_a_mismatch_removes_the_export(multilabel_run, tmp_path):
 
     run = Classifier.load(multilabel_run.run)
     out = tmp_path / "lite"
-    with pytest.raises(ExportMismatch, match=r"differ from textclf's by .* above the tolerance -1 .* the export was "
-                                             r"removed"):
+    with pytest.raises(
+        ExportMismatch,
+        match=r"differ from textclf's by .* above the tolerance -1 .* the export was "
+        r"removed",
+    ):
         export(run, "tflite", out, tolerance=-1.0)
     assert not out.exists()
     assert list(tmp_path.iterdir()) == []  # no temporary folder left either
@@ -449,14 +469,23 @@ def test_export_help_has_an_example_and_does_not_import_tensorflow():
     assert result.exit_code == 0
     after = result.stdout.split("Example:", 1)[1].splitlines()
     assert [line.strip() for line in after if line.strip()][0].startswith("textclf export")
-    proc = subprocess.run([sys.executable, "-c", textwrap.dedent("""
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            textwrap.dedent("""
         import sys
         from click.testing import CliRunner
         import textclf.cli
         result = CliRunner().invoke(textclf.cli.main, ["export", "--help"])
         assert result.exit_code == 0, result.output
         print("TF", "tensorflow" in sys.modules)
-    """)], capture_output=True, text=True, timeout=120)
+    """),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert proc.returncode == 0, proc.stderr
     assert "TF False" in proc.stdout
 
@@ -465,10 +494,13 @@ def test_export_help_has_an_example_and_does_not_import_tensorflow():
 # Model shapes the session runs do not have (random weights, no training)
 
 
-@pytest.mark.parametrize("rnn,bidirectional,pooling,layers,ngrams,task,formats", [
-    ("gru", False, "last", 2, 0, "binary", FORMATS),
-    ("lstm", True, "mean", 1, 3, "multilabel", ("tflite",)),
-])
+@pytest.mark.parametrize(
+    "rnn,bidirectional,pooling,layers,ngrams,task,formats",
+    [
+        ("gru", False, "last", 2, 0, "binary", FORMATS),
+        ("lstm", True, "mean", 1, 3, "multilabel", ("tflite",)),
+    ],
+)
 def test_other_architectures_export_exactly(rnn, bidirectional, pooling, layers, ngrams, task, formats, tmp_path):
     """GRU, one direction, last/mean pooling, stacked layers, no or a 3-gram branch pass the export's check.
 
@@ -478,26 +510,44 @@ def test_other_architectures_export_exactly(rnn, bidirectional, pooling, layers,
     from support import topic_rows
 
     from textclf import Classifier
-    from textclf.run.directory import LoadedRun
-    from textclf.use.export import export
     from textclf.model.network import Hyperparameters, build_model
     from textclf.model.vocabulary import Vocabulary
+    from textclf.run.directory import LoadedRun
+    from textclf.use.export import export
 
     texts = [t for t, _ in topic_rows(60, seed=9)]
-    vocab = Vocabulary.fit(texts, max_tokens=50, sequence_length=12, standardize="lower_and_strip_punctuation",
-                           ngrams=ngrams, ngram_max_tokens=300, ngram_length=30)
+    vocab = Vocabulary.fit(
+        texts,
+        max_tokens=50,
+        sequence_length=12,
+        standardize="lower_and_strip_punctuation",
+        ngrams=ngrams,
+        ngram_max_tokens=300,
+        ngram_length=30,
+    )
     classes = ["no", "yes"] if task == "binary" else ["x", "y", "z"]
-    hp = Hyperparameters(task=task, num_outputs=1 if task == "binary" else 3, vocab_size=len(vocab.tokens),
-                         ngram_vocab_size=len(vocab.ngram_tokens or []), embedding_dim=8, rnn=rnn, units=6,
-                         layers=layers, bidirectional=bidirectional, pooling=pooling, embedding_dropout=0.1,
-                         dropout=0.1)
+    hp = Hyperparameters(
+        task=task,
+        num_outputs=1 if task == "binary" else 3,
+        vocab_size=len(vocab.tokens),
+        ngram_vocab_size=len(vocab.ngram_tokens or []),
+        embedding_dim=8,
+        rnn=rnn,
+        units=6,
+        layers=layers,
+        bidirectional=bidirectional,
+        pooling=pooling,
+        embedding_dropout=0.1,
+        dropout=0.1,
+    )
     model = build_model(hp, seed=3)
     rng = np.random.default_rng(3)
     for w in model.weights:
         if "ngram" in w.path:  # zeros at initialization; give the branch a say
             w.assign(rng.normal(size=w.shape).astype("float32"))
-    run = Classifier(LoadedRun(tmp_path / "run", model, hp, vocab, {"task": task, "classes": classes, "separator": "|"},
-                               {}, {}))
+    run = Classifier(
+        LoadedRun(tmp_path / "run", model, hp, vocab, {"task": task, "classes": classes, "separator": "|"}, {}, {})
+    )
     for fmt in formats:
         summary = export(run, fmt, tmp_path / fmt, texts=texts[:10])
         assert summary.max_difference <= 1e-5 and summary.texts_checked >= 60

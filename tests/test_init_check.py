@@ -12,15 +12,15 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
+from support import SMALL, assert_clean_error, cli, write_csv, write_jsonl
 
-from textclf.run import directory as artifacts, layout
 from textclf.config import load_config
 from textclf.io.labeled import read_labeled, stratified_split
+from textclf.model.tokens import tokenize
+from textclf.run import directory as artifacts
+from textclf.run import layout
 from textclf.tools.check_data import cheap_checks, check_data
 from textclf.tools.init_config import init_config, suggest_sequence_length
-from textclf.model.tokens import tokenize
-
-from support import SMALL, assert_clean_error, cli, write_csv, write_jsonl
 
 WORDS = "alpha beta gamma delta epsilon zeta eta theta iota kappa lambda omicron sigma tau".split()
 
@@ -32,8 +32,14 @@ def words(rng: random.Random, n: int) -> str:
 def run_python_code(code: str) -> str:
     """Run ``code`` in a fresh interpreter; its stdout (it must exit 0)."""
     env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"}
-    proc = subprocess.run([sys.executable, "-c", textwrap.dedent(code)], capture_output=True, text=True, env=env,
-                          cwd=Path(__file__).resolve().parents[1], timeout=120)
+    proc = subprocess.run(
+        [sys.executable, "-c", textwrap.dedent(code)],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=Path(__file__).resolve().parents[1],
+        timeout=120,
+    )
     assert proc.returncode == 0, proc.stderr
     return proc.stdout
 
@@ -55,7 +61,19 @@ def checks(report: dict) -> set[str]:
 def test_tokenize_mirrors_the_model_standardization():
     # punctuation and symbols split off, control characters and U+2028 are spaces, NBSP does not split
     assert tokenize("Hello, World!! naïve—café 😀 a\u00a0b \x1cx\u2028y") == [
-        "hello", ",", "world", "!", "!", "naïve", "—", "café", "😀", "a\u00a0b", "x", "y"]
+        "hello",
+        ",",
+        "world",
+        "!",
+        "!",
+        "naïve",
+        "—",
+        "café",
+        "😀",
+        "a\u00a0b",
+        "x",
+        "y",
+    ]
     assert tokenize("Don't STOP.", "lower_and_strip_punctuation") == ["don", "t", "stop"]
     assert tokenize("Don't STOP.", "lower") == ["don't", "stop."]
     assert tokenize("Don't STOP.", "none") == ["Don't", "STOP."]
@@ -120,8 +138,11 @@ def test_init_csv_picks_columns_task_and_length_and_the_config_loads(tmp_path):
     assert "# 95% of texts have <= 57 tokens" in text and "the longest has 200" in text
     assert "5 of 100 texts (5.0%) are cut" in text
     # every key carries a comment that explains it
-    keys = [line for line in text.splitlines() if line.strip() and not line.lstrip().startswith("#")
-            and not line.endswith(":")]
+    keys = [
+        line
+        for line in text.splitlines()
+        if line.strip() and not line.lstrip().startswith("#") and not line.endswith(":")
+    ]
     assert keys and all("  # " in line for line in keys), keys
 
 
@@ -140,13 +161,23 @@ def test_init_jsonl_with_label_lists_is_multilabel_and_trains(tmp_path):
     assert cfg.task == "multilabel"
     assert (cfg.data.text_column, cfg.data.label_column, cfg.data.label_separator) == ("body", "tags", "|")
     text = (tmp_path / "colors.yaml").read_text(encoding="utf-8")
-    assert "one sigmoid output per label" in text and "label_separator: \"|\"" in text
+    assert "one sigmoid output per label" in text and 'label_separator: "|"' in text
     assert "seeded 10% of train" in text  # a multi-label split is not stratified
 
     # the written config trains as it is (small model settings for speed)
     run = tmp_path / "run"
-    trained = cli("train", "--config", tmp_path / "colors.yaml", "--run-dir", run, *SMALL,
-                  "--set", "train.epochs=1", "--set", "train.tensorboard=false")
+    trained = cli(
+        "train",
+        "--config",
+        tmp_path / "colors.yaml",
+        "--run-dir",
+        run,
+        *SMALL,
+        "--set",
+        "train.epochs=1",
+        "--set",
+        "train.tensorboard=false",
+    )
     assert trained.exit_code == 0, trained.output
     assert artifacts.load_run(run).task == "multilabel"
 
@@ -184,8 +215,9 @@ def test_init_reads_a_bounded_sample_and_says_so(tmp_path):
     assert "read the first 20 rows (the file has more" in result.stdout
     assert "from the first 20 rows" in (tmp_path / "c.yaml").read_text(encoding="utf-8")
     # exactly as many rows as the sample: nothing more to say
-    result = cli("init", "--data", tmp_path / "big.csv", "--output", tmp_path / "c.yaml", "--force",
-                 "--sample-rows", "50")
+    result = cli(
+        "init", "--data", tmp_path / "big.csv", "--output", tmp_path / "c.yaml", "--force", "--sample-rows", "50"
+    )
     assert "read all 50 rows" in result.stdout, result.output
 
 
@@ -220,12 +252,18 @@ def test_init_refuses_to_overwrite_without_force(tmp_path):
 
 def test_init_without_a_plausible_label_column_names_the_columns(tmp_path):
     rng = random.Random(7)
-    write_csv(tmp_path / "u.csv", ["id", "text", "note"],
-              [(str(i), words(rng, 9), f"note {i}") for i in range(30)])
+    write_csv(tmp_path / "u.csv", ["id", "text", "note"], [(str(i), words(rng, 9), f"note {i}") for i in range(30)])
     out = tmp_path / "c.yaml"
     result = cli("init", "--data", tmp_path / "u.csv", "--output", out)
-    assert_clean_error(result, 3, "no plausible label column", "'id' (numbers, 30 distinct values in 30 rows",
-                       "'note'", "--label-column", "--text-column")
+    assert_clean_error(
+        result,
+        3,
+        "no plausible label column",
+        "'id' (numbers, 30 distinct values in 30 rows",
+        "'note'",
+        "--label-column",
+        "--text-column",
+    )
     assert not out.exists()
     result = cli("init", "--data", tmp_path / "u.csv", "--output", out, "--label-column", "labl")
     assert_clean_error(result, 2, "--label-column 'labl': no such column", "columns found: 'id', 'text', 'note'")
@@ -236,8 +274,11 @@ def test_init_without_a_plausible_label_column_names_the_columns(tmp_path):
 
 def test_init_explicit_columns_and_missing_file(tmp_path):
     rng = random.Random(8)
-    write_csv(tmp_path / "q.csv", ["question", "coarse", "fine"],
-              [(words(rng, 6) + "?", "AB"[i % 2], f"f{i % 7}") for i in range(40)])
+    write_csv(
+        tmp_path / "q.csv",
+        ["question", "coarse", "fine"],
+        [(words(rng, 6) + "?", "AB"[i % 2], f"f{i % 7}") for i in range(40)],
+    )
     out = tmp_path / "q.yaml"
     result = cli("init", "--data", tmp_path / "q.csv", "--output", out, "--label-column", "fine")
     assert result.exit_code == 0, result.output
@@ -276,8 +317,11 @@ def lint_files(tmp_path) -> dict:
     write_csv(tmp_path / "valid.csv", ["text", "label"], valid)
     write_csv(tmp_path / "test.csv", ["text", "label"], test)
     conf = tmp_path / "lint.yaml"
-    conf.write_text("data:\n  train: train.csv\n  valid: valid.csv\n  test: test.csv\n"
-                    "model:\n  sequence_length: 64\n  max_tokens: 10\n", encoding="utf-8")
+    conf.write_text(
+        "data:\n  train: train.csv\n  valid: valid.csv\n  test: test.csv\n"
+        "model:\n  sequence_length: 64\n  max_tokens: 10\n",
+        encoding="utf-8",
+    )
     return {"config": conf, "lines": lines, "train": train, "valid": valid, "test": test}
 
 
@@ -302,8 +346,10 @@ def test_check_data_finds_the_planted_flaws(lint_files):
 
     leak_valid = finding(report, "overlap_valid")
     assert leak_valid["severity"] == "problem" and leak_valid["count"] == 2
-    assert [(e["line"], e["note"]) for e in leak_valid["examples"]] == [(4, "= train.csv line 14"),
-                                                                        (7, "= train.csv line 15")]
+    assert [(e["line"], e["note"]) for e in leak_valid["examples"]] == [
+        (4, "= train.csv line 14"),
+        (7, "= train.csv line 15"),
+    ]
     assert "1 of them with a different label" in leak_valid["message"]
     leak_test = finding(report, "overlap_test")
     assert leak_test["count"] == 1 and leak_test["examples"][0]["line"] == 2
@@ -379,8 +425,10 @@ def test_check_data_uses_the_training_split_when_valid_is_not_set(tmp_path):
 
 
 def test_check_data_reports_unreadable_rows_and_empty_labels(tmp_path):
-    (tmp_path / "t.csv").write_text("text,label\nfine text,a\ntoo,many,fields\nno label here,\nmore,b\n"
-                                    "other words,a\nsome more,b\n", encoding="utf-8")
+    (tmp_path / "t.csv").write_text(
+        "text,label\nfine text,a\ntoo,many,fields\nno label here,\nmore,b\nother words,a\nsome more,b\n",
+        encoding="utf-8",
+    )
     conf = tmp_path / "c.yaml"
     conf.write_text("data:\n  train: t.csv\n  valid_fraction: 0.4\n", encoding="utf-8")
     result = cli("check-data", "--config", conf, "--json")
@@ -392,8 +440,9 @@ def test_check_data_reports_unreadable_rows_and_empty_labels(tmp_path):
     empty = finding(report, "empty_labels_train")
     assert empty["severity"] == "problem" and empty["examples"][0]["line"] == 4
     # with on_bad_rows: skip, training leaves them out: warnings (the share is over max_bad_fraction though)
-    result = cli("check-data", "--config", conf, "--json", "--set", "data.on_bad_rows=skip",
-                 "--set", "data.max_bad_fraction=0.5")
+    result = cli(
+        "check-data", "--config", conf, "--json", "--set", "data.on_bad_rows=skip", "--set", "data.max_bad_fraction=0.5"
+    )
     report = json.loads(result.stdout)
     assert finding(report, "bad_rows_train")["severity"] == "warning"
     assert finding(report, "empty_labels_train")["severity"] == "warning"
@@ -426,8 +475,9 @@ def test_check_data_errors(tmp_path):
 def test_cheap_checks_returns_warnings_for_training():
     train = ["a b", "a b", "", "x y z w v u", "k l"]
     labels = ["p", "q", "p", "p", "q"]
-    out = cheap_checks(train, labels, ["a b", "m"], ["p", "r"], ["x y z w v u"], ["p"], sequence_length=3,
-                       train_lines=[2, 3, 4, 5, 6])
+    out = cheap_checks(
+        train, labels, ["a b", "m"], ["p", "r"], ["x y z w v u"], ["p"], sequence_length=3, train_lines=[2, 3, 4, 5, 6]
+    )
     text = "\n".join(out)
     assert any(s.startswith("train: 1 text appears with different labels") and 'train line 2 "a b"' in s for s in out)
     assert "leakage: 1 of 2 valid texts (50.0%) also appears in train" in text and "= train line 2" in text
@@ -458,8 +508,8 @@ def test_init_and_check_data_do_not_import_tensorflow(tmp_path):
         import sys
         from click.testing import CliRunner
         from textclf.cli import main
-        r1 = CliRunner().invoke(main, ['init', '--data', {str(tmp_path / 'd.csv')!r}, '--output', {str(tmp_path / 'c.yaml')!r}])
-        r2 = CliRunner().invoke(main, ['check-data', '--config', {str(tmp_path / 'c.yaml')!r}])
+        r1 = CliRunner().invoke(main, ['init', '--data', {str(tmp_path / "d.csv")!r}, '--output', {str(tmp_path / "c.yaml")!r}])
+        r2 = CliRunner().invoke(main, ['check-data', '--config', {str(tmp_path / "c.yaml")!r}])
         import textclf.tools.init_config, textclf.tools.check_data
         print('CODES', r1.exit_code, r2.exit_code, 'TF', 'tensorflow' in sys.modules, 'KERAS', 'keras' in sys.modules)
     """)

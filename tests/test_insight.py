@@ -8,10 +8,10 @@ import struct
 
 import numpy as np
 import pytest
-
 from support import assert_clean_error, cli, topic_rows, write_csv
-from textclf.use.thresholds import MIN_POSITIVES, tune
+
 from textclf.use.decisions import resolve_thresholds
+from textclf.use.thresholds import MIN_POSITIVES, tune
 
 
 def png_size(path) -> tuple[int, int]:
@@ -51,7 +51,7 @@ def test_binary_f1_objective_maximizes_the_macro_f1_of_both_classes():
 
 def test_precision_target_picks_the_most_recall_that_meets_it():
     y = np.array([1, 1, 1, 1, 0, 1, 0, 0, 0, 0])
-    p = np.array([.95, .9, .85, .8, .75, .7, .6, .5, .4, .3])
+    p = np.array([0.95, 0.9, 0.85, 0.8, 0.75, 0.7, 0.6, 0.5, 0.4, 0.3])
     (t,) = tune("binary", ["n", "y"], y.reshape(-1, 1), p.reshape(-1, 1), "precision", 1.0).values
     pred = p >= t
     assert pred.sum() == 4 and (y[pred] == 1).all()  # the 4 top rows: precision 1, the most recall
@@ -62,7 +62,7 @@ def test_precision_target_picks_the_most_recall_that_meets_it():
 
 def test_unreachable_target_and_too_few_positives_are_noted():
     y = np.array([[1, 0], [0, 0], [1, 0], [0, 1], [1, 0], [0, 0]])
-    p = np.array([[.4, .1], [.6, .2], [.5, .9], [.3, .8], [.2, .1], [.7, .1]])
+    p = np.array([[0.4, 0.1], [0.6, 0.2], [0.5, 0.9], [0.3, 0.8], [0.2, 0.1], [0.7, 0.1]])
     tuned = tune("multilabel", ["a", "b"], y, p, "precision", 0.99)
     assert tuned.values[1] == 0.5  # "b" has 1 positive, fewer than MIN_POSITIVES
     assert any(n.startswith("b: 1 positive") for n in tuned.notes) and MIN_POSITIVES > 1
@@ -110,9 +110,22 @@ def test_threshold_objective_none_and_precision(binary_files, tmp_path):
     from support import SMALL
 
     run = tmp_path / "precision"
-    result = cli("train", "--config", binary_files["config"], "--run-dir", run, *SMALL,
-                 "--set", "train.epochs=1", "--set", "train.threshold_objective=precision",
-                 "--set", "train.threshold_target=0.95", "--set", "train.plots=false")
+    result = cli(
+        "train",
+        "--config",
+        binary_files["config"],
+        "--run-dir",
+        run,
+        *SMALL,
+        "--set",
+        "train.epochs=1",
+        "--set",
+        "train.threshold_objective=precision",
+        "--set",
+        "train.threshold_target=0.95",
+        "--set",
+        "train.plots=false",
+    )
     assert result.exit_code == 0, result.output
     saved = json.loads((run / "thresholds.json").read_text(encoding="utf-8"))
     assert saved["objective"] == "precision" and saved["target"] == 0.95
@@ -154,8 +167,9 @@ def test_eval_draws_into_the_run_and_the_run_still_loads(run_copy, multiclass_ru
 def test_eval_refuses_a_link_in_evaluations(run_copy, multiclass_run, tmp_path):
     (run_copy / "evaluations").mkdir(exist_ok=True)
     (run_copy / "evaluations" / "x.png").symlink_to(tmp_path)
-    assert_clean_error(cli("eval", "--model", run_copy, "--data", multiclass_run.test, "--no-plots"), 4,
-                       "symbolic link")
+    assert_clean_error(
+        cli("eval", "--model", run_copy, "--data", multiclass_run.test, "--no-plots"), 4, "symbolic link"
+    )
 
 
 def test_plots_for_many_classes():
@@ -174,8 +188,18 @@ def test_plots_for_many_classes():
 
 def test_errors_file_lists_exactly_the_mistakes_most_confident_first(multiclass_run, tmp_path):
     errors = tmp_path / "errors.csv"
-    result = cli("eval", "--model", multiclass_run.run, "--data", multiclass_run.test, "--errors", errors,
-                 "--output", tmp_path / "m.json", "--no-plots")
+    result = cli(
+        "eval",
+        "--model",
+        multiclass_run.run,
+        "--data",
+        multiclass_run.test,
+        "--errors",
+        errors,
+        "--output",
+        tmp_path / "m.json",
+        "--no-plots",
+    )
     assert result.exit_code == 0, result.output
     metrics = json.loads((tmp_path / "m.json").read_text(encoding="utf-8"))
     with open(errors, newline="", encoding="utf-8") as f:
@@ -195,8 +219,18 @@ def test_errors_file_lists_exactly_the_mistakes_most_confident_first(multiclass_
 
 def test_errors_file_multilabel(multilabel_run, tmp_path):
     errors = tmp_path / "errors.csv"
-    result = cli("eval", "--model", multilabel_run.run, "--data", multilabel_run.test, "--errors", errors,
-                 "--threshold", "0.99", "--no-plots")
+    result = cli(
+        "eval",
+        "--model",
+        multilabel_run.run,
+        "--data",
+        multilabel_run.test,
+        "--errors",
+        errors,
+        "--threshold",
+        "0.99",
+        "--no-plots",
+    )
     assert result.exit_code == 0, result.output
     with open(errors, newline="", encoding="utf-8") as f:
         rows = list(csv.DictReader(f))
@@ -205,10 +239,25 @@ def test_errors_file_multilabel(multilabel_run, tmp_path):
 
 
 def test_errors_file_cannot_be_the_data_or_inside_the_run(multiclass_run, tmp_path):
-    assert_clean_error(cli("eval", "--model", multiclass_run.run, "--data", multiclass_run.test,
-                           "--errors", multiclass_run.test), 2, "--errors", "is the data file")
-    assert_clean_error(cli("eval", "--model", multiclass_run.run, "--data", multiclass_run.test,
-                           "--errors", multiclass_run.run / "e.csv"), 2, "inside the run directory")
+    assert_clean_error(
+        cli("eval", "--model", multiclass_run.run, "--data", multiclass_run.test, "--errors", multiclass_run.test),
+        2,
+        "--errors",
+        "is the data file",
+    )
+    assert_clean_error(
+        cli(
+            "eval",
+            "--model",
+            multiclass_run.run,
+            "--data",
+            multiclass_run.test,
+            "--errors",
+            multiclass_run.run / "e.csv",
+        ),
+        2,
+        "inside the run directory",
+    )
 
 
 # --------------------------------------------------------------------------------------------------
@@ -220,8 +269,13 @@ def test_predict_reports_progress_to_the_last_line(multiclass_run, tmp_path):
 
     src = write_csv(tmp_path / "many.csv", ["text"], [(t,) for t, _ in topic_rows(300, seed=9)])
     seen = []
-    summary = predict(multiclass_run.run, src, tmp_path / "out.csv", chunk_rows=64,
-                      progress=lambda done, total: seen.append((done, total)))
+    summary = predict(
+        multiclass_run.run,
+        src,
+        tmp_path / "out.csv",
+        chunk_rows=64,
+        progress=lambda done, total: seen.append((done, total)),
+    )
     assert summary.rows == 300
     assert len(seen) == 5 and seen[-1] == (301, 301)  # header + 300 lines; one call per chunk
     assert [d for d, _ in seen] == sorted(d for d, _ in seen)
@@ -231,13 +285,19 @@ def test_eval_reports_progress(multiclass_run):
     from textclf import evaluate_file as evaluate
 
     seen = []
-    evaluate(multiclass_run.run, multiclass_run.test, batch_size=16, plots=False,
-             progress=lambda done, total: seen.append((done, total)))
+    evaluate(
+        multiclass_run.run,
+        multiclass_run.test,
+        batch_size=16,
+        plots=False,
+        progress=lambda done, total: seen.append((done, total)),
+    )
     assert seen and seen[-1][0] == seen[-1][1] == 47
 
 
-@pytest.mark.parametrize("fixture, metric", [("multiclass_run", "accuracy"), ("binary_run", "accuracy"),
-                                             ("multilabel_run", "micro_f1")])
+@pytest.mark.parametrize(
+    "fixture, metric", [("multiclass_run", "accuracy"), ("binary_run", "accuracy"), ("multilabel_run", "micro_f1")]
+)
 def test_history_has_the_training_metric_beside_validation(fixture, metric, request):
     with open(request.getfixturevalue(fixture).run / "history.csv", newline="", encoding="utf-8") as f:
         rows = list(csv.DictReader(f))

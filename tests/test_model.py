@@ -10,15 +10,32 @@ import pytest
 
 keras = pytest.importorskip("keras")
 
-from textclf.model.network import (Hyperparameters, Inference, MaskedGlobalMaxPooling1D, build_model,  # noqa: E402
-                                   cudnn_eligible, probabilities_from_logits)
+from textclf.model.network import (  # noqa: E402
+    Hyperparameters,
+    Inference,
+    MaskedGlobalMaxPooling1D,
+    build_model,
+    cudnn_eligible,
+    probabilities_from_logits,
+)
 from textclf.model.vocabulary import OOV, Vocabulary, epoch_batches  # noqa: E402
 
 
 def hp(**changes) -> Hyperparameters:
-    base = Hyperparameters(task="multiclass", num_outputs=3, vocab_size=50, ngram_vocab_size=80, embedding_dim=8,
-                           rnn="lstm", units=4, layers=1, bidirectional=True, pooling="max",
-                           embedding_dropout=0.25, dropout=0.4)
+    base = Hyperparameters(
+        task="multiclass",
+        num_outputs=3,
+        vocab_size=50,
+        ngram_vocab_size=80,
+        embedding_dim=8,
+        rnn="lstm",
+        units=4,
+        layers=1,
+        bidirectional=True,
+        pooling="max",
+        embedding_dropout=0.25,
+        dropout=0.4,
+    )
     return dataclasses.replace(base, **changes)
 
 
@@ -36,12 +53,15 @@ def rnn_layers(model):
 # cuDNN conditions
 
 
-@pytest.mark.parametrize("changes", [
-    {},
-    {"rnn": "gru"},
-    {"layers": 2, "bidirectional": False, "pooling": "last"},
-    {"layers": 3, "pooling": "mean", "ngram_vocab_size": 0},
-])
+@pytest.mark.parametrize(
+    "changes",
+    [
+        {},
+        {"rnn": "gru"},
+        {"layers": 2, "bidirectional": False, "pooling": "last"},
+        {"layers": 3, "pooling": "mean", "ngram_vocab_size": 0},
+    ],
+)
 def test_recurrent_layers_are_cudnn_eligible(changes):
     model = build_model(hp(**changes), seed=1)
     layers = rnn_layers(model)
@@ -62,8 +82,9 @@ def test_recurrent_layers_are_cudnn_eligible(changes):
 
 def test_cudnn_eligible_reports_each_problem():
     inp = keras.Input(shape=(None, 4))
-    x = keras.layers.LSTM(3, activation="relu", recurrent_dropout=0.2, use_bias=False, return_sequences=True,
-                          name="bad_lstm")(inp)
+    x = keras.layers.LSTM(
+        3, activation="relu", recurrent_dropout=0.2, use_bias=False, return_sequences=True, name="bad_lstm"
+    )(inp)
     x = keras.layers.GRU(3, reset_after=False, recurrent_activation="hard_sigmoid", name="bad_gru")(x)
     problems = cudnn_eligible(keras.Model(inp, x))
     text = "\n".join(problems)
@@ -106,8 +127,9 @@ def test_hyperparameters_from_json_is_strict():
 
 
 def test_masked_max_pooling_ignores_padding():
-    x = np.array([[[1.0, -5.0], [2.0, -3.0], [99.0, 99.0]],
-                  [[-1.0, -2.0], [-7.0, -1.0], [-9.0, -9.0]]], dtype="float32")
+    x = np.array(
+        [[[1.0, -5.0], [2.0, -3.0], [99.0, 99.0]], [[-1.0, -2.0], [-7.0, -1.0], [-9.0, -9.0]]], dtype="float32"
+    )
     mask = np.array([[True, True, False], [True, True, False]])
     out = np.asarray(MaskedGlobalMaxPooling1D()(x, mask=mask))
     assert np.allclose(out, [[2.0, -3.0], [-1.0, -1.0]])
@@ -124,11 +146,14 @@ def test_keras_global_max_pooling_would_not_ignore_padding():
 
 def _real_inputs(texts, **hp_changes):
     """A fitted vocabulary, an encoded batch of ``texts`` and a matching model with random n-gram weights."""
-    vocab = fit(["goal team match score", "pizza cheese soup bread", "code laptop chip app server",
-                 "team pizza code"], sequence_length=16)
+    vocab = fit(
+        ["goal team match score", "pizza cheese soup bread", "code laptop chip app server", "team pizza code"],
+        sequence_length=16,
+    )
     enc = vocab.encoder().encode(texts)
-    model = build_model(hp(vocab_size=len(vocab.tokens), ngram_vocab_size=len(vocab.ngram_tokens or []),
-                           **hp_changes), seed=3)
+    model = build_model(
+        hp(vocab_size=len(vocab.tokens), ngram_vocab_size=len(vocab.ngram_tokens or []), **hp_changes), seed=3
+    )
     if vocab.ngram_tokens:  # give the n-gram branch non-zero weights so that its padding is tested too
         emb = model.get_layer("ngram_embedding")
         emb.set_weights([np.random.default_rng(0).normal(size=emb.get_weights()[0].shape).astype("float32")])
@@ -152,8 +177,15 @@ def test_right_padding_does_not_change_logits(pooling, bidirectional):
 
 
 def test_batch_order_and_padding_do_not_change_predict_logits():
-    texts = ["goal", "team match score goal goal", "", "pizza cheese soup bread code laptop chip app",
-             "?!", "server", "team pizza code"] * 3
+    texts = [
+        "goal",
+        "team match score goal goal",
+        "",
+        "pizza cheese soup bread code laptop chip app",
+        "?!",
+        "server",
+        "team pizza code",
+    ] * 3
     enc, model = _real_inputs(texts)
     a = Inference(model).logits(enc, batch_size=4)
     b = Inference(model).logits(enc, batch_size=64)
@@ -166,8 +198,9 @@ def test_batch_order_and_padding_do_not_change_predict_logits():
 
 
 def fit(texts, **kw):
-    args = dict(max_tokens=100, sequence_length=6, standardize="lower_and_split_punctuation", ngrams=2,
-                ngram_max_tokens=200)
+    args = dict(
+        max_tokens=100, sequence_length=6, standardize="lower_and_split_punctuation", ngrams=2, ngram_max_tokens=200
+    )
     args.update(kw)
     return Vocabulary.fit(texts, **args)
 

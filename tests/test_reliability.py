@@ -30,11 +30,20 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from support import (
+    CliProcess,
+    assert_clean_error,
+    checkpoint_names,
+    cli,
+    history_epochs,
+    read_csv_rows,
+    sha256,
+    topic_rows,
+    tree_hashes,
+    write_csv,
+)
 
 from textclf.run import directory as artifacts
-
-from support import (CliProcess, assert_clean_error, checkpoint_names, cli, history_epochs, read_csv_rows, sha256,
-                     topic_rows, tree_hashes, write_csv)
 
 PACKAGE = Path(__file__).resolve().parents[1] / "textclf"
 
@@ -134,8 +143,10 @@ def test_A1_lambda_or_foreign_object_refused_before_deserializing(run_copy, mult
         patterns = [r"weights\.npz", r"not a valid weights file|pickle|dtype object"]
     reseal(run_copy)  # checksums match: only textclf's refusal to deserialize stands in the way
     before = tree_hashes(run_copy)
-    for args in (predict_args(run_copy, multiclass_run.predict_input, tmp_path / "out.csv"),
-                 ["eval", "--model", run_copy, "--data", multiclass_run.test]):
+    for args in (
+        predict_args(run_copy, multiclass_run.predict_input, tmp_path / "out.csv"),
+        ["eval", "--model", run_copy, "--data", multiclass_run.test],
+    ):
         assert_refused_unread(cli(*args), 4, *patterns)
     assert not canary.exists(), "the payload ran"
     assert not (tmp_path / "out.csv").exists()
@@ -143,8 +154,9 @@ def test_A1_lambda_or_foreign_object_refused_before_deserializing(run_copy, mult
 
 
 @pytest.mark.parametrize("entry", ["model.pkl", "layers.py", "symlink_outside", "fifo", "no_manifest"])
-def test_A2_extra_entries_symlink_fifo_or_no_manifest_refused_unopened(run_copy, multiclass_run, tmp_path,
-                                                                       monkeypatch, entry):
+def test_A2_extra_entries_symlink_fifo_or_no_manifest_refused_unopened(
+    run_copy, multiclass_run, tmp_path, monkeypatch, entry
+):
     canary = tmp_path / "canary"
     odd = run_copy / entry
     if entry in ("model.pkl", "layers.py"):
@@ -183,8 +195,10 @@ def test_A3_one_flipped_byte_is_a_checksum_mismatch_naming_the_file(run_copy, mu
     data = bytearray(path.read_bytes())
     data[len(data) // 2] ^= 0x01
     path.write_bytes(bytes(data))
-    for args in (predict_args(run_copy, multiclass_run.predict_input, tmp_path / "out.csv"),
-                 ["eval", "--model", run_copy, "--data", multiclass_run.test]):
+    for args in (
+        predict_args(run_copy, multiclass_run.predict_input, tmp_path / "out.csv"),
+        ["eval", "--model", run_copy, "--data", multiclass_run.test],
+    ):
         assert_refused_unread(cli(*args), 4, rf"checksum mismatch in {re.escape(name)}")
     assert not (tmp_path / "out.csv").exists()
 
@@ -194,13 +208,19 @@ def test_A4_truncated_or_random_weights_say_so_not_file_not_found(run_copy, mult
     w = run_copy / "weights.npz"
     w.write_bytes(w.read_bytes()[: w.stat().st_size // 2] if content == "truncated" else os.urandom(8192))
     reseal(run_copy)
-    out = assert_refused_unread(cli(*predict_args(run_copy, multiclass_run.predict_input, tmp_path / "out.csv")), 4,
-                                r"weights\.npz is truncated or not a valid weights file")
+    out = assert_refused_unread(
+        cli(*predict_args(run_copy, multiclass_run.predict_input, tmp_path / "out.csv")),
+        4,
+        r"weights\.npz is truncated or not a valid weights file",
+    )
     assert not re.search(r"not found|No such file", out), out
     # without re-sealing, the size check already names the file as truncated
     shutil.copyfile(multiclass_run.run / "manifest.json", run_copy / "manifest.json")
-    assert_refused_unread(cli(*predict_args(run_copy, multiclass_run.predict_input, tmp_path / "out.csv")), 4,
-                          r"weights\.npz is \d[\d,]* bytes, the manifest says \d+: the file is truncated")
+    assert_refused_unread(
+        cli(*predict_args(run_copy, multiclass_run.predict_input, tmp_path / "out.csv")),
+        4,
+        r"weights\.npz is \d[\d,]* bytes, the manifest says \d+: the file is truncated",
+    )
 
 
 @pytest.mark.parametrize("what", ["vocab_size", "class_count"])
@@ -210,15 +230,20 @@ def test_A5_hyperparameters_disagree_with_weights_names_both_shapes(run_copy, mu
         # model.json and vocab.json agree on 5 more tokens; only the weights disagree
         edit_json(run_copy / "vocab.json", lambda v: v["tokens"].extend(f"zz{i}" for i in range(5)))
         edit_json(run_copy / "model.json", lambda m: m["hyperparameters"].update(vocab_size=hp["vocab_size"] + 5))
-        saved, claimed = (rf"\({hp['vocab_size']}, {hp['embedding_dim']}\)",
-                          rf"\({hp['vocab_size'] + 5}, {hp['embedding_dim']}\)")
+        saved, claimed = (
+            rf"\({hp['vocab_size']}, {hp['embedding_dim']}\)",
+            rf"\({hp['vocab_size'] + 5}, {hp['embedding_dim']}\)",
+        )
     else:
         edit_json(run_copy / "labels.json", lambda lab: lab["classes"].append("zzz"))
         edit_json(run_copy / "model.json", lambda m: m["hyperparameters"].update(num_outputs=hp["num_outputs"] + 1))
         saved, claimed = rf"\((\d+, )?{hp['num_outputs']},?\)", rf"\((\d+, )?{hp['num_outputs'] + 1},?\)"
     reseal(run_copy)
-    out = assert_refused_unread(cli(*predict_args(run_copy, multiclass_run.predict_input, tmp_path / "out.csv")), 4,
-                                r"weights\.npz array \S+ has shape \([\d, ]+\), but model\.json builds shape \([\d, ]+\)")
+    out = assert_refused_unread(
+        cli(*predict_args(run_copy, multiclass_run.predict_input, tmp_path / "out.csv")),
+        4,
+        r"weights\.npz array \S+ has shape \([\d, ]+\), but model\.json builds shape \([\d, ]+\)",
+    )
     m = re.search(r"has shape (\([\d, ]+\)), but model\.json builds shape (\([\d, ]+\))", out)
     assert re.fullmatch(saved, m.group(1)) and re.fullmatch(claimed, m.group(2)), out
     # model.json against labels.json, without touching the weights: both counts named
@@ -226,12 +251,17 @@ def test_A5_hyperparameters_disagree_with_weights_names_both_shapes(run_copy, mu
     shutil.copytree(multiclass_run.run, run_copy)
     edit_json(run_copy / "labels.json", lambda lab: lab["classes"].append("zzz"))
     reseal(run_copy)
-    assert_refused_unread(cli(*predict_args(run_copy, multiclass_run.predict_input, tmp_path / "out.csv")), 4,
-                          rf"says {hp['num_outputs']} outputs, labels\.json has {hp['num_outputs'] + 1} classes")
+    assert_refused_unread(
+        cli(*predict_args(run_copy, multiclass_run.predict_input, tmp_path / "out.csv")),
+        4,
+        rf"says {hp['num_outputs']} outputs, labels\.json has {hp['num_outputs'] + 1} classes",
+    )
 
 
-@pytest.mark.parametrize("model", ["https://example.com/run", "hf://someone/model", "s3://bucket/run",
-                                   "model.keras", "model.h5", "other_directory"])
+@pytest.mark.parametrize(
+    "model",
+    ["https://example.com/run", "hf://someone/model", "s3://bucket/run", "model.keras", "model.h5", "other_directory"],
+)
 def test_A6_url_bare_keras_file_or_other_directory_is_not_a_run(multiclass_run, tmp_path, monkeypatch, model):
     import keras
 
@@ -260,16 +290,20 @@ def test_A6_url_bare_keras_file_or_other_directory_is_not_a_run(multiclass_run, 
         model = str(multiclass_run.train.parent)  # a folder of data files
     out_file = tmp_path / "out.csv"
     t0 = time.perf_counter()
-    for args in (predict_args(model, multiclass_run.predict_input, out_file),
-                 ["eval", "--model", model, "--data", multiclass_run.test]):
+    for args in (
+        predict_args(model, multiclass_run.predict_input, out_file),
+        ["eval", "--model", model, "--data", multiclass_run.test],
+    ):
         assert_refused_unread(cli(*args), 2, r"must be a textclf run directory")
     assert time.perf_counter() - t0 < 10
     assert calls == []
     assert not out_file.exists() and not (tmp_path / "canary").exists()
 
 
-@pytest.mark.parametrize("name, size", [("model.json", 2 << 20), ("labels.json", 65 << 20),
-                                        ("vocab.json", 300 << 20), ("manifest.json", 5 << 20)])
+@pytest.mark.parametrize(
+    "name, size",
+    [("model.json", 2 << 20), ("labels.json", 65 << 20), ("vocab.json", 300 << 20), ("manifest.json", 5 << 20)],
+)
 def test_A7_oversized_json_refused_by_size_cap_unread(run_copy, multiclass_run, tmp_path, monkeypatch, name, size):
     with open(run_copy / name, "r+b") as f:
         f.truncate(size)  # sparse: the size is real, the disk use is not
@@ -339,13 +373,23 @@ def test_A8_source_guard_no_pickle_imports_no_allow_pickle():
                     names = []
                 for kw in node.keywords:
                     if kw.arg == "allow_pickle":
-                        assert isinstance(kw.value, ast.Constant) and kw.value.value is False, \
+                        assert isinstance(kw.value, ast.Constant) and kw.value.value is False, (
                             f"{path.name}:{node.lineno}: allow_pickle={ast.unparse(kw.value)}"
+                        )
                     if kw.arg == "safe_mode":
-                        assert isinstance(kw.value, ast.Constant) and kw.value.value is True, \
+                        assert isinstance(kw.value, ast.Constant) and kw.value.value is True, (
                             f"{path.name}:{node.lineno}: safe_mode={ast.unparse(kw.value)}"
-                if func in ("yaml.load", "yaml.unsafe_load", "yaml.full_load", "keras.models.load_model",
-                            "keras.saving.load_model", "load_model", "eval", "exec"):
+                        )
+                if func in (
+                    "yaml.load",
+                    "yaml.unsafe_load",
+                    "yaml.full_load",
+                    "keras.models.load_model",
+                    "keras.saving.load_model",
+                    "load_model",
+                    "eval",
+                    "exec",
+                ):
                     raise AssertionError(f"{path.name}:{node.lineno}: calls {func}")
             else:
                 continue
@@ -365,23 +409,34 @@ def write(path: Path, text: str) -> Path:
 
 def test_B1_python_yaml_tag_refused_with_line_and_column_canary_absent(tmp_path):
     canary = tmp_path / "canary"
-    for i, text in enumerate([f"train:\n  epochs: !!python/object/apply:os.system ['touch {canary}']\n",
-                              f"!!python/object/apply:os.system ['touch {canary}']\n",
-                              f"data:\n  train: !!python/object/new:os.system ['touch {canary}']\n"]):
+    for i, text in enumerate(
+        [
+            f"train:\n  epochs: !!python/object/apply:os.system ['touch {canary}']\n",
+            f"!!python/object/apply:os.system ['touch {canary}']\n",
+            f"data:\n  train: !!python/object/new:os.system ['touch {canary}']\n",
+        ]
+    ):
         config = write(tmp_path / f"c{i}.yaml", text)
-        out = assert_refused_unread(cli("train", "--config", config, "--run-dir", tmp_path / "run"), 2,
-                                    r"unsupported YAML tag", r"line \d+, column \d+")
+        out = assert_refused_unread(
+            cli("train", "--config", config, "--run-dir", tmp_path / "run"),
+            2,
+            r"unsupported YAML tag",
+            r"line \d+, column \d+",
+        )
         assert "python/object" in out
     plain = write(tmp_path / "plain.yaml", "train:\n  epochs: 2\n")
-    result = cli("train", "--config", plain, "--set", f"train.epochs=!!python/object/apply:os.system ['touch {canary}']")
+    result = cli(
+        "train", "--config", plain, "--set", f"train.epochs=!!python/object/apply:os.system ['touch {canary}']"
+    )
     assert_refused_unread(result, 2, r"unsupported YAML tag")
     assert not canary.exists()
     assert not (tmp_path / "run").exists()
 
 
 def test_B2_typo_plus_two_errors_all_listed_with_key_paths_and_did_you_mean(tmp_path):
-    config = write(tmp_path / "c.yaml", "data:\n  train: t.csv\n  valid_fraction: 2.0\n"
-                                        "train:\n  epocs: 3\n  batch_size: many\n")
+    config = write(
+        tmp_path / "c.yaml", "data:\n  train: t.csv\n  valid_fraction: 2.0\ntrain:\n  epocs: 3\n  batch_size: many\n"
+    )
     out = assert_refused_unread(cli("train", "--config", config), 2, r"3 problems in the config")
     problems = [line for line in out.splitlines() if line.strip().startswith("- ")]
     assert len(problems) == 3, out
@@ -390,12 +445,15 @@ def test_B2_typo_plus_two_errors_all_listed_with_key_paths_and_did_you_mean(tmp_
     assert re.search(r"train\.batch_size.*line 6", out), out
 
 
-@pytest.mark.parametrize("text, key, hint", [
-    ('train:\n  batch_size: "32"\n', "train.batch_size", r"remove the quotes"),
-    ("train:\n  learning_rate: 1e-3\n", "train.learning_rate", r"YAML 1\.1 reads as a string.*1\.0e-03"),
-    ("data:\n  label_column: no\n", "data.label_column", r"boolean false.*quote it"),
-    ("train:\n  seed: 010\n", "train.seed", r"octal number 8.*\(10\)"),
-])
+@pytest.mark.parametrize(
+    "text, key, hint",
+    [
+        ('train:\n  batch_size: "32"\n', "train.batch_size", r"remove the quotes"),
+        ("train:\n  learning_rate: 1e-3\n", "train.learning_rate", r"YAML 1\.1 reads as a string.*1\.0e-03"),
+        ("data:\n  label_column: no\n", "data.label_column", r"boolean false.*quote it"),
+        ("train:\n  seed: 010\n", "train.seed", r"octal number 8.*\(10\)"),
+    ],
+)
 def test_B3_wrong_types_each_get_a_specific_hint(tmp_path, text, key, hint):
     config = write(tmp_path / "c.yaml", text)
     out = assert_refused_unread(cli("train", "--config", config), 2, re.escape(key), r"line 2")
@@ -441,9 +499,22 @@ def small_data(tmp_path_factory) -> Path:
     return d
 
 
-TINY = ["--set", "model.units=4", "--set", "model.embedding_dim=8", "--set", "train.epochs=1",
-        "--set", "train.batch_size=32", "--set", "train.verbose=false", "--set", "train.tensorboard=false",
-        "--set", "train.device=cpu"]
+TINY = [
+    "--set",
+    "model.units=4",
+    "--set",
+    "model.embedding_dim=8",
+    "--set",
+    "train.epochs=1",
+    "--set",
+    "train.batch_size=32",
+    "--set",
+    "train.verbose=false",
+    "--set",
+    "train.tensorboard=false",
+    "--set",
+    "train.device=cpu",
+]
 
 
 def test_B5_paths_resolve_against_config_folder_special_files_refused(small_data, tmp_path, monkeypatch):
@@ -463,16 +534,20 @@ def test_B5_paths_resolve_against_config_folder_special_files_refused(small_data
     os.mkfifo(fifo)
     folder = tmp_path / "project" / "folder.csv"
     folder.mkdir()
-    for path, pattern in [(folder, r"is a directory"), (fifo, r"not a regular file"),
-                          (Path("/dev/zero"), r"not a regular file|extension")]:
+    for path, pattern in [
+        (folder, r"is a directory"),
+        (fifo, r"not a regular file"),
+        (Path("/dev/zero"), r"not a regular file|extension"),
+    ]:
         with CliProcess("train", "--config", config, "--set", f"data.train={path}", logs=tmp_path / "logs") as p:
             p.wait(timeout=60)
         assert p.returncode == 3, p.output
         assert re.search(pattern, p.stderr) and str(path) in p.stderr, p.stderr
         assert "Traceback" not in p.output
     write(conf_dir / "missing.yaml", "data:\n  train: nope.csv\n")
-    assert_refused_unread(cli("train", "--config", conf_dir / "missing.yaml"), 2,
-                          rf"not found: {re.escape(str(conf_dir / 'nope.csv'))}")
+    assert_refused_unread(
+        cli("train", "--config", conf_dir / "missing.yaml"), 2, rf"not found: {re.escape(str(conf_dir / 'nope.csv'))}"
+    )
 
 
 def test_B6_existing_non_empty_run_dir_refused_nothing_touched(multiclass_run, tmp_path):
@@ -515,8 +590,9 @@ def test_C1_latin1_byte_names_line_and_fix_boms_handled(multiclass_run, tmp_path
     bad = tmp_path / "latin1.csv"
     write_csv(bad, ["text", "label"], rows, encoding="latin-1")
     train_refused(tmp_path, bad, 3, r"line 8: byte 0xe9", r"--encoding|data\.encoding=latin-1")
-    out = assert_refused_unread(cli(*predict_args(multiclass_run.run, bad, tmp_path / "o.csv")), 3,
-                                r"line 8", r"--encoding")
+    out = assert_refused_unread(
+        cli(*predict_args(multiclass_run.run, bad, tmp_path / "o.csv")), 3, r"line 8", r"--encoding"
+    )
     assert "Traceback" not in out
     assert cli(*predict_args(multiclass_run.run, bad, tmp_path / "o.csv", "--encoding", "latin-1")).exit_code == 0
     for enc in ("utf-8-sig", "utf-16"):
@@ -545,8 +621,16 @@ def test_C2_ragged_rows_named_or_skipped_into_rejects_with_count(small_data, tmp
     rows.insert(3, "toofew")
     big = tmp_path / "skip.csv"
     big.write_text("text,label\n" + "\n".join(rows) + "\n", encoding="utf-8")
-    result = cli("train", "--config", labeled_config(tmp_path, big, "  max_bad_fraction: 0.02\n"),
-                 "--run-dir", tmp_path / "run", "--on-bad-rows", "skip", *TINY)
+    result = cli(
+        "train",
+        "--config",
+        labeled_config(tmp_path, big, "  max_bad_fraction: 0.02\n"),
+        "--run-dir",
+        tmp_path / "run",
+        "--on-bad-rows",
+        "skip",
+        *TINY,
+    )
     assert result.exit_code == 0, result.output
     assert re.search(r"2 bad rows skipped \(lines 3, 5\)", result.output), result.output
     assert re.search(r"2 bad rows were left out; they are listed in .*rejected_rows\.csv", result.output)
@@ -577,7 +661,8 @@ def test_C3_quotes_newlines_escapes_cr_nul_parsed_or_one_clear_error(multiclass_
 
 
 def test_C3_property_csv_writer_texts_read_back_unchanged(tmp_path_factory):
-    from hypothesis import HealthCheck, given, settings, strategies as st
+    from hypothesis import HealthCheck, given, settings
+    from hypothesis import strategies as st
 
     from textclf.io.labeled import read_labeled
 
@@ -593,7 +678,7 @@ def test_C3_property_csv_writer_texts_read_back_unchanged(tmp_path_factory):
             writer.writerow(["text", "label"])
             writer.writerows(rows)
         got = read_labeled(path, "text", "label")
-        expected = [(t[: 100_000], lab) for t, lab in rows]
+        expected = [(t[:100_000], lab) for t, lab in rows]
         assert list(zip(got.texts, got.labels)) == expected
 
     check()
@@ -624,18 +709,21 @@ def test_C4_na_null_numbers_and_booleans_kept_as_strings(binary_run, multiclass_
 def test_C5_label_text_differences_and_unseen_labels_named_with_counts(binary_run, small_data, tmp_path):
     # at training: validation labels "1.0" and " 1" against training label "1"
     train = tmp_path / "t.csv"
-    write_csv(train, ["text", "label"], [(t, {"sports": "1", "tech": "2", "food": "3"}[y])
-                                         for t, y in topic_rows(60, seed=8)])
+    write_csv(
+        train, ["text", "label"], [(t, {"sports": "1", "tech": "2", "food": "3"}[y]) for t, y in topic_rows(60, seed=8)]
+    )
     valid = tmp_path / "v.csv"
     write_csv(valid, ["text", "label"], [("goal", "1.0"), ("team", "1.0"), ("chip", " 1"), ("soup", "3")])
-    out = train_refused(tmp_path, train, 3, r"'1\.0' ×2 \(looks like '1'", r"' 1' ×1 \(looks like '1'",
-                        extra=f"  valid: {valid}\n")
+    out = train_refused(
+        tmp_path, train, 3, r"'1\.0' ×2 \(looks like '1'", r"' 1' ×1 \(looks like '1'", extra=f"  valid: {valid}\n"
+    )
     assert "labels that the training data never has" in out
     # at evaluation: unseen labels named with their row counts; exit 0 when told to ignore them
     data = tmp_path / "e.csv"
     write_csv(data, ["text", "label"], [("goal team", "NA"), ("pizza", "123"), ("soup", "123"), ("x", "other")])
-    out = assert_refused_unread(cli("eval", "--model", binary_run.run, "--data", data), 3,
-                                r"'123' ×2 \(looks like '00123'", r"'other' ×1")
+    out = assert_refused_unread(
+        cli("eval", "--model", binary_run.run, "--data", data), 3, r"'123' ×2 \(looks like '00123'", r"'other' ×1"
+    )
     result = cli("eval", "--model", binary_run.run, "--data", data, "--ignore-unseen")
     assert result.exit_code == 0, result.output
     assert re.search(r"3 rows?|left out|ignor", result.output), result.output
@@ -690,13 +778,20 @@ def test_C8_50MB_document_truncated_and_reported_in_train(small_data, tmp_path):
     assert train.stat().st_size > 50 << 20
     result = cli("train", "--config", labeled_config(tmp_path, train), "--run-dir", tmp_path / "run", *TINY)
     assert result.exit_code == 0, result.output
-    assert re.search(rf"1 texts? longer than {MAX_TEXT_CHARS:,} characters (were|was) cut", result.output), result.output
+    assert re.search(rf"1 texts? longer than {MAX_TEXT_CHARS:,} characters (were|was) cut", result.output), (
+        result.output
+    )
 
 
 def test_C8_50MB_document_truncated_and_reported_in_predict(multiclass_run, tmp_path):
     path = tmp_path / "big.csv"
-    _write_big_doc_csv(path, [(f"r{i}", t) for i, (t, _) in enumerate(topic_rows(20, seed=2))], big_index=3,
-                       size=50 << 20, header=("id", "text"))
+    _write_big_doc_csv(
+        path,
+        [(f"r{i}", t) for i, (t, _) in enumerate(topic_rows(20, seed=2))],
+        big_index=3,
+        size=50 << 20,
+        header=("id", "text"),
+    )
     result = cli(*predict_args(multiclass_run.run, path, tmp_path / "o.csv", "--keep-columns", "id"))
     assert result.exit_code == 0, result.output
     _, got = read_csv_rows(tmp_path / "o.csv")
@@ -735,7 +830,7 @@ def test_D1_formula_texts_and_labels_made_spreadsheet_safe_by_default(run_copy, 
     edit_json(run_copy / "labels.json", lambda lab: lab.update(classes=["=cmd|' /C calc'!A0", "+food", "@tech"]))
     reseal(run_copy)
     path = tmp_path / "in.csv"
-    texts = ["=HYPERLINK(\"http://x\")", "+1+2", "-3 minus", "@SUM(A1)", "plain"]
+    texts = ['=HYPERLINK("http://x")', "+1+2", "-3 minus", "@SUM(A1)", "plain"]
     write_csv(path, ["id", "text"], [(f"=id{i}", t) for i, t in enumerate(texts)])
     safe_out, raw_out = tmp_path / "safe.csv", tmp_path / "raw.csv"
     assert cli(*predict_args(run_copy, path, safe_out, "--keep-columns", "id,text", "--top-k", "2")).exit_code == 0
@@ -757,8 +852,12 @@ def test_D2_output_is_the_input_directly_or_through_symlink_refused(multiclass_r
     link.symlink_to(data)
     before = sha256(data)
     for out in (data, link, tmp_path / "." / "in.csv"):
-        assert_refused_unread(cli(*predict_args(multiclass_run.run, data, out)), 2,
-                              r"--output .* is the input file", r"input is left unchanged")
+        assert_refused_unread(
+            cli(*predict_args(multiclass_run.run, data, out)),
+            2,
+            r"--output .* is the input file",
+            r"input is left unchanged",
+        )
         assert sha256(data) == before
     assert_refused_unread(cli(*predict_args(multiclass_run.run, link, data)), 2, r"is the input file")
     assert sha256(data) == before and link.is_symlink()
@@ -800,8 +899,9 @@ def test_D3_disk_full_while_writing_predictions_exit_5_old_file_intact(multiclas
         resource.setrlimit(resource.RLIMIT_FSIZE, (256 << 10, resource.RLIM_INFINITY))
         signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
 
-    with CliProcess(*predict_args(multiclass_run.run, predict_inputs[20_000], out), logs=tmp_path / "logs",
-                    preexec_fn=full_disk) as p:
+    with CliProcess(
+        *predict_args(multiclass_run.run, predict_inputs[20_000], out), logs=tmp_path / "logs", preexec_fn=full_disk
+    ) as p:
         assert p.wait(120) == 5, p.output
     assert re.search(rf"no space left while writing {re.escape(str(out))}", p.stderr), p.stderr
     assert "Traceback" not in p.output
@@ -817,12 +917,17 @@ def test_D3_disk_full_while_writing_the_model_keeps_the_run_resumable(tmp_path):
     import string
 
     rng = random.Random(0)
-    rows = [(t + " " + "".join(rng.choice(string.ascii_lowercase) for _ in range(80)), y)
-            for t, y in topic_rows(600, seed=1)]
+    rows = [
+        (t + " " + "".join(rng.choice(string.ascii_lowercase) for _ in range(80)), y)
+        for t, y in topic_rows(600, seed=1)
+    ]
     train = write_csv(tmp_path / "train.csv", ["text", "label"], rows)
-    config = write(tmp_path / "c.yaml", f"data:\n  train: {train}\nmodel: {{units: 4, embedding_dim: 1, ngrams: 0, "
-                                        "bidirectional: false}\ntrain: {epochs: 2, batch_size: 32, verbose: false, "
-                                        "tensorboard: false, device: cpu}\n")
+    config = write(
+        tmp_path / "c.yaml",
+        f"data:\n  train: {train}\nmodel: {{units: 4, embedding_dim: 1, ngrams: 0, "
+        "bidirectional: false}\ntrain: {epochs: 2, batch_size: 32, verbose: false, "
+        "tensorboard: false, device: cpu}\n",
+    )
     run = tmp_path / "run"
 
     def full_disk():
@@ -843,8 +948,11 @@ def test_D4_predict_skip_bad_rows_one_output_row_per_accepted_row_with_line(mult
     out = tmp_path / "o.csv"
     assert_refused_unread(cli(*predict_args(multiclass_run.run, path, out)), 3, r"line 3", r"--on-bad-rows skip")
     assert not out.exists()
-    result = cli(*predict_args(multiclass_run.run, path, out, "--keep-columns", "id", "--on-bad-rows", "skip",
-                               "--max-bad-fraction", "0.5"))
+    result = cli(
+        *predict_args(
+            multiclass_run.run, path, out, "--keep-columns", "id", "--on-bad-rows", "skip", "--max-bad-fraction", "0.5"
+        )
+    )
     assert result.exit_code == 0, result.output
     assert re.search(r"skipped 2 unreadable rows \(lines 3, 5\); listed in .*o\.csv\.rejects\.csv", result.stderr)
     header, got = read_csv_rows(out)
@@ -855,23 +963,29 @@ def test_D4_predict_skip_bad_rows_one_output_row_per_accepted_row_with_line(mult
     assert all("expected 2 fields" in r["reason"] for r in rejects)
 
 
-
 def test_D4_predict_skip_refuses_a_file_that_is_mostly_bad_rows(multiclass_run, tmp_path):
     path = tmp_path / "in.csv"
     path.write_text("id,text\na,goal\nb,x,y\nc,z,w\nd,q,r\n", encoding="utf-8")
-    assert_refused_unread(cli(*predict_args(multiclass_run.run, path, tmp_path / "o.csv", "--on-bad-rows", "skip")),
-                          3, r"bad", r"limit|fraction")
+    assert_refused_unread(
+        cli(*predict_args(multiclass_run.run, path, tmp_path / "o.csv", "--on-bad-rows", "skip")),
+        3,
+        r"bad",
+        r"limit|fraction",
+    )
 
 
 def test_D4_stale_rejects_file_removed_when_no_rows_are_skipped(multiclass_run, tmp_path):
     bad, good, out = tmp_path / "bad.csv", tmp_path / "good.csv", tmp_path / "o.csv"
     bad.write_text("id,text\na,goal\nb,x,y\n", encoding="utf-8")
     good.write_text("id,text\na,goal\n", encoding="utf-8")
-    assert cli(*predict_args(multiclass_run.run, bad, out, "--on-bad-rows", "skip",
-                             "--max-bad-fraction", "1")).exit_code == 0
+    assert (
+        cli(*predict_args(multiclass_run.run, bad, out, "--on-bad-rows", "skip", "--max-bad-fraction", "1")).exit_code
+        == 0
+    )
     assert (tmp_path / "o.csv.rejects.csv").exists()
     assert cli(*predict_args(multiclass_run.run, good, out, "--on-bad-rows", "skip")).exit_code == 0
     assert not (tmp_path / "o.csv.rejects.csv").exists()
+
 
 # ==================================================================================================
 # E. Training faults
@@ -907,8 +1021,16 @@ def reference_run(faults) -> Path:
 
 
 def start_training(config: Path, run: Path, *extra, preexec_fn=None) -> CliProcess:
-    return CliProcess("train", "--config", config, "--run-dir", run, *extra, logs=run.parent / f"{run.name}-logs",
-                      preexec_fn=preexec_fn)
+    return CliProcess(
+        "train",
+        "--config",
+        config,
+        "--run-dir",
+        run,
+        *extra,
+        logs=run.parent / f"{run.name}-logs",
+        preexec_fn=preexec_fn,
+    )
 
 
 def ckpt(epoch: int, step: int = 0) -> str:
@@ -995,8 +1117,9 @@ def test_E1_kill9_mid_epoch_then_resume(faults, reference_run, tmp_path):
     done = int(last[6:11])
     out = resume(run)
     assert re.search(rf"resuming from {last}: {done} epoch\(s\) complete\n", out), out
-    assert [line.split(":")[0] for line in out.splitlines() if line.startswith("epoch ")] == \
-        [f"epoch {e}/5" for e in range(done + 1, 6)]
+    assert [line.split(":")[0] for line in out.splitlines() if line.startswith("epoch ")] == [
+        f"epoch {e}/5" for e in range(done + 1, 6)
+    ]
     assert_finished_sanely(run)
     assert_same_model(run, reference_run)  # the replayed epoch used the same order and dropout masks
 
@@ -1014,14 +1137,19 @@ def test_E2_kill9_while_checkpoints_are_written_partial_ones_ignored(faults, ref
             return False
 
     with start_training(faults / "faults.yaml", run, "--set", "train.checkpoint_every_steps=1") as p:
-        p.wait_until(lambda: any(n.startswith("epoch-00002-step-") and int(n[-7:]) >= 10
-                                 for n in checkpoint_names(run)), what="10 batches of epoch 3")
+        p.wait_until(
+            lambda: any(n.startswith("epoch-00002-step-") and int(n[-7:]) >= 10 for n in checkpoint_names(run)),
+            what="10 batches of epoch 3",
+        )
         p.wait_until(writing_one, what="a checkpoint being written", interval=0)
         kill9(p)
     complete = checkpoint_names(run)
     out = resume(run)
-    assert re.search(rf"resuming from {complete[-1]}: 2 epoch\(s\) complete, {int(complete[-1][-7:])} batch\(es\) "
-                     "into epoch 3", out), out
+    assert re.search(
+        rf"resuming from {complete[-1]}: 2 epoch\(s\) complete, {int(complete[-1][-7:])} batch\(es\) "
+        "into epoch 3",
+        out,
+    ), out
     assert "damaged" not in out
     assert_finished_sanely(run)
     assert_same_model(run, reference_run)
@@ -1035,8 +1163,9 @@ def test_E2_truncated_latest_checkpoint_falls_back_and_says_so(boundary_killed, 
     leftover.mkdir()
     (leftover / "variables.npz").write_bytes(b"PK\x03\x04partial")
     out = resume(run)
-    assert re.search(rf"checkpoint {ckpt(2)} is incomplete or damaged \(.+\); falling back to the previous one",
-                     out), out
+    assert re.search(rf"checkpoint {ckpt(2)} is incomplete or damaged \(.+\); falling back to the previous one", out), (
+        out
+    )
     assert re.search(rf"resuming from {ckpt(1)}: 1 epoch\(s\) complete", out), out
     assert_finished_sanely(run)
     assert_same_model(run, reference_run)
@@ -1051,9 +1180,12 @@ def test_E3_sigterm_or_sigint_mid_epoch_keeps_checkpoint_prints_resume(faults, r
         p.signal(signum)
         assert p.wait(120) == code, p.output
     name = "SIGTERM" if signum == signal.SIGTERM else "SIGINT"
-    m = re.search(rf"error: {name} received: stopped at epoch (\d+), batch (\d+); the partial epoch is not counted "
-                  rf"and the last checkpoint \((epoch-\d+-step-0000000)\) is kept\. Resume with:\n"
-                  rf"  textclf train --resume {re.escape(str(run))}\n", p.stderr)
+    m = re.search(
+        rf"error: {name} received: stopped at epoch (\d+), batch (\d+); the partial epoch is not counted "
+        rf"and the last checkpoint \((epoch-\d+-step-0000000)\) is kept\. Resume with:\n"
+        rf"  textclf train --resume {re.escape(str(run))}\n",
+        p.stderr,
+    )
     assert m, p.output
     stopped, kept = int(m.group(1)), m.group(3)
     assert kept == ckpt(stopped - 1) == checkpoint_names(run)[-1]
@@ -1070,21 +1202,26 @@ def test_E4_resume_after_config_or_data_changed_refused_naming_the_change(faults
     run = copy_run(boundary_killed, tmp_path)
     before = tree_hashes(run)
     changed = write(faults / "changed.yaml", FAULTS_YAML.replace("batch_size: 16", "batch_size: 32"))
-    assert_refused_unread(cli("train", "--resume", run, "--config", changed), 2,
-                          rf"cannot resume {re.escape(str(run))}: the config changed: train\.batch_size 16 → 32")
+    assert_refused_unread(
+        cli("train", "--resume", run, "--config", changed),
+        2,
+        rf"cannot resume {re.escape(str(run))}: the config changed: train\.batch_size 16 → 32",
+    )
     assert tree_hashes(run) == before
     train = faults / "train.csv"
     original = train.read_bytes()
     try:
         with open(train, "a", encoding="utf-8") as f:
             f.write("one more row about soup,food\n")
-        assert_refused_unread(cli("train", "--resume", run), 2,
-                              rf"cannot resume {re.escape(str(run))}: the data changed since the checkpoint "
-                              r"\(data\.train: different SHA-256\)")
+        assert_refused_unread(
+            cli("train", "--resume", run),
+            2,
+            rf"cannot resume {re.escape(str(run))}: the data changed since the checkpoint "
+            r"\(data\.train: different SHA-256\)",
+        )
     finally:
         train.write_bytes(original)
     assert tree_hashes(run) == before
-
 
 
 def test_E4_resume_with_set_of_a_key_that_may_differ_is_accepted(boundary_killed, tmp_path):
@@ -1092,35 +1229,61 @@ def test_E4_resume_with_set_of_a_key_that_may_differ_is_accepted(boundary_killed
     result = cli("train", "--resume", run, "--set", "train.device=cpu")  # device may differ on a resume
     assert result.exit_code == 0, result.output
 
+
 def _all_finite(run: Path) -> list[str]:
     bad = []
     for npz in sorted((run / "checkpoints").glob("*/*.npz")):
         with np.load(npz) as z:
-            bad += [f"{npz.parent.name}/{npz.name}:{k}" for k in z.files
-                    if z[k].dtype.kind == "f" and not np.isfinite(z[k]).all()]
+            bad += [
+                f"{npz.parent.name}/{npz.name}:{k}"
+                for k in z.files
+                if z[k].dtype.kind == "f" and not np.isfinite(z[k]).all()
+            ]
     return bad
 
 
 def test_E5_nan_loss_exit_6_names_epoch_and_batch_no_model_no_nan_checkpoint(faults, tmp_path):
     # 1.0e+38: Adam's first step moves every weight by ~1e38 (still finite), the next loss is NaN
     run = tmp_path / "run"
-    result = cli("train", "--config", faults / "faults.yaml", "--run-dir", run, "--set", "train.learning_rate=1.0e+38",
-                 "--set", "train.checkpoint_every_steps=1")
-    out = assert_refused_unread(result, 6, r"training diverged at epoch 1, batch \d+: the loss is (nan|inf)",
-                                r"Lower train\.learning_rate")
+    result = cli(
+        "train",
+        "--config",
+        faults / "faults.yaml",
+        "--run-dir",
+        run,
+        "--set",
+        "train.learning_rate=1.0e+38",
+        "--set",
+        "train.checkpoint_every_steps=1",
+    )
+    out = assert_refused_unread(
+        result, 6, r"training diverged at epoch 1, batch \d+: the loss is (nan|inf)", r"Lower train\.learning_rate"
+    )
     for name in ("weights.npz", "manifest.json", "metrics.json", "history.csv", "vocab.json"):
         assert not (run / name).exists(), name
     assert checkpoint_names(run), out  # a checkpoint was written before the loss became NaN
     assert _all_finite(run) == []
     # the value from the table, 1e6, is a string in YAML 1.1: refused with a hint rather than trained
-    assert_refused_unread(cli("train", "--config", faults / "faults.yaml", "--set", "train.learning_rate=1e6"), 2,
-                          r"YAML 1\.1 reads as a string")
+    assert_refused_unread(
+        cli("train", "--config", faults / "faults.yaml", "--set", "train.learning_rate=1e6"),
+        2,
+        r"YAML 1\.1 reads as a string",
+    )
 
 
 def test_E5_no_checkpoint_holds_nan_weights_when_the_update_itself_overflows(faults, tmp_path):
     run = tmp_path / "run"
-    result = cli("train", "--config", faults / "faults.yaml", "--run-dir", run, "--set", "train.learning_rate=1.0e+39",
-                 "--set", "train.checkpoint_every_steps=1")
+    result = cli(
+        "train",
+        "--config",
+        faults / "faults.yaml",
+        "--run-dir",
+        run,
+        "--set",
+        "train.learning_rate=1.0e+39",
+        "--set",
+        "train.checkpoint_every_steps=1",
+    )
     assert result.exit_code in (2, 6), result.output
     assert _all_finite(run) == [] if run.exists() else True
 
@@ -1144,8 +1307,9 @@ def test_E6_disk_full_during_checkpoint_exit_5_previous_checkpoint_resumable(fau
         _lower_limit_after_first_checkpoint(p, run, resource.RLIMIT_FSIZE, lambda pid: 4096)
         assert p.wait(120) == 5, p.output
     folder = re.escape(str(run / "checkpoints"))
-    assert re.search(rf"error: no space left while writing {folder}/epoch-\d+-step-\d+ \(File too large\)", p.stderr), \
+    assert re.search(rf"error: no space left while writing {folder}/epoch-\d+-step-\d+ \(File too large\)", p.stderr), (
         p.stderr
+    )
     assert re.search(rf"textclf train --resume {re.escape(str(run))}\. The previous checkpoint is intact", p.stderr)
     assert "Traceback" not in p.output
     assert checkpoint_names(run) == [ckpt(1)] and not list((run / "checkpoints").glob(".tmp-*"))
@@ -1186,11 +1350,13 @@ def test_E9_best_epoch_before_interruption_survives_resume(faults, tmp_path):
     # validation labels rotated against the training labels: the better the model learns the training
     # data, the worse its validation loss, so the best epoch comes first and later epochs only get worse
     rotate = {"sports": "tech", "tech": "food", "food": "sports"}
-    write_csv(faults / "valid_rotated.csv", ["text", "label"],
-              [(t, rotate[y]) for t, y in topic_rows(60, seed=12)])
-    config = write(faults / "e9.yaml", FAULTS_YAML.replace("train: train.csv", "train: train.csv\n  valid: valid_rotated.csv")
-                   .replace("epochs: 5", "epochs: 9")
-                   .replace("early_stopping_patience: 0", "early_stopping_patience: 3, early_stopping_monitor: loss"))
+    write_csv(faults / "valid_rotated.csv", ["text", "label"], [(t, rotate[y]) for t, y in topic_rows(60, seed=12)])
+    config = write(
+        faults / "e9.yaml",
+        FAULTS_YAML.replace("train: train.csv", "train: train.csv\n  valid: valid_rotated.csv")
+        .replace("epochs: 5", "epochs: 9")
+        .replace("early_stopping_patience: 0", "early_stopping_patience: 3, early_stopping_monitor: loss"),
+    )
     run = tmp_path / "run"
     with start_training(config, run) as p:
         wait_for_checkpoint(p, run, ckpt(2))

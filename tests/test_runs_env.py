@@ -18,7 +18,6 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-
 from support import assert_clean_error, cli, read_csv_rows, sha256
 
 REPO = Path(__file__).resolve().parents[1]
@@ -54,10 +53,18 @@ def runs(multiclass_run, binary_run, multilabel_run, tmp_path_factory) -> Path:
     shutil.copy2(multiclass_run.run / "config.yaml", resumable / "config.yaml")
     ckpt = resumable / "checkpoints" / "epoch-00001-step-0000000"
     ckpt.mkdir(parents=True)
-    (ckpt / "state.json").write_text(json.dumps({
-        "epoch": 1, "step": 0, "best_epoch": 1,
-        "history": [{"epoch": 1, "loss": 0.9, "val_loss": 0.6, "val_accuracy": 0.8}],
-        "data": {"data.train": "ab" * 32}}), encoding="utf-8")
+    (ckpt / "state.json").write_text(
+        json.dumps(
+            {
+                "epoch": 1,
+                "step": 0,
+                "best_epoch": 1,
+                "history": [{"epoch": 1, "loss": 0.9, "val_loss": 0.6, "val_accuracy": 0.8}],
+                "data": {"data.train": "ab" * 32},
+            }
+        ),
+        encoding="utf-8",
+    )
     (base / "notes").mkdir()  # not a run: left out
     (base / "notes" / "todo.txt").write_text("compare runs", encoding="utf-8")
     (base / "README.txt").write_text("a file, not a run", encoding="utf-8")
@@ -83,8 +90,15 @@ def test_runs_table_lists_every_run_newest_first_with_status(runs, multiclass_ru
     assert result.exit_code == 0, result.output
     lines = result.stdout.splitlines()
     assert lines[0].split()[:4] == ["NAME", "CREATED", "TASK", "BEST"] and lines[0].rstrip().endswith("STATUS")
-    assert _names(result.stdout) == ["killed", "no-manifest", "bad-metrics", "multilabel", "binary", "multiclass",
-                                     "resumable-20200101-000000"]
+    assert _names(result.stdout) == [
+        "killed",
+        "no-manifest",
+        "bad-metrics",
+        "multilabel",
+        "binary",
+        "multiclass",
+        "resumable-20200101-000000",
+    ]
     row = {line.split()[0]: line for line in lines[1:]}
     metrics = json.loads((multiclass_run.run / "metrics.json").read_text(encoding="utf-8"))
     assert row["multiclass"].rstrip().endswith("complete")
@@ -104,8 +118,15 @@ def test_runs_table_lists_every_run_newest_first_with_status(runs, multiclass_ru
 
 def test_runs_json_carries_metrics_settings_and_status(runs, multiclass_run, multilabel_run, binary_run):
     listing = {r["name"]: r for r in _listing(runs)}
-    assert set(listing) == {"multiclass", "binary", "multilabel", "bad-metrics", "no-manifest", "killed",
-                            "resumable-20200101-000000"}
+    assert set(listing) == {
+        "multiclass",
+        "binary",
+        "multilabel",
+        "bad-metrics",
+        "no-manifest",
+        "killed",
+        "resumable-20200101-000000",
+    }
     for name, trained in (("multiclass", multiclass_run), ("binary", binary_run), ("multilabel", multilabel_run)):
         r = listing[name]
         metrics = json.loads((trained.run / "metrics.json").read_text(encoding="utf-8"))
@@ -143,16 +164,24 @@ def test_runs_sort_by_metric_name_and_time(runs):
         else:
             values = [r[split] for r in listing]
         have = [v for v in values if v is not None]
-        assert have and values[:len(have)] == have, (key, values)  # runs without the figure come last
+        assert have and values[: len(have)] == have, (key, values)  # runs without the figure come last
         lower_first = key == "seconds" or "loss" in key
         assert have == sorted(have, reverse=not lower_first), (key, have)
 
 
 def test_runs_sort_errors_name_the_accepted_keys(runs):
-    assert_clean_error(cli("runs", str(runs), "--sort", "accuracy"), 2, "--sort accuracy: expected one of created, "
-                       "name, valid, test, seconds", "valid.macro_f1")
-    assert_clean_error(cli("runs", str(runs), "--sort", "valid.macro_fi"), 2,
-                       "no run has macro_fi in its valid metrics", "valid.macro_f1")
+    assert_clean_error(
+        cli("runs", str(runs), "--sort", "accuracy"),
+        2,
+        "--sort accuracy: expected one of created, name, valid, test, seconds",
+        "valid.macro_f1",
+    )
+    assert_clean_error(
+        cli("runs", str(runs), "--sort", "valid.macro_fi"),
+        2,
+        "no run has macro_fi in its valid metrics",
+        "valid.macro_f1",
+    )
 
 
 def test_runs_default_folder_and_missing_folder(runs, tmp_path, monkeypatch):
@@ -165,8 +194,9 @@ def test_runs_default_folder_and_missing_folder(runs, tmp_path, monkeypatch):
     result = cli("runs", "empty")
     assert result.exit_code == 0 and result.stdout.strip() == "no run directories"
     assert cli("runs", "empty", "--json").stdout.strip() == "[]"
-    assert_clean_error(cli("runs", str(runs / "multiclass")), 2, "is a run directory itself",
-                       f"textclf show {runs / 'multiclass'}")
+    assert_clean_error(
+        cli("runs", str(runs / "multiclass")), 2, "is a run directory itself", f"textclf show {runs / 'multiclass'}"
+    )
 
 
 def test_runs_never_reads_through_links_fifos_or_oversized_files(multiclass_run, tmp_path):
@@ -200,7 +230,7 @@ def test_runs_and_show_do_not_import_tensorflow(runs):
         from click.testing import CliRunner
         from textclf.cli import main
         r1 = CliRunner().invoke(main, ['runs', {str(runs)!r}])
-        r2 = CliRunner().invoke(main, ['show', {str(runs / 'multiclass')!r}])
+        r2 = CliRunner().invoke(main, ['show', {str(runs / "multiclass")!r}])
         r3 = CliRunner().invoke(main, ['env', '--no-tensorflow', '--json'])
         print('CODES', r1.exit_code, r2.exit_code, r3.exit_code, 'TF', 'tensorflow' in sys.modules,
               'KERAS', 'keras' in sys.modules)
@@ -255,8 +285,12 @@ def test_show_json_matches_the_run_files(runs, multilabel_run):
     assert info["status"] == "complete" and info["manifest"]["verified"] is True
     assert info["task"] == "multilabel" and info["metric"] == "micro_f1"
     assert info["classes"] == {"count": 3, "first": labels["classes"]}
-    assert info["data"][0] == {"key": "data.train", "path": str(multilabel_run.train),
-                               "sha256": sha256(multilabel_run.train), "exists": True}
+    assert info["data"][0] == {
+        "key": "data.train",
+        "path": str(multilabel_run.train),
+        "sha256": sha256(multilabel_run.train),
+        "exists": True,
+    }
     assert info["metrics"]["valid"]["micro_f1"] == metrics["valid"]["micro_f1"]
     assert info["metrics"]["test"]["hamming_loss"] == metrics["test"]["hamming_loss"]
     per_label = metrics["test"]["per_label"]
@@ -270,8 +304,10 @@ def test_show_json_matches_the_run_files(runs, multilabel_run):
     assert info["thresholds"] is not None  # tuned (thresholds.json) or the recorded default
     loaded = artifacts.load_run(run)  # the count from model.json equals Keras's own count
     assert info["parameters"] == loaded.model.count_params()
-    assert info["vocabulary"] == {"tokens": loaded.hyperparameters.vocab_size,
-                                  "ngrams": loaded.hyperparameters.ngram_vocab_size}
+    assert info["vocabulary"] == {
+        "tokens": loaded.hyperparameters.vocab_size,
+        "ngrams": loaded.hyperparameters.ngram_vocab_size,
+    }
 
 
 def test_show_thresholds_and_plots(run_copy):
@@ -290,8 +326,10 @@ def test_show_thresholds_and_plots(run_copy):
     plots = [line for line in result.stdout.splitlines() if line.startswith("plots ")]
     assert len(plots) == 1 and "extra_plot.png" in plots[0], result.stdout
     # the changed metrics.json no longer matches the manifest: show says so, and that the run is damaged
-    assert "manifest    NOT verified:" in result.stdout and "'extra_plot.png' that the manifest does not list" \
-        in result.stdout
+    assert (
+        "manifest    NOT verified:" in result.stdout
+        and "'extra_plot.png' that the manifest does not list" in result.stdout
+    )
     assert "status      damaged: metrics.json is" in result.stdout and "manifest.json says" in result.stdout
 
 
@@ -320,18 +358,32 @@ def test_show_damaged_incomplete_and_resumable_runs(runs):
 
 def test_show_refuses_what_is_not_a_run(runs, tmp_path):
     assert_clean_error(cli("show", str(tmp_path / "nope")), 2, "nope: not found; give a run directory")
-    assert_clean_error(cli("show", str(runs / "notes")), 2, "holds no textclf run files",
-                       f"textclf runs {runs / 'notes'}")
+    assert_clean_error(
+        cli("show", str(runs / "notes")), 2, "holds no textclf run files", f"textclf runs {runs / 'notes'}"
+    )
 
 
-@pytest.mark.parametrize("changes", [{}, {"rnn": "gru"}, {"layers": 2, "bidirectional": False},
-                                     {"ngram_vocab_size": 0, "num_outputs": 1}])
+@pytest.mark.parametrize(
+    "changes", [{}, {"rnn": "gru"}, {"layers": 2, "bidirectional": False}, {"ngram_vocab_size": 0, "num_outputs": 1}]
+)
 def test_parameter_count_equals_keras_count(changes):
-    from textclf.model.network import Hyperparameters, build_model
     from textclf.model.hyperparameters import parameter_count
+    from textclf.model.network import Hyperparameters, build_model
 
-    hp = dict(task="multiclass", num_outputs=4, vocab_size=50, ngram_vocab_size=30, embedding_dim=6, rnn="lstm",
-              units=5, layers=1, bidirectional=True, pooling="max", embedding_dropout=0.0, dropout=0.0)
+    hp = dict(
+        task="multiclass",
+        num_outputs=4,
+        vocab_size=50,
+        ngram_vocab_size=30,
+        embedding_dim=6,
+        rnn="lstm",
+        units=5,
+        layers=1,
+        bidirectional=True,
+        pooling="max",
+        embedding_dropout=0.0,
+        dropout=0.0,
+    )
     hp.update(changes)
     assert parameter_count(hp) == build_model(Hyperparameters(**hp)).count_params()
     assert parameter_count({"rnn": "transformer"}) is None
@@ -359,8 +411,15 @@ def test_env_json_reports_versions_cpu_and_tensorflow():
             assert "device_name" in d and "compute_capability" in d
     assert isinstance(tf["intra_op_threads"], int) and isinstance(tf["inter_op_threads"], int)
     text = cli("env").stdout
-    for needle in ("textclf ", "python ", "cpu avx512 / amx", "tensorflow ", "tf built with CUDA", "tf devices",
-                   "tf intra-op threads"):
+    for needle in (
+        "textclf ",
+        "python ",
+        "cpu avx512 / amx",
+        "tensorflow ",
+        "tf built with CUDA",
+        "tf devices",
+        "tf intra-op threads",
+    ):
         assert needle in text, text
 
 
@@ -368,9 +427,11 @@ def test_env_cpu_flags_come_from_cpuinfo(tmp_path):
     from textclf.tools.env import cpu_info
 
     cpuinfo = tmp_path / "cpuinfo"
-    cpuinfo.write_text("processor\t: 0\nmodel name\t: Test CPU 9000\nflags\t\t: fpu avx2 fma avx512f avx512_bf16 "
-                       "amx_tile amx_bf16\n\nprocessor\t: 1\nmodel name\t: Test CPU 9000\nflags\t\t: fpu\n",
-                       encoding="utf-8")
+    cpuinfo.write_text(
+        "processor\t: 0\nmodel name\t: Test CPU 9000\nflags\t\t: fpu avx2 fma avx512f avx512_bf16 "
+        "amx_tile amx_bf16\n\nprocessor\t: 1\nmodel name\t: Test CPU 9000\nflags\t\t: fpu\n",
+        encoding="utf-8",
+    )
     meminfo = tmp_path / "meminfo"
     meminfo.write_text("MemTotal:       16384 kB\nMemFree:        1 kB\n", encoding="ascii")
     info = cpu_info(str(cpuinfo), str(meminfo))
@@ -396,9 +457,14 @@ def test_help_has_an_example_block(command):
     assert command in cli("--help").stdout
 
 
-@pytest.mark.parametrize("shell, needle", [("bash_source", "complete -o nosort -F _textclf_completion textclf"),
-                                           ("zsh_source", "#compdef textclf"),
-                                           ("fish_source", "complete --no-files --command textclf")])
+@pytest.mark.parametrize(
+    "shell, needle",
+    [
+        ("bash_source", "complete -o nosort -F _textclf_completion textclf"),
+        ("zsh_source", "#compdef textclf"),
+        ("fish_source", "complete --no-files --command textclf"),
+    ],
+)
 def test_completion_script_is_produced(shell, needle):
     from textclf.cli import main
 
@@ -411,8 +477,12 @@ def test_completion_completes_commands_and_sort_keys():
     from textclf.cli import main
 
     def complete(words: str, cword: int) -> list[str]:
-        result = CliRunner().invoke(main, [], prog_name="textclf", env={
-            "_TEXTCLF_COMPLETE": "bash_complete", "COMP_WORDS": words, "COMP_CWORD": str(cword)})
+        result = CliRunner().invoke(
+            main,
+            [],
+            prog_name="textclf",
+            env={"_TEXTCLF_COMPLETE": "bash_complete", "COMP_WORDS": words, "COMP_CWORD": str(cword)},
+        )
         assert result.exit_code == 0, result.output
         return result.stdout.splitlines()
 
@@ -426,7 +496,13 @@ def test_completion_from_the_installed_console_script(tmp_path):
     script = Path(sys.executable).parent / "textclf"
     if not script.exists():
         pytest.skip("the textclf console script is not installed in this environment")
-    proc = subprocess.run([str(script)], capture_output=True, text=True, cwd=tmp_path, timeout=60,
-                          env={**os.environ, "_TEXTCLF_COMPLETE": "bash_source"})
+    proc = subprocess.run(
+        [str(script)],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        timeout=60,
+        env={**os.environ, "_TEXTCLF_COMPLETE": "bash_source"},
+    )
     assert proc.returncode == 0, proc.stderr
     assert "_textclf_completion_setup" in proc.stdout and proc.stderr == ""

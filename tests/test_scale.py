@@ -13,12 +13,12 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-
 from support import SMALL, assert_clean_error, cli, topic_rows, write_csv
+
 from textclf.config import load_config
 from textclf.io.streaming import Sample, scan, unit_hash
-from textclf.training.stream import epoch_stream
 from textclf.model.vocabulary import Encoded, _offsets
+from textclf.training.stream import epoch_stream
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -69,15 +69,21 @@ def test_scan_holds_out_validation_and_samples(numbered):
     assert len(sc.sample) == 100 and len(sc.valid) == 50  # bounded samples
     held = {int(t) for t in sc.valid.texts}
     assert not held & {int(t) for t in sc.sample}  # the vocabulary sample comes from training rows only
-    assert sc.cells == {"a": sum(1 for r in range(1000) if r % 2 == 0 and unit_hash(13, 1, np.array([r]))[0] >= 0.2),
-                        "b": sum(1 for r in range(1000) if r % 2 == 1 and unit_hash(13, 1, np.array([r]))[0] >= 0.2)}
+    assert sc.cells == {
+        "a": sum(1 for r in range(1000) if r % 2 == 0 and unit_hash(13, 1, np.array([r]))[0] >= 0.2),
+        "b": sum(1 for r in range(1000) if r % 2 == 1 and unit_hash(13, 1, np.array([r]))[0] >= 0.2),
+    }
 
 
 def test_every_training_row_once_per_epoch_in_bounded_shuffled_windows(numbered):
     cfg = _config(numbered, valid_fraction=0.2, shuffle_buffer=128)
     sc = scan(numbered, cfg, split_valid=True)
-    valid = {int(t) for t in scan(numbered, _config(numbered, valid_fraction=0.2, valid_max_rows=10**6),
-                                  split_valid=True).valid.texts}
+    valid = {
+        int(t)
+        for t in scan(
+            numbered, _config(numbered, valid_fraction=0.2, valid_max_rows=10**6), split_valid=True
+        ).valid.texts
+    }
     rows, sizes = _rows_of_epoch(sc, cfg, epoch=1, batch_size=32)
     assert sorted(rows) == sorted(set(range(1000)) - valid)  # each training row once, no validation row
     assert sizes.count(32) == len(sizes) - 1 and len(sizes) == -(-len(rows) // 32)
@@ -91,8 +97,10 @@ def test_workers_read_disjoint_shards_with_equal_step_counts(numbered):
     cfg = _config(numbered, valid_fraction=0.1)
     sc = scan(numbered, cfg, split_valid=True)
     steps = (sc.train_rows // 2) // 16
-    shards = [_rows_of_epoch(sc, cfg, epoch=3, batch_size=16, worker=w, workers=2, steps=steps, drop_remainder=True)
-              for w in (0, 1)]
+    shards = [
+        _rows_of_epoch(sc, cfg, epoch=3, batch_size=16, worker=w, workers=2, steps=steps, drop_remainder=True)
+        for w in (0, 1)
+    ]
     (r0, s0), (r1, s1) = shards
     assert len(s0) == len(s1) == steps and set(s0) == set(s1) == {16}
     assert not set(r0) & set(r1)
@@ -106,7 +114,7 @@ def test_sample_does_not_depend_on_chunking():
     whole.add(keys, items)
     pieces = Sample(20)
     for start in range(0, 1000, 7):
-        pieces.add(keys[start:start + 7], items[start:start + 7])
+        pieces.add(keys[start : start + 7], items[start : start + 7])
     assert whole.items == pieces.items and len(whole.items) == 20
 
 
@@ -119,34 +127,73 @@ def parts(tmp_path_factory):
     d = tmp_path_factory.mktemp("parts")
     rows = topic_rows(240, seed=21)
     for i in range(3):
-        write_csv(d / f"train-{i}.csv", ["text", "label"], rows[i * 80:(i + 1) * 80])
+        write_csv(d / f"train-{i}.csv", ["text", "label"], rows[i * 80 : (i + 1) * 80])
     write_csv(d / "test.csv", ["text", "label"], topic_rows(60, seed=22))
     return d
 
 
 def test_train_from_a_glob_and_a_list(parts, tmp_path):
-    result = cli("train", "--config", REPO / "configs" / "demo.yaml", "--run-dir", tmp_path / "glob", *SMALL,
-                 "--set", f"data.train={parts}/train-*.csv", "--set", f"data.test={parts}/test.csv")
+    result = cli(
+        "train",
+        "--config",
+        REPO / "configs" / "demo.yaml",
+        "--run-dir",
+        tmp_path / "glob",
+        *SMALL,
+        "--set",
+        f"data.train={parts}/train-*.csv",
+        "--set",
+        f"data.test={parts}/test.csv",
+    )
     assert result.exit_code == 0, result.output
     assert "train: 216 rows, valid: 24 rows" in result.stdout
     listed = json.dumps([str(parts / "train-0.csv"), str(parts / "train-2.csv")])
-    result = cli("train", "--config", REPO / "configs" / "demo.yaml", "--run-dir", tmp_path / "list", *SMALL,
-                 "--set", f"data.train={listed}", "--set", f"data.test={parts}/test.csv")
+    result = cli(
+        "train",
+        "--config",
+        REPO / "configs" / "demo.yaml",
+        "--run-dir",
+        tmp_path / "list",
+        *SMALL,
+        "--set",
+        f"data.train={listed}",
+        "--set",
+        f"data.test={parts}/test.csv",
+    )
     assert result.exit_code == 0, result.output
     assert "train: 144 rows" in result.stdout
 
 
 def test_a_glob_that_matches_nothing(tmp_path):
-    assert_clean_error(cli("train", "--config", REPO / "configs" / "demo.yaml", "--set",
-                           f"data.train={tmp_path}/nothing-*.csv"), 2, "matches no file")
+    assert_clean_error(
+        cli("train", "--config", REPO / "configs" / "demo.yaml", "--set", f"data.train={tmp_path}/nothing-*.csv"),
+        2,
+        "matches no file",
+    )
 
 
 def test_streaming_training_end_to_end(parts, tmp_path):
     run = tmp_path / "stream"
-    result = cli("train", "--config", REPO / "configs" / "demo.yaml", "--run-dir", run, *SMALL,
-                 "--set", "train.epochs=4", "--set", f"data.train={parts}/train-*.csv",
-                 "--set", f"data.test={parts}/test.csv", "--set", "data.stream=true",
-                 "--set", "data.shuffle_buffer=64", "--set", "data.vocab_sample_rows=150")
+    result = cli(
+        "train",
+        "--config",
+        REPO / "configs" / "demo.yaml",
+        "--run-dir",
+        run,
+        *SMALL,
+        "--set",
+        "train.epochs=4",
+        "--set",
+        f"data.train={parts}/train-*.csv",
+        "--set",
+        f"data.test={parts}/test.csv",
+        "--set",
+        "data.stream=true",
+        "--set",
+        "data.shuffle_buffer=64",
+        "--set",
+        "data.vocab_sample_rows=150",
+    )
     assert result.exit_code == 0, result.output
     assert "streaming 3 training file(s): 240 rows" in result.stdout
     metrics = json.loads((run / "metrics.json").read_text(encoding="utf-8"))
@@ -182,11 +229,22 @@ def _workers(args: list[str], logs: Path) -> list[subprocess.Popen]:
     cluster = {"worker": [f"127.0.0.1:{p}" for p in ports]}
     procs = []
     for i in range(2):
-        env = {**os.environ, "TF_CONFIG": json.dumps({"cluster": cluster, "task": {"type": "worker", "index": i}}),
-               "TF_CPP_MIN_LOG_LEVEL": "2", "PYTHONPATH": str(REPO) + os.pathsep + os.environ.get("PYTHONPATH", "")}
+        env = {
+            **os.environ,
+            "TF_CONFIG": json.dumps({"cluster": cluster, "task": {"type": "worker", "index": i}}),
+            "TF_CPP_MIN_LOG_LEVEL": "2",
+            "PYTHONPATH": str(REPO) + os.pathsep + os.environ.get("PYTHONPATH", ""),
+        }
         out = open(logs / f"worker-{i}.log", "w", encoding="utf-8")
-        procs.append(subprocess.Popen([sys.executable, "-m", "textclf.cli", "train", *args], stdout=out,
-                                      stderr=subprocess.STDOUT, env=env, cwd=REPO))
+        procs.append(
+            subprocess.Popen(
+                [sys.executable, "-m", "textclf.cli", "train", *args],
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                env=env,
+                cwd=REPO,
+            )
+        )
     return procs
 
 
@@ -219,8 +277,17 @@ def test_two_workers_train_one_run(multiclass_files, multiclass_run, tmp_path):
 @pytest.mark.slow
 def test_two_workers_stream_their_shards(multiclass_files, tmp_path):
     run = tmp_path / "two-streaming"
-    args = ["--config", str(multiclass_files["config"]), "--run-dir", str(run), *SMALL,
-            "--set", "data.stream=true", "--set", "data.shuffle_buffer=64"]
+    args = [
+        "--config",
+        str(multiclass_files["config"]),
+        "--run-dir",
+        str(run),
+        *SMALL,
+        "--set",
+        "data.stream=true",
+        "--set",
+        "data.shuffle_buffer=64",
+    ]
     codes = _wait(_workers(args, tmp_path))
     logs = [(tmp_path / f"worker-{i}.log").read_text(encoding="utf-8") for i in range(2)]
     assert codes == [0, 0], logs
@@ -233,8 +300,17 @@ def test_two_workers_stream_their_shards(multiclass_files, tmp_path):
 @pytest.mark.slow
 def test_two_workers_stop_together_and_resume(multiclass_files, tmp_path):
     run = tmp_path / "resumable"
-    args = ["--config", str(multiclass_files["config"]), "--run-dir", str(run), *SMALL,
-            "--set", "train.epochs=12", "--set", "train.early_stopping_patience=0"]
+    args = [
+        "--config",
+        str(multiclass_files["config"]),
+        "--run-dir",
+        str(run),
+        *SMALL,
+        "--set",
+        "train.epochs=12",
+        "--set",
+        "train.early_stopping_patience=0",
+    ]
     procs = _workers(args, tmp_path)
     deadline = time.time() + 180
     while not list((run / "checkpoints").glob("epoch-00001-*")) and time.time() < deadline:
@@ -266,6 +342,7 @@ def test_workers_need_a_run_dir(multiclass_files, monkeypatch):
 def test_bad_tf_config_is_a_clear_error(multiclass_files, monkeypatch):
     monkeypatch.setenv("TF_CONFIG", "{not json")
     assert_clean_error(cli("train", "--config", multiclass_files["config"]), 2, "TF_CONFIG is not a valid cluster spec")
-    monkeypatch.setenv("TF_CONFIG", json.dumps({"cluster": {"ps": ["a:1"], "worker": ["b:2"]},
-                                                "task": {"type": "ps", "index": 0}}))
+    monkeypatch.setenv(
+        "TF_CONFIG", json.dumps({"cluster": {"ps": ["a:1"], "worker": ["b:2"]}, "task": {"type": "ps", "index": 0}})
+    )
     assert_clean_error(cli("train", "--config", multiclass_files["config"]), 2, "chief/worker tasks only")

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import pandas as pd
 import pytest
-
 from support import assert_clean_error, cli, topic_rows, write_csv
 
 
@@ -19,13 +18,28 @@ def big_input(tmp_path_factory):
 @pytest.mark.parametrize("n", [1, 3, 7])
 def test_shards_concatenate_to_the_unsharded_output(multiclass_run, big_input, tmp_path, n):
     whole = tmp_path / "whole.csv"
-    assert cli("predict", "--model", multiclass_run.run, "--input", big_input, "--output", whole,
-               "--keep-columns", "id").exit_code == 0
+    assert (
+        cli(
+            "predict", "--model", multiclass_run.run, "--input", big_input, "--output", whole, "--keep-columns", "id"
+        ).exit_code
+        == 0
+    )
     parts = []
     for i in range(1, n + 1):
         out = tmp_path / f"part-{i}.csv"
-        result = cli("predict", "--model", multiclass_run.run, "--input", big_input, "--output", out,
-                     "--keep-columns", "id", "--shard", f"{i}/{n}")
+        result = cli(
+            "predict",
+            "--model",
+            multiclass_run.run,
+            "--input",
+            big_input,
+            "--output",
+            out,
+            "--keep-columns",
+            "id",
+            "--shard",
+            f"{i}/{n}",
+        )
         assert result.exit_code == 0, result.output
         parts.append(pd.read_csv(out, dtype=str, keep_default_na=False))
     sizes = [len(p) for p in parts]
@@ -37,14 +51,28 @@ def test_shards_concatenate_to_the_unsharded_output(multiclass_run, big_input, t
 
 def test_shard_with_skipped_bad_rows_keeps_each_bad_row_in_one_shard(multiclass_run, tmp_path):
     src = tmp_path / "bad.csv"
-    lines = ["id,text"] + [f"r{i},{t}" if i % 40 != 7 else f"r{i},{t},extra" for i, (t, _) in
-                           enumerate(topic_rows(120, seed=12))]
+    lines = ["id,text"] + [
+        f"r{i},{t}" if i % 40 != 7 else f"r{i},{t},extra" for i, (t, _) in enumerate(topic_rows(120, seed=12))
+    ]
     src.write_text("\n".join(lines) + "\n", encoding="utf-8")
     rejected, rows = [], 0
     for i in (1, 2):
         out = tmp_path / f"p{i}.csv"
-        result = cli("predict", "--model", multiclass_run.run, "--input", src, "--output", out, "--shard", f"{i}/2",
-                     "--on-bad-rows", "skip", "--max-bad-fraction", "0.1")
+        result = cli(
+            "predict",
+            "--model",
+            multiclass_run.run,
+            "--input",
+            src,
+            "--output",
+            out,
+            "--shard",
+            f"{i}/2",
+            "--on-bad-rows",
+            "skip",
+            "--max-bad-fraction",
+            "0.1",
+        )
         assert result.exit_code == 0, result.output
         rows += len(pd.read_csv(out))
         rej = tmp_path / f"p{i}.csv.rejects.csv"
@@ -52,8 +80,22 @@ def test_shard_with_skipped_bad_rows_keeps_each_bad_row_in_one_shard(multiclass_
     assert rows == 117 and sorted(rejected) == [9, 49, 89]
 
 
-@pytest.mark.parametrize("value, needle", [("0/4", "1 <= I <= N"), ("5/4", "1 <= I <= N"), ("a/b", "expected I/N"),
-                                           ("3", "expected I/N")])
+@pytest.mark.parametrize(
+    "value, needle", [("0/4", "1 <= I <= N"), ("5/4", "1 <= I <= N"), ("a/b", "expected I/N"), ("3", "expected I/N")]
+)
 def test_bad_shard_values(multiclass_run, big_input, tmp_path, value, needle):
-    assert_clean_error(cli("predict", "--model", multiclass_run.run, "--input", big_input,
-                           "--output", tmp_path / "o.csv", "--shard", value), 2, needle)
+    assert_clean_error(
+        cli(
+            "predict",
+            "--model",
+            multiclass_run.run,
+            "--input",
+            big_input,
+            "--output",
+            tmp_path / "o.csv",
+            "--shard",
+            value,
+        ),
+        2,
+        needle,
+    )

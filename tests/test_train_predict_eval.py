@@ -15,12 +15,32 @@ from pathlib import Path
 import numpy as np
 import pytest
 import yaml
+from support import (
+    EDGE_TEXTS,
+    FORMULA_TEXTS,
+    SMALL,
+    LogLines,
+    assert_clean_error,
+    cli,
+    last_line,
+    read_csv_rows,
+    sha256,
+    tree_hashes,
+    write_csv,
+)
 
-from support import (EDGE_TEXTS, FORMULA_TEXTS, SMALL, LogLines, assert_clean_error, cli, last_line, read_csv_rows, sha256,
-                     tree_hashes, write_csv)
-
-RUN_FILES = {"config.yaml", "model.json", "weights.npz", "vocab.json", "labels.json", "history.csv",
-             "metrics.json", "manifest.json", "training_curves.png", "confusion_matrix.png"}
+RUN_FILES = {
+    "config.yaml",
+    "model.json",
+    "weights.npz",
+    "vocab.json",
+    "labels.json",
+    "history.csv",
+    "metrics.json",
+    "manifest.json",
+    "training_curves.png",
+    "confusion_matrix.png",
+}
 
 
 def probs_of(rows: list[dict], classes: list[str]) -> np.ndarray:
@@ -63,7 +83,11 @@ def test_history_has_one_row_per_epoch(multiclass_run):
 def test_best_epoch_has_the_highest_validation_metric_then_the_lowest_loss(multiclass_run, binary_run, multilabel_run):
     """train.early_stopping_monitor: metric (the default) keeps the epoch with the best validation metric; the
     lower validation loss breaks a tie."""
-    for trained, key in ((multiclass_run, "val_accuracy"), (binary_run, "val_accuracy"), (multilabel_run, "val_micro_f1")):
+    for trained, key in (
+        (multiclass_run, "val_accuracy"),
+        (binary_run, "val_accuracy"),
+        (multilabel_run, "val_micro_f1"),
+    ):
         with open(trained.run / "history.csv", newline="", encoding="utf-8") as f:
             rows = [(float(r[key]), -float(r["val_loss"])) for r in csv.DictReader(f)]
         metrics = json.loads((trained.run / "metrics.json").read_text())
@@ -75,8 +99,18 @@ def test_a_tie_in_the_metric_goes_to_the_lower_loss(multiclass_files, tmp_path):
     """Four epochs on easy data: validation accuracy reaches 1.0 and stays; the loss keeps falling, so the
     best epoch is the last tied one, not the first."""
     run = tmp_path / "ties"
-    result = cli("train", "--config", multiclass_files["config"], "--run-dir", run, *SMALL,
-                 "--set", "train.epochs=4", "--set", "train.early_stopping_patience=0")
+    result = cli(
+        "train",
+        "--config",
+        multiclass_files["config"],
+        "--run-dir",
+        run,
+        *SMALL,
+        "--set",
+        "train.epochs=4",
+        "--set",
+        "train.early_stopping_patience=0",
+    )
     assert result.exit_code == 0, result.output
     with open(run / "history.csv", newline="", encoding="utf-8") as f:
         rows = [(float(r["val_accuracy"]), float(r["val_loss"])) for r in csv.DictReader(f)]
@@ -84,7 +118,10 @@ def test_a_tie_in_the_metric_goes_to_the_lower_loss(multiclass_files, tmp_path):
     top = max(acc for acc, _ in rows)
     tied = [i + 1 for i, (acc, _) in enumerate(rows) if acc == top]
     assert best == min(tied, key=lambda e: rows[e - 1][1])
-    assert len(tied) > 1 and best != tied[0], ("this data should tie; if it no longer does, the test proves nothing", rows)
+    assert len(tied) > 1 and best != tied[0], (
+        "this data should tie; if it no longer does, the test proves nothing",
+        rows,
+    )
 
 
 def test_metrics_have_valid_and_test(multiclass_run):
@@ -188,14 +225,18 @@ def test_library_api_names_are_the_functions():
     # `from textclf import train` must give the function, not the submodule textclf.training
     import inspect
 
-    from textclf import evaluate_file as evaluate, load_config, predict_file as predict, train
+    from textclf import evaluate_file as evaluate
+    from textclf import load_config, train
+    from textclf import predict_file as predict
 
     for fn in (load_config, train, predict, evaluate):
         assert inspect.isfunction(fn), f"from textclf import ... gave {fn!r}, not a function"
 
 
 def test_library_api_train_predict_evaluate(multiclass_run, tmp_path):
-    from textclf import evaluate_file as evaluate, load_config, predict_file as predict, train
+    from textclf import evaluate_file as evaluate
+    from textclf import load_config, train
+    from textclf import predict_file as predict
 
     overrides = [s for s in SMALL if s != "--set"] + ["train.epochs=1", f"train.runs_dir={tmp_path / 'runs'}"]
     cfg = load_config(multiclass_run.config, overrides)
@@ -225,8 +266,19 @@ def test_library_functions_by_module(library_run, multiclass_run, tmp_path):
 @pytest.fixture(scope="module")
 def multiclass_predictions(multiclass_run, tmp_path_factory) -> Path:
     out = tmp_path_factory.mktemp("pred") / "preds.csv"
-    result = cli("predict", "--model", multiclass_run.run, "--input", multiclass_run.predict_input,
-                 "--output", out, "--keep-columns", "id,text,note", "--top-k", "2")
+    result = cli(
+        "predict",
+        "--model",
+        multiclass_run.run,
+        "--input",
+        multiclass_run.predict_input,
+        "--output",
+        out,
+        "--keep-columns",
+        "id,text,note",
+        "--top-k",
+        "2",
+    )
     assert result.exit_code == 0, result.output
     assert "wrote 40 rows" in result.stdout
     return out
@@ -234,8 +286,20 @@ def multiclass_predictions(multiclass_run, tmp_path_factory) -> Path:
 
 def test_predict_output_columns(multiclass_predictions):
     header, rows = read_csv_rows(multiclass_predictions)
-    assert header == ["id", "text", "note", "prediction", "confidence", "top1", "top1_p", "top2", "top2_p",
-                      "p_food", "p_sports", "p_tech"]
+    assert header == [
+        "id",
+        "text",
+        "note",
+        "prediction",
+        "confidence",
+        "top1",
+        "top1_p",
+        "top2",
+        "top2_p",
+        "p_food",
+        "p_sports",
+        "p_tech",
+    ]
     assert len(rows) == 40 and [r["id"] for r in rows] == [f"r{i:03d}" for i in range(40)]
     classes = ["food", "sports", "tech"]
     probs = probs_of(rows, classes)
@@ -256,8 +320,8 @@ def test_predict_handles_empty_and_punctuation_texts(multiclass_predictions):
 
 def test_reloaded_model_reproduces_predict_output(multiclass_run, multiclass_predictions):
     """Independent check: each text alone (no padding, batch of 1) through load_run(...).model."""
-    from textclf.run.directory import load_run
     from textclf.model.network import probabilities_from_logits
+    from textclf.run.directory import load_run
 
     loaded = load_run(multiclass_run.run)
     _, rows = read_csv_rows(multiclass_predictions)
@@ -278,10 +342,22 @@ def test_reloaded_model_reproduces_predict_output(multiclass_run, multiclass_pre
 def test_chunked_prediction_equals_in_memory(multiclass_run, tmp_path):
     from textclf.use.prediction import predict_file as predict
 
-    small = predict(multiclass_run.run, multiclass_run.predict_input, tmp_path / "chunked.csv",
-                    chunk_rows=7, batch_size=5, keep_columns=["id"])
-    whole = predict(multiclass_run.run, multiclass_run.predict_input, tmp_path / "whole.csv",
-                    chunk_rows=100_000, batch_size=512, keep_columns=["id"])
+    small = predict(
+        multiclass_run.run,
+        multiclass_run.predict_input,
+        tmp_path / "chunked.csv",
+        chunk_rows=7,
+        batch_size=5,
+        keep_columns=["id"],
+    )
+    whole = predict(
+        multiclass_run.run,
+        multiclass_run.predict_input,
+        tmp_path / "whole.csv",
+        chunk_rows=100_000,
+        batch_size=512,
+        keep_columns=["id"],
+    )
     assert small.rows == whole.rows == 40
     ha, a = read_csv_rows(tmp_path / "chunked.csv")
     hb, b = read_csv_rows(tmp_path / "whole.csv")
@@ -313,31 +389,53 @@ def test_output_equal_to_input_refused(multiclass_run, tmp_path):
     src = tmp_path / "in.csv"
     shutil.copy(multiclass_run.predict_input, src)
     before = sha256(src)
-    assert_clean_error(cli("predict", "--model", multiclass_run.run, "--input", src, "--output", src),
-                       2, "is the input file")
+    assert_clean_error(
+        cli("predict", "--model", multiclass_run.run, "--input", src, "--output", src), 2, "is the input file"
+    )
     assert sha256(src) == before
     link = tmp_path / "link.csv"
     link.symlink_to(src)
-    assert_clean_error(cli("predict", "--model", multiclass_run.run, "--input", src, "--output", link),
-                       2, "is the input file")
+    assert_clean_error(
+        cli("predict", "--model", multiclass_run.run, "--input", src, "--output", link), 2, "is the input file"
+    )
     assert sha256(src) == before and link.is_symlink()
 
 
 def test_output_folder_missing(multiclass_run, tmp_path):
-    assert_clean_error(cli("predict", "--model", multiclass_run.run, "--input", multiclass_run.predict_input,
-                           "--output", tmp_path / "no" / "out.csv"), 2, "does not exist")
+    assert_clean_error(
+        cli(
+            "predict",
+            "--model",
+            multiclass_run.run,
+            "--input",
+            multiclass_run.predict_input,
+            "--output",
+            tmp_path / "no" / "out.csv",
+        ),
+        2,
+        "does not exist",
+    )
 
 
 def test_input_missing_is_exit_2(multiclass_run, tmp_path):
-    assert_clean_error(cli("predict", "--model", multiclass_run.run, "--input", tmp_path / "nope.csv",
-                           "--output", tmp_path / "out.csv"), 2, "not found")
+    assert_clean_error(
+        cli(
+            "predict", "--model", multiclass_run.run, "--input", tmp_path / "nope.csv", "--output", tmp_path / "out.csv"
+        ),
+        2,
+        "not found",
+    )
     assert not (tmp_path / "out.csv").exists()
 
 
 def test_input_without_text_column_is_exit_3(multiclass_run, tmp_path):
     src = write_csv(tmp_path / "in.csv", ["body"], [("hello",)])
-    assert_clean_error(cli("predict", "--model", multiclass_run.run, "--input", src,
-                           "--output", tmp_path / "out.csv"), 3, "'text' not found", "'body'")
+    assert_clean_error(
+        cli("predict", "--model", multiclass_run.run, "--input", src, "--output", tmp_path / "out.csv"),
+        3,
+        "'text' not found",
+        "'body'",
+    )
     assert not (tmp_path / "out.csv").exists()
 
 
@@ -346,15 +444,25 @@ def test_spreadsheet_safe_by_default(multiclass_predictions):
     texts = [r["text"] for r in rows]
     for t in FORMULA_TEXTS:
         assert "'" + t in texts and t not in texts
-    assert rows[0]["note"] == "'=HYPERLINK(\"x\")"
+    assert rows[0]["note"] == '\'=HYPERLINK("x")'
     assert "goal" in " ".join(texts)  # ordinary texts are not prefixed
     assert not any(t.startswith("''") for t in texts)
 
 
 def test_no_safe_csv_keeps_text_verbatim(multiclass_run, tmp_path):
     out = tmp_path / "raw.csv"
-    result = cli("predict", "--model", multiclass_run.run, "--input", multiclass_run.predict_input,
-                 "--output", out, "--keep-columns", "id,text", "--no-safe-csv")
+    result = cli(
+        "predict",
+        "--model",
+        multiclass_run.run,
+        "--input",
+        multiclass_run.predict_input,
+        "--output",
+        out,
+        "--keep-columns",
+        "id,text",
+        "--no-safe-csv",
+    )
     assert result.exit_code == 0, result.output
     _, rows = read_csv_rows(out)
     src = [r["text"] for r in read_csv_rows(multiclass_run.predict_input)[1]]
@@ -368,16 +476,34 @@ def test_predict_does_not_delete_unrelated_temp_files(multiclass_run, tmp_path):
     # textclf predict writing there at the same time) must survive.
     other = tmp_path / ".draft.tmp"
     other.write_text("someone else's work", encoding="utf-8")
-    result = cli("predict", "--model", multiclass_run.run, "--input", multiclass_run.predict_input,
-                 "--output", tmp_path / "out.csv")
+    result = cli(
+        "predict",
+        "--model",
+        multiclass_run.run,
+        "--input",
+        multiclass_run.predict_input,
+        "--output",
+        tmp_path / "out.csv",
+    )
     assert result.exit_code == 0, result.output
     assert other.exists(), "textclf predict deleted a file it did not create"
 
 
 def test_binary_predictions(binary_run, tmp_path):
     out = tmp_path / "b.csv"
-    result = cli("predict", "--model", binary_run.run, "--input", binary_run.test, "--output", out,
-                 "--keep-columns", "label", "--top-k", "5")
+    result = cli(
+        "predict",
+        "--model",
+        binary_run.run,
+        "--input",
+        binary_run.test,
+        "--output",
+        out,
+        "--keep-columns",
+        "label",
+        "--top-k",
+        "5",
+    )
     assert result.exit_code == 0, result.output
     header, rows = read_csv_rows(out)
     assert header == ["label", "prediction", "confidence", "top1", "top1_p", "top2", "top2_p", "p_00123", "p_NA"]
@@ -391,8 +517,12 @@ def test_binary_predictions(binary_run, tmp_path):
         assert r["prediction"] == ("NA" if p[1] >= cut else "00123")
         assert r["label"] in ("NA", "00123")
     # --threshold overrides the tuned threshold
-    assert cli("predict", "--model", binary_run.run, "--input", binary_run.test, "--output", out,
-               "--threshold", "0.5").exit_code == 0
+    assert (
+        cli(
+            "predict", "--model", binary_run.run, "--input", binary_run.test, "--output", out, "--threshold", "0.5"
+        ).exit_code
+        == 0
+    )
     _, rows = read_csv_rows(out)
     for r, p in zip(rows, probs_of(rows, ["00123", "NA"])):
         if abs(p[1] - 0.5) >= 1e-5:
@@ -401,8 +531,9 @@ def test_binary_predictions(binary_run, tmp_path):
 
 def test_multilabel_predictions_join_labels(multilabel_run, tmp_path):
     out = tmp_path / "all.csv"
-    result = cli("predict", "--model", multilabel_run.run, "--input", multilabel_run.test, "--output", out,
-                 "--threshold", "0")
+    result = cli(
+        "predict", "--model", multilabel_run.run, "--input", multilabel_run.test, "--output", out, "--threshold", "0"
+    )
     assert result.exit_code == 0, result.output
     header, rows = read_csv_rows(out)
     assert header == ["prediction", "confidence", "p_blue", "p_green", "p_red"]
@@ -439,15 +570,19 @@ def test_eval_multiclass_matches_sklearn(multiclass_run, tmp_path):
     assert "accuracy" in result.stdout and "confusion matrix" in result.stdout and "food" in result.stdout
 
     preds = tmp_path / "p.csv"
-    assert cli("predict", "--model", multiclass_run.run, "--input", multiclass_run.test, "--output", preds).exit_code == 0
+    assert (
+        cli("predict", "--model", multiclass_run.run, "--input", multiclass_run.test, "--output", preds).exit_code == 0
+    )
     y_pred = labels_column(preds, "prediction")
     y_true = labels_column(multiclass_run.test)
     classes = ["food", "sports", "tech"]
     assert m["accuracy"] == pytest.approx(skm.accuracy_score(y_true, y_pred), abs=1e-12)
-    assert m["macro_f1"] == pytest.approx(skm.f1_score(y_true, y_pred, average="macro", labels=classes,
-                                                       zero_division=0), abs=1e-12)
-    assert m["weighted_f1"] == pytest.approx(skm.f1_score(y_true, y_pred, average="weighted", labels=classes,
-                                                          zero_division=0), abs=1e-12)
+    assert m["macro_f1"] == pytest.approx(
+        skm.f1_score(y_true, y_pred, average="macro", labels=classes, zero_division=0), abs=1e-12
+    )
+    assert m["weighted_f1"] == pytest.approx(
+        skm.f1_score(y_true, y_pred, average="weighted", labels=classes, zero_division=0), abs=1e-12
+    )
     assert m["confusion_matrix"]["labels"] == classes
     assert m["confusion_matrix"]["matrix"] == skm.confusion_matrix(y_true, y_pred, labels=classes).tolist()
     p, r, f, s = skm.precision_recall_fscore_support(y_true, y_pred, labels=classes, zero_division=0)
@@ -487,7 +622,9 @@ def test_eval_multilabel_matches_sklearn(multilabel_run, tmp_path):
         assert key in m
     assert "micro-F1" in result.stdout
     preds = tmp_path / "p.csv"
-    assert cli("predict", "--model", multilabel_run.run, "--input", multilabel_run.test, "--output", preds).exit_code == 0
+    assert (
+        cli("predict", "--model", multilabel_run.run, "--input", multilabel_run.test, "--output", preds).exit_code == 0
+    )
     classes = ["blue", "green", "red"]
     mlb = MultiLabelBinarizer(classes=classes)
     split = lambda cells: [[x for x in c.split("|") if x] for c in cells]  # noqa: E731

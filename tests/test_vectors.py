@@ -8,8 +8,8 @@ import json
 
 import numpy as np
 import pytest
-
 from support import SMALL, assert_clean_error, cli
+
 from textclf.errors import DataError
 from textclf.model.vectors import check_header, read_vectors
 
@@ -67,13 +67,16 @@ def test_glove_words_with_spaces_are_skipped_not_fatal(tmp_path):
     assert v.found == 2
 
 
-@pytest.mark.parametrize("content,needles", [
-    ("goal 1 2 3\n", ["line 1", "3 dimensions", "expected model.embedding_dim = 4", "model.embedding_dim: 3"]),
-    ("2 4\ngoal 1 2 3\n", ["line 2", "header says 4 dimensions", "3 numbers"]),
-    ("", ["line 1", "empty"]),
-    ("2 4\n", ["line 2", "no vectors after the header"]),
-    ("goal\n", ["line 1", "single field"]),
-])
+@pytest.mark.parametrize(
+    "content,needles",
+    [
+        ("goal 1 2 3\n", ["line 1", "3 dimensions", "expected model.embedding_dim = 4", "model.embedding_dim: 3"]),
+        ("2 4\ngoal 1 2 3\n", ["line 2", "header says 4 dimensions", "3 numbers"]),
+        ("", ["line 1", "empty"]),
+        ("2 4\n", ["line 2", "no vectors after the header"]),
+        ("goal\n", ["line 1", "single field"]),
+    ],
+)
 def test_header_problems_name_the_line_and_the_fix(tmp_path, content, needles):
     p = tmp_path / "v.txt"
     p.write_text(content, encoding="utf-8")
@@ -85,11 +88,14 @@ def test_header_problems_name_the_line_and_the_fix(tmp_path, content, needles):
         assert needle in message
 
 
-@pytest.mark.parametrize("line,needles", [
-    ("team 1 2 x 4", ["line 3", "'x'", "'team'", "not a number"]),
-    ("team 1 2 3", ["line 3", "expected 4 numbers after 'team', found 3"]),
-    ("team 1 nan 3 4", ["line 3", "not finite"]),
-])
+@pytest.mark.parametrize(
+    "line,needles",
+    [
+        ("team 1 2 x 4", ["line 3", "'x'", "'team'", "not a number"]),
+        ("team 1 2 3", ["line 3", "expected 4 numbers after 'team', found 3"]),
+        ("team 1 nan 3 4", ["line 3", "not finite"]),
+    ],
+)
 def test_malformed_vectors_name_their_line(tmp_path, line, needles):
     p = tmp_path / "v.txt"
     p.write_text(f"goal 1 2 3 4\nother 1 1 1 1\n{line}\n", encoding="utf-8")
@@ -125,8 +131,11 @@ def test_config_resolves_the_path_against_its_folder(tmp_path):
 
 def _config(tmp_path, multiclass_files, vectors: str) -> str:
     cfg = tmp_path / "vec.yaml"
-    cfg.write_text(f"data:\n  train: {multiclass_files['train']}\n  test: {multiclass_files['test']}\n"
-                   f"model:\n  pretrained_vectors: {vectors}\n", encoding="utf-8")
+    cfg.write_text(
+        f"data:\n  train: {multiclass_files['train']}\n  test: {multiclass_files['test']}\n"
+        f"model:\n  pretrained_vectors: {vectors}\n",
+        encoding="utf-8",
+    )
     return str(cfg)
 
 
@@ -135,13 +144,26 @@ def test_training_starts_from_the_vectors_and_the_run_keeps_them(tmp_path, multi
     """With learning rates of (almost) 0 the embeddings stay where the file put them: the saved run holds the file's
     vectors for every word the file has, and predicting needs no vectors file."""
     from support import TOPICS
+
     from textclf.run.directory import load_run
 
     words = [w.upper() if i % 2 else w for i, w in enumerate(TOPICS["sports"] + TOPICS["food"])]
     vectors = write_vectors(tmp_path / "vecs.vec", words, dim=16)
     run = tmp_path / "run"
-    result = cli("train", "--config", _config(tmp_path, multiclass_files, "vecs.vec"), "--run-dir", run, *SMALL,
-                 "--set", "train.epochs=1", "--set", "train.learning_rate=0.000000001", "--set", "train.ngram_learning_rate=0")
+    result = cli(
+        "train",
+        "--config",
+        _config(tmp_path, multiclass_files, "vecs.vec"),
+        "--run-dir",
+        run,
+        *SMALL,
+        "--set",
+        "train.epochs=1",
+        "--set",
+        "train.learning_rate=0.000000001",
+        "--set",
+        "train.ngram_learning_rate=0",
+    )
     assert result.exit_code == 0, result.output
     assert "pretrained vectors: 20 of" in result.output and "10 exact" in result.output
     metrics = json.loads((run / "metrics.json").read_text())
@@ -161,7 +183,7 @@ def test_a_dimension_mismatch_stops_before_any_run_is_made(tmp_path, multiclass_
     write_vectors(tmp_path / "vecs300.txt", ["goal", "team"], dim=5, header=False)
     run = tmp_path / "run"
     result = cli("train", "--config", _config(tmp_path, multiclass_files, "vecs300.txt"), "--run-dir", run, *SMALL)
-    assert_clean_error(result, 3, "vecs300.txt, line 1", "5 dimensions", "model.embedding_dim = 16",
-                       "--set model.embedding_dim=5")
+    assert_clean_error(
+        result, 3, "vecs300.txt, line 1", "5 dimensions", "model.embedding_dim = 16", "--set model.embedding_dim=5"
+    )
     assert not run.exists()
-

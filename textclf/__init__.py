@@ -24,11 +24,29 @@ from .config import Config, load_config
 from .errors import ConfigError, DataError, ModelRejected, TextclfError, UsageError
 
 __version__ = "0.1.0"
-__all__ = ["Classifier", "Config", "load_config", "train", "predict_file", "evaluate_file", "export",
-           "TextclfError", "ConfigError", "DataError", "ModelRejected", "UsageError", "__version__"]
+__all__ = [
+    "Classifier",
+    "Config",
+    "load_config",
+    "train",
+    "predict_file",
+    "evaluate_file",
+    "export",
+    "TextclfError",
+    "ConfigError",
+    "DataError",
+    "ModelRejected",
+    "UsageError",
+    "__version__",
+]
 
-_LAZY = {"Classifier": "use.classifier", "train": "training.train", "predict_file": "use.prediction",
-         "evaluate_file": "use.evaluation", "export": "use.export"}
+_LAZY = {
+    "Classifier": "use.classifier",
+    "train": "training.train",
+    "predict_file": "use.prediction",
+    "evaluate_file": "use.evaluation",
+    "export": "use.export",
+}
 
 
 def __getattr__(name: str):

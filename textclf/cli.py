@@ -24,16 +24,17 @@ EXIT_CODES_HELP = """\b
 Exit codes: 0 ok, 1 internal error, 2 usage or config, 3 data, 4 model rejected,
 5 out of memory or disk, 6 training diverged, 130/143 interrupted."""
 
-OUT_OF_MEMORY = ("out of memory; lower train.batch_size or model.sequence_length (or --batch-size for predict and "
-                 "eval), or make the model smaller (model.units, model.embedding_dim, model.ngram_max_tokens). "
-                 "A checkpoint written before, if any, is intact: resume with textclf train --resume RUN_DIR")
+OUT_OF_MEMORY = (
+    "out of memory; lower train.batch_size or model.sequence_length (or --batch-size for predict and "
+    "eval), or make the model smaller (model.units, model.embedding_dim, model.ngram_max_tokens). "
+    "A checkpoint written before, if any, is intact: resume with textclf train --resume RUN_DIR"
+)
 LOG_TO_STDOUT = {"train"}  # commands whose progress lines are their output
 
 
 def error_exit(exc: BaseException) -> tuple[str, int] | None:
     """The message and exit code of an exception that ends a command; None for click's own exceptions."""
-    if isinstance(exc, (click.exceptions.ClickException, click.exceptions.Exit, click.exceptions.Abort,
-                        SystemExit)):
+    if isinstance(exc, (click.exceptions.ClickException, click.exceptions.Exit, click.exceptions.Abort, SystemExit)):
         return None
     if isinstance(exc, TextclfError):
         return str(exc), exc.exit_code
@@ -45,10 +46,14 @@ def error_exit(exc: BaseException) -> tuple[str, int] | None:
         where = f" while writing {exc.filename}" if exc.filename else ""
         return f"no space left on the disk{where} ({exc.strerror}); free some space and run again", EXIT_RESOURCE
     if isinstance(exc, OSError) and exc.errno in (errno.EACCES, errno.EPERM, errno.EROFS) and exc.filename:
-        return (f"cannot access {exc.filename}: {exc.strerror}; check the path and its permissions, or choose "
-                "another", EXIT_USAGE)
-    return (f"internal error: {type(exc).__name__}: {exc} (run with --debug for the traceback, and please report "
-            "it)", EXIT_INTERNAL)
+        return (
+            f"cannot access {exc.filename}: {exc.strerror}; check the path and its permissions, or choose another",
+            EXIT_USAGE,
+        )
+    return (
+        f"internal error: {type(exc).__name__}: {exc} (run with --debug for the traceback, and please report it)",
+        EXIT_INTERNAL,
+    )
 
 
 class _ClickHandler(logging.Handler):
@@ -97,8 +102,9 @@ class ShardType(click.ParamType):
                 return index, count
         from .errors import UsageError
 
-        raise UsageError(f"--shard: received {value!r}, expected I/N with 1 <= I <= N, such as 1/4 (the first of 4 "
-                         "slices)")
+        raise UsageError(
+            f"--shard: received {value!r}, expected I/N with 1 <= I <= N, such as 1/4 (the first of 4 slices)"
+        )
 
 
 class Progress:
@@ -108,15 +114,16 @@ class Progress:
         self.label, self.bar, self.shown = label, None, 0
 
     @classmethod
-    def on_terminal(cls, label: str) -> "Progress | None":
+    def on_terminal(cls, label: str) -> Progress | None:
         return cls(label) if sys.stderr.isatty() else None
 
     def __call__(self, done: int, total: int) -> None:
         if total <= 0:
             return
         if self.bar is None:
-            self.bar = click.progressbar(length=total, label=self.label, file=sys.stderr, show_pos=True,
-                                         show_eta=True, width=30)
+            self.bar = click.progressbar(
+                length=total, label=self.label, file=sys.stderr, show_pos=True, show_eta=True, width=30
+            )
             self.bar.__enter__()
         self.bar.update(max(done - self.shown, 0))
         self.shown = max(done, self.shown)
@@ -131,8 +138,11 @@ def _columns(value: str) -> list[str]:
     return [c.strip() for c in value.split(",") if c.strip()]
 
 
-@click.group(cls=TextclfGroup, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100},
-             epilog=EXIT_CODES_HELP)
+@click.group(
+    cls=TextclfGroup,
+    context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100},
+    epilog=EXIT_CODES_HELP,
+)
 @click.option("--debug", is_flag=True, help="Show the full traceback of an error.")
 @click.version_option(__version__, prog_name="textclf")
 def main(debug: bool) -> None:
@@ -150,18 +160,42 @@ def main(debug: bool) -> None:
 
 
 @main.command()
-@click.option("--config", "config_path", type=click.Path(dir_okay=False), default=None,
-              help="YAML config file (see configs/default.yaml). Optional with --resume.")
-@click.option("--set", "overrides", multiple=True, metavar="SECTION.KEY=VALUE",
-              help="Override a config key; the value is parsed as YAML. Repeatable.")
-@click.option("--run-dir", type=click.Path(file_okay=False), default=None,
-              help="Write the run here (must not exist or be empty). Default: a new folder under runs/.")
-@click.option("--resume", "resume_dir", type=click.Path(file_okay=False), default=None,
-              help="Continue an interrupted run from its last complete checkpoint.")
-@click.option("--device", type=click.Choice(["auto", "cpu", "gpu"]), default=None,
-              help="Where to train; overrides train.device.")
-@click.option("--on-bad-rows", type=click.Choice(["error", "skip"]), default=None,
-              help="Fail on unreadable rows, or skip and list them (sets data.on_bad_rows).")
+@click.option(
+    "--config",
+    "config_path",
+    type=click.Path(dir_okay=False),
+    default=None,
+    help="YAML config file (see configs/default.yaml). Optional with --resume.",
+)
+@click.option(
+    "--set",
+    "overrides",
+    multiple=True,
+    metavar="SECTION.KEY=VALUE",
+    help="Override a config key; the value is parsed as YAML. Repeatable.",
+)
+@click.option(
+    "--run-dir",
+    type=click.Path(file_okay=False),
+    default=None,
+    help="Write the run here (must not exist or be empty). Default: a new folder under runs/.",
+)
+@click.option(
+    "--resume",
+    "resume_dir",
+    type=click.Path(file_okay=False),
+    default=None,
+    help="Continue an interrupted run from its last complete checkpoint.",
+)
+@click.option(
+    "--device", type=click.Choice(["auto", "cpu", "gpu"]), default=None, help="Where to train; overrides train.device."
+)
+@click.option(
+    "--on-bad-rows",
+    type=click.Choice(["error", "skip"]),
+    default=None,
+    help="Fail on unreadable rows, or skip and list them (sets data.on_bad_rows).",
+)
 def train(config_path, overrides, run_dir, resume_dir, device, on_bad_rows) -> None:
     """Train a classifier and write a self-contained run directory.
 
@@ -192,28 +226,64 @@ def train(config_path, overrides, run_dir, resume_dir, device, on_bad_rows) -> N
 
 @main.command()
 @click.option("--model", "model_dir", required=True, help="A run directory written by `textclf train`.")
-@click.option("--input", "input_path", required=True, type=click.Path(dir_okay=False),
-              help="File to score (.csv, .tsv, .jsonl, .parquet).")
+@click.option(
+    "--input",
+    "input_path",
+    required=True,
+    type=click.Path(dir_okay=False),
+    help="File to score (.csv, .tsv, .jsonl, .parquet).",
+)
 @click.option("--output", "output_path", required=True, type=click.Path(dir_okay=False), help="CSV file to write.")
 @click.option("--keep-columns", default="", help="Input columns to copy to the output, comma-separated.")
 @click.option("--text-column", default=None, help="Text column (default: the one the model was trained on).")
 @click.option("--top-k", type=click.IntRange(0, None), default=0, help="Also write the K most probable labels.")
 @click.option("--batch-size", type=click.IntRange(1, None), default=512, show_default=True, help="Rows per model call.")
-@click.option("--threshold", type=click.FloatRange(0, 1), default=None,
-              help="One decision threshold for every label of a binary or multi-label model (default: the "
-                   "thresholds tuned on validation when the run has them, else 0.5).")
+@click.option(
+    "--threshold",
+    type=click.FloatRange(0, 1),
+    default=None,
+    help="One decision threshold for every label of a binary or multi-label model (default: the "
+    "thresholds tuned on validation when the run has them, else 0.5).",
+)
 @click.option("--encoding", default="utf-8", show_default=True, help="Text encoding of the input.")
 @click.option("--no-safe-csv", is_flag=True, help="Do not prefix text that starts with = + - @ with '.")
-@click.option("--on-bad-rows", type=click.Choice(["error", "skip"]), default="error", show_default=True,
-              help="Stop at an unreadable row, or skip it: then a `line` column joins output to input and "
-                   "the skipped rows go to OUTPUT.rejects.csv.")
-@click.option("--max-bad-fraction", type=click.FloatRange(0, 1), default=0.01, show_default=True,
-              help="With --on-bad-rows skip: fail if more than this share of rows is unreadable.")
-@click.option("--shard", type=ShardType(), default=None,
-              help="Score only the I-th of N contiguous slices of the input (1 <= I <= N), for N parallel jobs; "
-                   "the shards' rows concatenated in order equal one unsharded run.")
-def predict(model_dir, input_path, output_path, keep_columns, text_column, top_k, batch_size, threshold,
-            encoding, no_safe_csv, on_bad_rows, max_bad_fraction, shard) -> None:
+@click.option(
+    "--on-bad-rows",
+    type=click.Choice(["error", "skip"]),
+    default="error",
+    show_default=True,
+    help="Stop at an unreadable row, or skip it: then a `line` column joins output to input and "
+    "the skipped rows go to OUTPUT.rejects.csv.",
+)
+@click.option(
+    "--max-bad-fraction",
+    type=click.FloatRange(0, 1),
+    default=0.01,
+    show_default=True,
+    help="With --on-bad-rows skip: fail if more than this share of rows is unreadable.",
+)
+@click.option(
+    "--shard",
+    type=ShardType(),
+    default=None,
+    help="Score only the I-th of N contiguous slices of the input (1 <= I <= N), for N parallel jobs; "
+    "the shards' rows concatenated in order equal one unsharded run.",
+)
+def predict(
+    model_dir,
+    input_path,
+    output_path,
+    keep_columns,
+    text_column,
+    top_k,
+    batch_size,
+    threshold,
+    encoding,
+    no_safe_csv,
+    on_bad_rows,
+    max_bad_fraction,
+    shard,
+) -> None:
     """Write labels and probabilities for every row of a file, in constant memory.
 
     Columns: the kept columns, prediction, confidence, [topK, topK_p ...], p_<class> for each class.
@@ -228,10 +298,22 @@ def predict(model_dir, input_path, output_path, keep_columns, text_column, top_k
 
     bar = Progress.on_terminal("predict")  # no bar: no row count either
     try:
-        summary = predict_file(model_dir, input_path, output_path, text_column=text_column,
-                               keep_columns=_columns(keep_columns), top_k=top_k, batch_size=batch_size,
-                               encoding=encoding, threshold=threshold, safe_csv=not no_safe_csv,
-                               on_bad_rows=on_bad_rows, max_bad_fraction=max_bad_fraction, progress=bar, shard=shard)
+        summary = predict_file(
+            model_dir,
+            input_path,
+            output_path,
+            text_column=text_column,
+            keep_columns=_columns(keep_columns),
+            top_k=top_k,
+            batch_size=batch_size,
+            encoding=encoding,
+            threshold=threshold,
+            safe_csv=not no_safe_csv,
+            on_bad_rows=on_bad_rows,
+            max_bad_fraction=max_bad_fraction,
+            progress=bar,
+            shard=shard,
+        )
     finally:
         if bar is not None:
             bar.close()
@@ -242,23 +324,49 @@ def predict(model_dir, input_path, output_path, keep_columns, text_column, top_k
 
 @main.command(name="eval")
 @click.option("--model", "model_dir", required=True, help="A run directory written by `textclf train`.")
-@click.option("--data", "data_path", required=True, type=click.Path(dir_okay=False), help="Labeled file to evaluate on.")
-@click.option("--output", "output_path", type=click.Path(dir_okay=False), default=None, help="Also write the metrics as JSON.")
+@click.option(
+    "--data", "data_path", required=True, type=click.Path(dir_okay=False), help="Labeled file to evaluate on."
+)
+@click.option(
+    "--output", "output_path", type=click.Path(dir_okay=False), default=None, help="Also write the metrics as JSON."
+)
 @click.option("--text-column", default=None, help="Text column (default: the one the model was trained on).")
 @click.option("--label-column", default=None, help="Label column (default: the one the model was trained on).")
 @click.option("--ignore-unseen", is_flag=True, help="Leave out labels the model never saw instead of failing.")
 @click.option("--batch-size", type=click.IntRange(1, None), default=512, show_default=True, help="Rows per model call.")
 @click.option("--encoding", default="utf-8", show_default=True, help="Text encoding of the data file.")
-@click.option("--threshold", type=click.FloatRange(0, 1), default=None,
-              help="One decision threshold for every label (binary, multi-label); default: the run's tuned "
-                   "thresholds, else 0.5.")
-@click.option("--errors", "errors_path", type=click.Path(dir_okay=False), default=None,
-              help="Write the misclassified rows (line, text, true, predicted, confidence) to this CSV, "
-                   "most confident mistakes first.")
-@click.option("--no-plots", is_flag=True,
-              help="Do not draw the confusion matrix into RUN/evaluations/<data name>/confusion_matrix.png.")
-def eval_(model_dir, data_path, output_path, text_column, label_column, ignore_unseen, batch_size, encoding,
-          threshold, errors_path, no_plots) -> None:
+@click.option(
+    "--threshold",
+    type=click.FloatRange(0, 1),
+    default=None,
+    help="One decision threshold for every label (binary, multi-label); default: the run's tuned thresholds, else 0.5.",
+)
+@click.option(
+    "--errors",
+    "errors_path",
+    type=click.Path(dir_okay=False),
+    default=None,
+    help="Write the misclassified rows (line, text, true, predicted, confidence) to this CSV, "
+    "most confident mistakes first.",
+)
+@click.option(
+    "--no-plots",
+    is_flag=True,
+    help="Do not draw the confusion matrix into RUN/evaluations/<data name>/confusion_matrix.png.",
+)
+def eval_(
+    model_dir,
+    data_path,
+    output_path,
+    text_column,
+    label_column,
+    ignore_unseen,
+    batch_size,
+    encoding,
+    threshold,
+    errors_path,
+    no_plots,
+) -> None:
     """Report accuracy, per-class precision/recall/F1 and the confusion matrix.
 
     The confusion matrix is also drawn as a PNG into the run directory, under evaluations/ (outside the
@@ -275,10 +383,20 @@ def eval_(model_dir, data_path, output_path, text_column, label_column, ignore_u
 
     bar = Progress.on_terminal("eval")  # no bar: no row count either
     try:
-        result = evaluate_file(model_dir, data_path, text_column=text_column, label_column=label_column,
-                               output=output_path, ignore_unseen=ignore_unseen, batch_size=batch_size,
-                               encoding=encoding, threshold=threshold, errors=errors_path, plots=not no_plots,
-                               progress=bar)
+        result = evaluate_file(
+            model_dir,
+            data_path,
+            text_column=text_column,
+            label_column=label_column,
+            output=output_path,
+            ignore_unseen=ignore_unseen,
+            batch_size=batch_size,
+            encoding=encoding,
+            threshold=threshold,
+            errors=errors_path,
+            plots=not no_plots,
+            progress=bar,
+        )
     finally:
         if bar is not None:
             bar.close()
@@ -290,27 +408,61 @@ def eval_(model_dir, data_path, output_path, text_column, label_column, ignore_u
 @main.command(name="explain")
 @click.option("--model", "model_dir", required=True, help="A run directory written by `textclf train`.")
 @click.option("--text", "texts", multiple=True, help="A text to explain. Repeatable.")
-@click.option("--input", "input_path", type=click.Path(dir_okay=False), default=None,
-              help="Explain the first rows of this file instead (.csv, .tsv, .jsonl, .parquet).")
-@click.option("--limit", type=click.IntRange(1, None), default=20, show_default=True,
-              help="With --input: how many rows to explain.")
+@click.option(
+    "--input",
+    "input_path",
+    type=click.Path(dir_okay=False),
+    default=None,
+    help="Explain the first rows of this file instead (.csv, .tsv, .jsonl, .parquet).",
+)
+@click.option(
+    "--limit",
+    type=click.IntRange(1, None),
+    default=20,
+    show_default=True,
+    help="With --input: how many rows to explain.",
+)
 @click.option("--text-column", default=None, help="With --input: the text column (default: the run's).")
 @click.option("--encoding", default="utf-8", show_default=True, help="With --input: its text encoding.")
-@click.option("--label", default=None,
-              help="Explain this label (default: the prediction; for multi-label, each predicted label).")
-@click.option("--measure", type=click.Choice(["logodds", "prob"]), default="logodds", show_default=True,
-              help="Score a word by the drop in the label's log-odds (which still separates words when the "
-                   "model is sure), or in its probability, without it.")
-@click.option("--threshold", type=click.FloatRange(0, 1), default=None,
-              help="Decision threshold for binary and multi-label models (default: the run's, else 0.5).")
-@click.option("--top", type=click.IntRange(0, None), default=5, show_default=True,
-              help="How many words to list towards and against the label.")
-@click.option("--html", "html_path", type=click.Path(dir_okay=False), default=None,
-              help="Also write a self-contained HTML page with the coloured words.")
-@click.option("--no-color", is_flag=True, help="No colours in the terminal (also when NO_COLOR is set or "
-              "the output is not a terminal).")
-def explain_cmd(model_dir, texts, input_path, limit, text_column, encoding, label, measure, threshold, top,
-                html_path, no_color) -> None:
+@click.option(
+    "--label", default=None, help="Explain this label (default: the prediction; for multi-label, each predicted label)."
+)
+@click.option(
+    "--measure",
+    type=click.Choice(["logodds", "prob"]),
+    default="logodds",
+    show_default=True,
+    help="Score a word by the drop in the label's log-odds (which still separates words when the "
+    "model is sure), or in its probability, without it.",
+)
+@click.option(
+    "--threshold",
+    type=click.FloatRange(0, 1),
+    default=None,
+    help="Decision threshold for binary and multi-label models (default: the run's, else 0.5).",
+)
+@click.option(
+    "--top",
+    type=click.IntRange(0, None),
+    default=5,
+    show_default=True,
+    help="How many words to list towards and against the label.",
+)
+@click.option(
+    "--html",
+    "html_path",
+    type=click.Path(dir_okay=False),
+    default=None,
+    help="Also write a self-contained HTML page with the coloured words.",
+)
+@click.option(
+    "--no-color",
+    is_flag=True,
+    help="No colours in the terminal (also when NO_COLOR is set or the output is not a terminal).",
+)
+def explain_cmd(
+    model_dir, texts, input_path, limit, text_column, encoding, label, measure, threshold, top, html_path, no_color
+) -> None:
     """Show which words made the model decide, by occlusion.
 
     Each word is removed in turn and the text scored again; a word's score is how much the label's
@@ -326,8 +478,18 @@ def explain_cmd(model_dir, texts, input_path, limit, text_column, encoding, labe
     """
     from .use.explain import explain_run, format_terminal
 
-    results = explain_run(model_dir, list(texts), input_path, limit=limit, text_column=text_column,
-                          encoding=encoding, label=label, measure=measure, threshold=threshold, html=html_path)
+    results = explain_run(
+        model_dir,
+        list(texts),
+        input_path,
+        limit=limit,
+        text_column=text_column,
+        encoding=encoding,
+        label=label,
+        measure=measure,
+        threshold=threshold,
+        html=html_path,
+    )
     color = False if (no_color or os.environ.get("NO_COLOR")) else None  # None: click decides (a TTY or not)
     for i, exp in enumerate(results):
         if i:
@@ -345,9 +507,16 @@ def _complete_sort(ctx, param, incomplete: str) -> list[str]:
 
 @main.command(name="runs")
 @click.argument("runs_dir", required=False, default="runs", type=click.Path(file_okay=False))
-@click.option("--sort", "sort", default="created", show_default=True, metavar="KEY", shell_complete=_complete_sort,
-              help="created (newest first), name, valid, test (main metric, best first), seconds, "
-                   "or valid.METRIC / test.METRIC, e.g. valid.macro_f1.")
+@click.option(
+    "--sort",
+    "sort",
+    default="created",
+    show_default=True,
+    metavar="KEY",
+    shell_complete=_complete_sort,
+    help="created (newest first), name, valid, test (main metric, best first), seconds, "
+    "or valid.METRIC / test.METRIC, e.g. valid.macro_f1.",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON list instead of the table.")
 def runs_cmd(runs_dir, sort, as_json) -> None:
     """List the run directories in RUNS_DIR (default runs/) with their status, metrics and settings.
@@ -366,8 +535,9 @@ def runs_cmd(runs_dir, sort, as_json) -> None:
     from .run.listing import format_runs, list_runs
 
     found = list_runs(runs_dir, sort=sort)
-    click.echo(json.dumps([r.to_json() for r in found], indent=1, ensure_ascii=False) if as_json
-               else format_runs(found))
+    click.echo(
+        json.dumps([r.to_json() for r in found], indent=1, ensure_ascii=False) if as_json else format_runs(found)
+    )
 
 
 @main.command(name="show")
@@ -435,18 +605,44 @@ def datasets_list_cmd() -> None:
 
 @datasets_group.command(name="download")
 @click.argument("name")
-@click.option("--to", "dest", required=True, type=click.Path(file_okay=False), metavar="DIR",
-              help="Folder to write train.csv, test.csv and SOURCE.md to (the original files go to DIR/downloads).")
-@click.option("--url", "base_url", default=None, metavar="URL",
-              help="Mirror: this dataset's files are at URL/<file> (a one-file dataset also takes the file's full "
-                   "address). Default: the canonical address, or $TEXTCLF_DATASETS_MIRROR/<name>/<file>.")
-@click.option("--sha256", "sha256", multiple=True, metavar="[FILE=]HEX",
-              help="Expected SHA-256 of a downloaded file, instead of the published one (for a mirror that "
-                   "serves other bytes). Repeatable.")
-@click.option("--timeout", type=click.FloatRange(0, None, min_open=True), default=60.0, show_default=True,
-              help="Seconds to wait for data before giving up.")
-@click.option("--seed", type=int, default=13, show_default=True,
-              help="Seed of the stratified 80/20 split for a dataset without an official split (sms_spam).")
+@click.option(
+    "--to",
+    "dest",
+    required=True,
+    type=click.Path(file_okay=False),
+    metavar="DIR",
+    help="Folder to write train.csv, test.csv and SOURCE.md to (the original files go to DIR/downloads).",
+)
+@click.option(
+    "--url",
+    "base_url",
+    default=None,
+    metavar="URL",
+    help="Mirror: this dataset's files are at URL/<file> (a one-file dataset also takes the file's full "
+    "address). Default: the canonical address, or $TEXTCLF_DATASETS_MIRROR/<name>/<file>.",
+)
+@click.option(
+    "--sha256",
+    "sha256",
+    multiple=True,
+    metavar="[FILE=]HEX",
+    help="Expected SHA-256 of a downloaded file, instead of the published one (for a mirror that "
+    "serves other bytes). Repeatable.",
+)
+@click.option(
+    "--timeout",
+    type=click.FloatRange(0, None, min_open=True),
+    default=60.0,
+    show_default=True,
+    help="Seconds to wait for data before giving up.",
+)
+@click.option(
+    "--seed",
+    type=int,
+    default=13,
+    show_default=True,
+    help="Seed of the stratified 80/20 split for a dataset without an official split (sms_spam).",
+)
 def datasets_download_cmd(name, dest, base_url, sha256, timeout, seed) -> None:
     """Download dataset NAME, verify its SHA-256 and write DIR/train.csv, DIR/test.csv and DIR/SOURCE.md.
 
@@ -468,22 +664,47 @@ def datasets_download_cmd(name, dest, base_url, sha256, timeout, seed) -> None:
             return click.progressbar(length=total, label=label, file=sys.stderr, show_pos=False)
         return no_progress(label, total)
 
-    result = download_dataset(name, dest, base_url=base_url, sha256=sha256, timeout=timeout, seed=seed,
-                              progress=progress, log=lambda m: click.echo(m, err=True))
+    result = download_dataset(
+        name,
+        dest,
+        base_url=base_url,
+        sha256=sha256,
+        timeout=timeout,
+        seed=seed,
+        progress=progress,
+        log=lambda m: click.echo(m, err=True),
+    )
     click.echo(result.summary())
 
 
 @main.command(name="init")
-@click.option("--data", "data_path", required=True, type=click.Path(dir_okay=False),
-              help="Labeled data file to inspect (.csv, .tsv, .jsonl, .parquet).")
-@click.option("--output", "-o", "output_path", default="config.yaml", show_default=True,
-              type=click.Path(dir_okay=False), help="Config file to write.")
+@click.option(
+    "--data",
+    "data_path",
+    required=True,
+    type=click.Path(dir_okay=False),
+    help="Labeled data file to inspect (.csv, .tsv, .jsonl, .parquet).",
+)
+@click.option(
+    "--output",
+    "-o",
+    "output_path",
+    default="config.yaml",
+    show_default=True,
+    type=click.Path(dir_okay=False),
+    help="Config file to write.",
+)
 @click.option("--force", is_flag=True, help="Overwrite the output file if it exists.")
 @click.option("--text-column", default=None, help="The text column (default: guessed).")
 @click.option("--label-column", default=None, help="The label column (default: guessed).")
 @click.option("--encoding", default="utf-8", show_default=True, help="Text encoding of the data file.")
-@click.option("--sample-rows", type=click.IntRange(1, None), default=100_000, show_default=True,
-              help="Read at most this many rows.")
+@click.option(
+    "--sample-rows",
+    type=click.IntRange(1, None),
+    default=100_000,
+    show_default=True,
+    help="Read at most this many rows.",
+)
 def init_cmd(data_path, output_path, force, text_column, label_column, encoding, sample_rows) -> None:
     """Write a commented config for a data file.
 
@@ -500,21 +721,39 @@ def init_cmd(data_path, output_path, force, text_column, label_column, encoding,
     """
     from .tools.init_config import init_config
 
-    result = init_config(data_path, output_path, force=force, text_column=text_column,
-                         label_column=label_column, encoding=encoding, sample_rows=sample_rows)
+    result = init_config(
+        data_path,
+        output_path,
+        force=force,
+        text_column=text_column,
+        label_column=label_column,
+        encoding=encoding,
+        sample_rows=sample_rows,
+    )
     click.echo(result.summary())
     click.echo(f"wrote {result.output}; check the data with: textclf check-data --config {result.output}")
 
 
 @main.command(name="check-data")
-@click.option("--config", "config_path", required=True, type=click.Path(dir_okay=False),
-              help="YAML config whose data files to check.")
-@click.option("--set", "overrides", multiple=True, metavar="SECTION.KEY=VALUE",
-              help="Override a config key, as for train. Repeatable.")
+@click.option(
+    "--config",
+    "config_path",
+    required=True,
+    type=click.Path(dir_okay=False),
+    help="YAML config whose data files to check.",
+)
+@click.option(
+    "--set",
+    "overrides",
+    multiple=True,
+    metavar="SECTION.KEY=VALUE",
+    help="Override a config key, as for train. Repeatable.",
+)
 @click.option("--strict", is_flag=True, help="Exit with code 3 when any problem is found.")
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
-@click.option("--examples", type=click.IntRange(0, None), default=3, show_default=True,
-              help="Example rows to show per finding.")
+@click.option(
+    "--examples", type=click.IntRange(0, None), default=3, show_default=True, help="Example rows to show per finding."
+)
 def check_data_cmd(config_path, overrides, strict, as_json, examples) -> None:
     """Lint the data files of a config before training.
 
@@ -542,14 +781,28 @@ def check_data_cmd(config_path, overrides, strict, as_json, examples) -> None:
 
 @main.command(name="export")
 @click.option("--model", "model_dir", required=True, help="A run directory written by `textclf train`.")
-@click.option("--format", "fmt", required=True, type=click.Choice(["savedmodel", "tflite"]),
-              help="savedmodel: takes raw text (TF Serving signature serving_default). "
-                   "tflite: takes token ids, with vocab.json and README.txt beside it.")
-@click.option("--output", "output_dir", type=click.Path(), default=None,
-              help="Folder to create (must not exist, or be empty). Default: RUN/../<run-name>-<format>.")
-@click.option("--threshold", type=click.FloatRange(0, 1), default=None,
-              help="Decision threshold of the label for binary and multi-label models (default: the run's "
-                   "tuned thresholds, else 0.5).")
+@click.option(
+    "--format",
+    "fmt",
+    required=True,
+    type=click.Choice(["savedmodel", "tflite"]),
+    help="savedmodel: takes raw text (TF Serving signature serving_default). "
+    "tflite: takes token ids, with vocab.json and README.txt beside it.",
+)
+@click.option(
+    "--output",
+    "output_dir",
+    type=click.Path(),
+    default=None,
+    help="Folder to create (must not exist, or be empty). Default: RUN/../<run-name>-<format>.",
+)
+@click.option(
+    "--threshold",
+    type=click.FloatRange(0, 1),
+    default=None,
+    help="Decision threshold of the label for binary and multi-label models (default: the run's "
+    "tuned thresholds, else 0.5).",
+)
 def export_cmd(model_dir, fmt, output_dir, threshold) -> None:
     """Export a run as a SavedModel or TFLite model.
 

@@ -48,8 +48,9 @@ def import_tensorflow(quiet: bool | None = None) -> None:
     terminal = os.dup(2)
     _LOG = log = tempfile.TemporaryFile()  # removed by the system when the process ends
     os.dup2(log.fileno(), 2)
-    sys.stderr = open(terminal, "w", buffering=1, encoding=sys.stderr.encoding or "utf-8",
-                      errors="backslashreplace", closefd=False)
+    sys.stderr = open(
+        terminal, "w", buffering=1, encoding=sys.stderr.encoding or "utf-8", errors="backslashreplace", closefd=False
+    )
     try:
         import tensorflow as tf
 
@@ -79,8 +80,10 @@ def thread_settings(cores: int | None = None, setting: str | None = None) -> tup
     parts = setting.split(",")
     if len(parts) == 2 and all(p.strip().isdigit() and int(p) > 0 for p in parts):
         return int(parts[0]), int(parts[1])
-    raise UsageError(f"TEXTCLF_THREADS: received {setting!r}, expected auto, tf, or two positive integers "
-                     "INTRA,INTER such as 1,2; fix or unset the environment variable")
+    raise UsageError(
+        f"TEXTCLF_THREADS: received {setting!r}, expected auto, tf, or two positive integers "
+        "INTRA,INTER such as 1,2; fix or unset the environment variable"
+    )
 
 
 def configure_threads() -> tuple[int, int] | None:

@@ -13,5 +13,16 @@ from .defaults import render_default_yaml
 from .loading import load_config, parse_override
 from .schema import PATH_KEYS, SECTIONS, STANDARDIZE, TASKS, Config, DataConfig, ModelConfig, TrainConfig
 
-__all__ = ["Config", "DataConfig", "ModelConfig", "TrainConfig", "load_config", "parse_override",
-           "render_default_yaml", "STANDARDIZE", "TASKS", "SECTIONS", "PATH_KEYS"]
+__all__ = [
+    "Config",
+    "DataConfig",
+    "ModelConfig",
+    "TrainConfig",
+    "load_config",
+    "parse_override",
+    "render_default_yaml",
+    "STANDARDIZE",
+    "TASKS",
+    "SECTIONS",
+    "PATH_KEYS",
+]

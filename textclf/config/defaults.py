@@ -27,8 +27,11 @@ def render_default_yaml() -> str:
             return text if ("e" not in text or "." in text) else f"{value:.1e}"
         if isinstance(value, int):
             return str(value)
-        return yaml.safe_dump(value, default_style=None).splitlines()[0] if value in ("|",) else (
-            f'"{value}"' if re.search(r"[:#|{}\[\],&*!>'%@`]", value) or value == "" else value)
+        return (
+            yaml.safe_dump(value, default_style=None).splitlines()[0]
+            if value in ("|",)
+            else (f'"{value}"' if re.search(r"[:#|{}\[\],&*!>'%@`]", value) or value == "" else value)
+        )
 
     lines = [
         "# textclf configuration: every key, with its default. Copy this file and change what you need.",

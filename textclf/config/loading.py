@@ -60,8 +60,11 @@ def _yaml_error(exc: yaml.YAMLError, text: str, origin: str) -> ConfigError:
     if isinstance(exc, yaml.reader.ReaderError):
         line = text[: exc.position].count("\n") + 1
         char = exc.character if isinstance(exc.character, int) else ord(exc.character[:1] or "?")
-        return ConfigError(f"the control character U+{char:04X} (line {line}) is not allowed in YAML; remove it, "
-                           "or save the file as plain UTF-8 text", origin)
+        return ConfigError(
+            f"the control character U+{char:04X} (line {line}) is not allowed in YAML; remove it, "
+            "or save the file as plain UTF-8 text",
+            origin,
+        )
     return ConfigError(f"not valid YAML: {exc}", origin)
 
 
@@ -95,8 +98,10 @@ def _scalar(node, origin: str, problems: list[str], key: str) -> Located:
     line = node.start_mark.line + 1 if origin != "--set" else None
     at = f" at line {line}, column {node.start_mark.column + 1}" if line else ""
     if node.tag == "tag:yaml.org,2002:timestamp":
-        problems.append(f"{key}{f' (line {line})' if line else ''}: received {node.value}, which YAML 1.1 reads as a date; "
-                        f"quote it if you mean the text: '{node.value}'")
+        problems.append(
+            f"{key}{f' (line {line})' if line else ''}: received {node.value}, which YAML 1.1 reads as a date; "
+            f"quote it if you mean the text: '{node.value}'"
+        )
         return Located(None, None, line, origin, refused=True)
     if node.tag not in _ALLOWED_TAGS:
         problems.append(
@@ -118,7 +123,9 @@ def _mapping(node, origin: str, problems: list[str], key: str) -> dict[str, tupl
     """Convert a mapping node into {key: (located value, node)}, reporting duplicates and bad tags."""
     if node.tag not in _ALLOWED_TAGS:
         m = node.start_mark
-        problems.append(f"{key or 'top level'}: unsupported YAML tag {node.tag!r} at line {m.line + 1}, column {m.column + 1}")
+        problems.append(
+            f"{key or 'top level'}: unsupported YAML tag {node.tag!r} at line {m.line + 1}, column {m.column + 1}"
+        )
         return None
     if not isinstance(node, yaml.MappingNode):
         return None
@@ -137,7 +144,6 @@ def _mapping(node, origin: str, problems: list[str], key: str) -> dict[str, tupl
     return out
 
 
-
 def _read_config_text(path: Path) -> str:
     if not path.exists():
         raise ConfigError(f"config file not found: {path}; check the path passed to --config")
@@ -147,13 +153,17 @@ def _read_config_text(path: Path) -> str:
     if size > MAX_CONFIG_BYTES:
         raise ConfigError(
             f"the file is {size:,} bytes, over the {MAX_CONFIG_BYTES:,}-byte limit for a config; "
-            "is this the right file?", str(path))
+            "is this the right file?",
+            str(path),
+        )
     raw = path.read_bytes()
     try:
         return raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         line = raw[: exc.start].count(b"\n") + 1
-        raise ConfigError(f"not UTF-8 text (undecodable byte at line {line}); save the file as UTF-8", str(path)) from None
+        raise ConfigError(
+            f"not UTF-8 text (undecodable byte at line {line}); save the file as UTF-8", str(path)
+        ) from None
 
 
 def parse_override(item: str) -> tuple[str, Located]:
@@ -222,8 +232,10 @@ def _read_file_values(p: Path, values: dict, located: dict[str, Located], proble
     top = _mapping(node, source, problems, "")
     if top is None:
         if not problems:
-            problems.append(f"expected a mapping of sections (task, data, model, train) at the top level, "
-                            f"received a {_node_kind(node)} at line {node.start_mark.line + 1}")
+            problems.append(
+                f"expected a mapping of sections (task, data, model, train) at the top level, "
+                f"received a {_node_kind(node)} at line {node.start_mark.line + 1}"
+            )
         raise ConfigError(problems, source)
     for name, (kv, vnode) in top.items():
         if name in SECTIONS and isinstance(vnode, yaml.MappingNode):
@@ -269,4 +281,3 @@ def _node_kind(node) -> str:
     if isinstance(node, yaml.MappingNode):
         return "mapping"
     return f"single value {node.value!r}"
-

@@ -25,28 +25,53 @@ TASKS = ("auto", "binary", "multiclass", "multilabel")
 
 def _f(default: Any, doc: str, kind: str, choices: tuple | None = None, lo=None, hi=None, above=None):
     """A dataclass field with its one-line documentation and validation rule (``above``: an exclusive lower bound)."""
-    return field(default=default, metadata={"doc": doc, "kind": kind, "choices": choices, "lo": lo, "hi": hi,
-                                            "above": above})
+    return field(
+        default=default, metadata={"doc": doc, "kind": kind, "choices": choices, "lo": lo, "hi": hi, "above": above}
+    )
 
 
 @dataclass(frozen=True)
 class DataConfig:
     """Where the data is and how to read it."""
 
-    train: str | list[str] | None = _f(None, "training file (.csv, .tsv, .jsonl, .parquet), a glob such as parts/*.csv, or a list of files; required", "paths")
+    train: str | list[str] | None = _f(
+        None,
+        "training file (.csv, .tsv, .jsonl, .parquet), a glob such as parts/*.csv, or a list of files; required",
+        "paths",
+    )
     valid: str | None = _f(None, "validation file; if null, a seeded stratified split of train is used", "path")
     test: str | None = _f(None, "test file, evaluated once after training; optional", "path")
     text_column: str = _f("text", "column that holds the text", "str")
     label_column: str = _f("label", "column that holds the label (or the joined labels for multi-label)", "str")
     label_separator: str = _f("|", "separator between labels in one cell for multi-label tasks", "str")
-    valid_fraction: float = _f(0.1, "share of train held out for validation when data.valid is null", "float", lo=0.01, hi=0.5)
+    valid_fraction: float = _f(
+        0.1, "share of train held out for validation when data.valid is null", "float", lo=0.01, hi=0.5
+    )
     encoding: str = _f("utf-8", "text encoding of CSV/TSV/JSONL files (a BOM is detected and handled)", "str")
-    on_bad_rows: str = _f("error", "what to do with rows that cannot be read: error or skip", "choice", ("error", "skip"))
-    max_bad_fraction: float = _f(0.01, "with on_bad_rows: skip, fail if more than this share of rows is bad", "float", lo=0.0, hi=1.0)
-    stream: str = _f("auto", "read training data from disk in chunks instead of into memory: true, false, or auto (when the training files total over 1 GiB)", "choice", ("auto", "true", "false"))
-    shuffle_buffer: int = _f(50000, "streaming: rows shuffled together (batches are drawn from a window of this many rows)", "int", lo=1)
-    vocab_sample_rows: int = _f(200000, "streaming: the vocabulary and IDF are fitted on a uniform sample of this many training rows", "int", lo=1)
-    valid_max_rows: int = _f(50000, "streaming: validation rows kept in memory (a uniform sample when there are more)", "int", lo=1)
+    on_bad_rows: str = _f(
+        "error", "what to do with rows that cannot be read: error or skip", "choice", ("error", "skip")
+    )
+    max_bad_fraction: float = _f(
+        0.01, "with on_bad_rows: skip, fail if more than this share of rows is bad", "float", lo=0.0, hi=1.0
+    )
+    stream: str = _f(
+        "auto",
+        "read training data from disk in chunks instead of into memory: true, false, or auto (when the training files total over 1 GiB)",
+        "choice",
+        ("auto", "true", "false"),
+    )
+    shuffle_buffer: int = _f(
+        50000, "streaming: rows shuffled together (batches are drawn from a window of this many rows)", "int", lo=1
+    )
+    vocab_sample_rows: int = _f(
+        200000,
+        "streaming: the vocabulary and IDF are fitted on a uniform sample of this many training rows",
+        "int",
+        lo=1,
+    )
+    valid_max_rows: int = _f(
+        50000, "streaming: validation rows kept in memory (a uniform sample when there are more)", "int", lo=1
+    )
 
 
 STANDARDIZE = ("lower_and_split_punctuation", "lower_and_strip_punctuation", "lower", "none")
@@ -57,23 +82,47 @@ class ModelConfig:
     """The vocabulary and the network: Embedding -> (Bi)LSTM -> pooling -> Dense, plus an n-gram branch."""
 
     max_tokens: int = _f(30000, "vocabulary size, including the padding and out-of-vocabulary tokens", "int", lo=3)
-    sequence_length: int = _f(128, "the RNN reads this many tokens of each text (the n-gram branch reads ngram_length)", "int", lo=1)
-    standardize: str = _f("lower_and_split_punctuation",
-                          "text normalization: lower_and_split_punctuation, lower_and_strip_punctuation, lower or none",
-                          "choice", STANDARDIZE)
+    sequence_length: int = _f(
+        128, "the RNN reads this many tokens of each text (the n-gram branch reads ngram_length)", "int", lo=1
+    )
+    standardize: str = _f(
+        "lower_and_split_punctuation",
+        "text normalization: lower_and_split_punctuation, lower_and_strip_punctuation, lower or none",
+        "choice",
+        STANDARDIZE,
+    )
     embedding_dim: int = _f(128, "size of the word embeddings", "int", lo=1)
-    pretrained_vectors: str | None = _f(None, "word vectors to start the embeddings from: a word2vec, GloVe or fastText text file (.txt, .vec, optionally .gz) with embedding_dim numbers per word; null = random", "path")
+    pretrained_vectors: str | None = _f(
+        None,
+        "word vectors to start the embeddings from: a word2vec, GloVe or fastText text file (.txt, .vec, optionally .gz) with embedding_dim numbers per word; null = random",
+        "path",
+    )
     rnn: str = _f("lstm", "recurrent layer type: lstm or gru", "choice", ("lstm", "gru"))
     units: int = _f(64, "units per recurrent layer (per direction)", "int", lo=1)
     layers: int = _f(1, "number of stacked recurrent layers", "int", lo=1, hi=8)
     bidirectional: bool = _f(True, "read the text in both directions", "bool")
-    pooling: str = _f("max", "how the sequence becomes one vector: max, mean or last", "choice", ("max", "mean", "last"))
+    pooling: str = _f(
+        "max", "how the sequence becomes one vector: max, mean or last", "choice", ("max", "mean", "last")
+    )
     embedding_dropout: float = _f(0.25, "dropout on the embeddings", "float", lo=0.0, hi=0.9)
     dropout: float = _f(0.4, "dropout before the output layer", "float", lo=0.0, hi=0.9)
-    ngrams: int = _f(2, "n-gram branch: longest n-gram of a linear TF-IDF bag-of-n-grams model added to the RNN (0 = off)", "int", lo=0, hi=3)
+    ngrams: int = _f(
+        2,
+        "n-gram branch: longest n-gram of a linear TF-IDF bag-of-n-grams model added to the RNN (0 = off)",
+        "int",
+        lo=0,
+        hi=3,
+    )
     ngram_max_tokens: int = _f(500000, "vocabulary size of the n-gram branch", "int", lo=3)
-    ngram_standardize: str = _f("lower_and_strip_punctuation", "text normalization of the n-gram branch (choices as for standardize): without punctuation its n-grams are word n-grams", "choice", STANDARDIZE)
-    ngram_length: int = _f(2048, "the n-gram branch reads this many n-grams of each text (it is cheap, so more than the RNN)", "int", lo=1)
+    ngram_standardize: str = _f(
+        "lower_and_strip_punctuation",
+        "text normalization of the n-gram branch (choices as for standardize): without punctuation its n-grams are word n-grams",
+        "choice",
+        STANDARDIZE,
+    )
+    ngram_length: int = _f(
+        2048, "the n-gram branch reads this many n-grams of each text (it is cheap, so more than the RNN)", "int", lo=1
+    )
 
 
 @dataclass(frozen=True)
@@ -83,27 +132,63 @@ class TrainConfig:
     epochs: int = _f(10, "maximum number of passes over the training data", "int", lo=1)
     batch_size: int = _f(64, "examples per step (across all replicas)", "int", lo=1)
     learning_rate: float = _f(0.002, "Adam learning rate", "float", above=0.0)
-    ngram_learning_rate: float = _f(0.1, "Adam learning rate of the linear n-gram branch (a linear model needs larger steps than the RNN to converge as fast)", "float", lo=0.0)
+    ngram_learning_rate: float = _f(
+        0.1,
+        "Adam learning rate of the linear n-gram branch (a linear model needs larger steps than the RNN to converge as fast)",
+        "float",
+        lo=0.0,
+    )
     seed: int = _f(13, "random seed for the split, initialization and shuffling (CPU runs repeat exactly)", "int", lo=0)
-    early_stopping_patience: int = _f(2, "stop after this many epochs without a better validation figure (early_stopping_monitor; 0 = never stop early)", "int", lo=0)
-    early_stopping_monitor: str = _f("metric", "the validation figure that picks the best epoch (whose weights are kept) and drives early stopping: metric (accuracy; micro-F1 for multi-label; the lower loss breaks a tie) or loss", "choice", ("metric", "loss"))
-    checkpoint_every_steps: int = _f(0, "also checkpoint every N batches inside an epoch (0 = only at epoch ends)", "int", lo=0)
-    class_weight: str = _f("none", "none, or auto to weight classes (labels, for multi-label) by inverse frequency", "choice", ("none", "auto"))
+    early_stopping_patience: int = _f(
+        2,
+        "stop after this many epochs without a better validation figure (early_stopping_monitor; 0 = never stop early)",
+        "int",
+        lo=0,
+    )
+    early_stopping_monitor: str = _f(
+        "metric",
+        "the validation figure that picks the best epoch (whose weights are kept) and drives early stopping: metric (accuracy; micro-F1 for multi-label; the lower loss breaks a tie) or loss",
+        "choice",
+        ("metric", "loss"),
+    )
+    checkpoint_every_steps: int = _f(
+        0, "also checkpoint every N batches inside an epoch (0 = only at epoch ends)", "int", lo=0
+    )
+    class_weight: str = _f(
+        "none",
+        "none, or auto to weight classes (labels, for multi-label) by inverse frequency",
+        "choice",
+        ("none", "auto"),
+    )
     mixed_precision: bool = _f(False, "compute in float16 on GPU (ignored on CPU, where it is slower)", "bool")
     device: str = _f("auto", "auto, cpu or gpu", "choice", ("auto", "cpu", "gpu"))
-    runs_dir: str = _f("runs", "folder for new run directories when --run-dir is not given (relative to the working directory)", "str")
+    runs_dir: str = _f(
+        "runs", "folder for new run directories when --run-dir is not given (relative to the working directory)", "str"
+    )
     tensorboard: bool = _f(True, "write TensorBoard logs into the run directory", "bool")
     verbose: bool = _f(True, "show the Keras progress bar", "bool")
     plots: bool = _f(True, "draw training_curves.png and confusion_matrix.png into the run directory", "bool")
-    threshold_objective: str = _f("f1", "binary and multi-label: tune each label's decision threshold on validation for f1, or to reach threshold_target precision or recall; none keeps 0.5", "choice", ("f1", "precision", "recall", "none"))
-    threshold_target: float = _f(0.9, "the precision or recall to reach when threshold_objective is precision or recall", "float", lo=0.0, hi=1.0)
+    threshold_objective: str = _f(
+        "f1",
+        "binary and multi-label: tune each label's decision threshold on validation for f1, or to reach threshold_target precision or recall; none keeps 0.5",
+        "choice",
+        ("f1", "precision", "recall", "none"),
+    )
+    threshold_target: float = _f(
+        0.9, "the precision or recall to reach when threshold_objective is precision or recall", "float", lo=0.0, hi=1.0
+    )
 
 
 @dataclass(frozen=True)
 class Config:
     """The whole, resolved configuration of a training run."""
 
-    task: str = _f("auto", "auto, binary, multiclass or multilabel (auto: multilabel if any label cell holds the separator)", "choice", TASKS)
+    task: str = _f(
+        "auto",
+        "auto, binary, multiclass or multilabel (auto: multilabel if any label cell holds the separator)",
+        "choice",
+        TASKS,
+    )
     data: DataConfig = field(default_factory=DataConfig)
     model: ModelConfig = field(default_factory=ModelConfig)
     train: TrainConfig = field(default_factory=TrainConfig)
@@ -123,14 +208,13 @@ class Config:
         return yaml.safe_dump(self.to_dict(), sort_keys=False, allow_unicode=True)
 
     @classmethod
-    def from_dict(cls, values: dict, source: str | None = None) -> "Config":
+    def from_dict(cls, values: dict, source: str | None = None) -> Config:
         """A validated Config from plain data in the shape of the YAML file (e.g. a run's saved config)."""
         if not isinstance(values, dict):
-            raise ConfigError(f"expected a mapping of sections (task, data, model, train), received {values!r}",
-                              source)
+            raise ConfigError(f"expected a mapping of sections (task, data, model, train), received {values!r}", source)
         return build_config(values, {}, source)
 
-    def replace(self, **sections: dict) -> "Config":
+    def replace(self, **sections: dict) -> Config:
         """A copy with some keys changed, e.g. ``cfg.replace(train={"epochs": 2})``; validated."""
         data = self.to_dict()
         for name, values in sections.items():
@@ -143,6 +227,7 @@ class Config:
 
 SECTIONS = {"data": DataConfig, "model": ModelConfig, "train": TrainConfig}
 PATH_KEYS = ("data.train", "data.valid", "data.test", "model.pretrained_vectors")
+
 
 @dataclass
 class Located:
@@ -171,8 +256,13 @@ def _type_problem(key: str, meta: dict, v: Located) -> tuple[Any, str | None]:
     where = describe_key(v, key)
     if isinstance(v.value, yaml.Node):
         return None, f"{where}: received a mapping, expected a single value"
-    check = {"path": _check_path, "paths": _check_path, "bool": _check_bool, "int": _check_int,
-             "float": _check_float}.get(meta["kind"], _check_text)
+    check = {
+        "path": _check_path,
+        "paths": _check_path,
+        "bool": _check_bool,
+        "int": _check_int,
+        "float": _check_float,
+    }.get(meta["kind"], _check_text)
     return check(where, meta, v.value, v.raw)
 
 
@@ -281,8 +371,13 @@ def top_fields() -> dict[str, dataclasses.Field]:
     return {f.name: f for f in fields(Config) if not f.metadata.get("internal")}
 
 
-def build_config(values: dict, located: dict[str, Located], source: str | None, base_dir: Path | None = None,
-                 problems: list[str] | None = None) -> Config:
+def build_config(
+    values: dict,
+    located: dict[str, Located],
+    source: str | None,
+    base_dir: Path | None = None,
+    problems: list[str] | None = None,
+) -> Config:
     """Validate plain ``values`` ({"task": .., "data": {..}, ..}) into a Config, raising all problems at once.
 
     ``located`` maps key paths to where each value came from (for the messages); ``base_dir`` is the folder
@@ -320,8 +415,9 @@ def build_config(values: dict, located: dict[str, Located], source: str | None, 
     )
 
 
-def _build_section(name: str, value: Any, located: dict[str, Located], base_dir: Path | None,
-                   problems: list[str]) -> dict[str, Any] | None:
+def _build_section(
+    name: str, value: Any, located: dict[str, Located], base_dir: Path | None, problems: list[str]
+) -> dict[str, Any] | None:
     """The validated keys of one section (``data``, ``model``, ``train``); problems are appended."""
     if value is None:
         value = {}
@@ -343,8 +439,11 @@ def _build_section(name: str, value: Any, located: dict[str, Located], base_dir:
             problems.append(problem)
             continue
         if path in PATH_KEYS and converted is not None:
-            converted = ([_resolve_path(x, lv, base_dir) for x in converted] if isinstance(converted, list)
-                         else _resolve_path(converted, lv, base_dir))
+            converted = (
+                [_resolve_path(x, lv, base_dir) for x in converted]
+                if isinstance(converted, list)
+                else _resolve_path(converted, lv, base_dir)
+            )
         section[key] = converted
     return section
 
@@ -355,5 +454,3 @@ def _resolve_path(value: str, lv: Located, base_dir: Path | None) -> str:
         base = base_dir if (lv.origin != "--set" and base_dir is not None) else Path.cwd()
         p = base / p
     return str(Path(os.path.normpath(p)))
-
-

@@ -8,7 +8,8 @@ shows as text; ``--no-safe-csv`` turns that off. Probabilities are written with 
 from __future__ import annotations
 
 import csv
-from typing import IO, Iterable
+from collections.abc import Iterable
+from typing import IO
 
 import pandas as pd
 

@@ -22,9 +22,10 @@ import json
 import os
 import shutil
 import tempfile
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import IO, Any, Iterator
+from typing import IO, Any
 
 from ..errors import ResourceError, UsageError
 
@@ -53,11 +54,14 @@ FOLDER_MODE = 0o777 & ~UMASK
 def write_error(exc: OSError, path: str | os.PathLike, hint: str = "") -> Exception:
     """The user-facing error for an OSError while writing ``path``; the OSError itself when it is not one of ours."""
     if exc.errno in DISK_FULL:
-        return ResourceError(f"no space left while writing {path} ({exc.strerror}); free some disk space and run "
-                             f"again{hint or '. The previous file, if any, is unchanged'}")
+        return ResourceError(
+            f"no space left while writing {path} ({exc.strerror}); free some disk space and run "
+            f"again{hint or '. The previous file, if any, is unchanged'}"
+        )
     if exc.errno in NOT_WRITABLE:
-        return UsageError(f"cannot write {path}: {exc.strerror}; choose a folder you can write to, or change its "
-                          f"permissions{hint}")
+        return UsageError(
+            f"cannot write {path}: {exc.strerror}; choose a folder you can write to, or change its permissions{hint}"
+        )
     return exc
 
 
@@ -193,8 +197,10 @@ def _publish(tmp: Path, path: Path, replace: bool) -> None:
         os.rename(tmp, path)
     except OSError as exc:
         if exc.errno in (errno.ENOTEMPTY, errno.EEXIST, errno.ENOTDIR, errno.EISDIR):
-            raise UsageError(f"{path} was created by someone else meanwhile and is not empty; nothing was written "
-                             "there. Choose a new path") from None
+            raise UsageError(
+                f"{path} was created by someone else meanwhile and is not empty; nothing was written "
+                "there. Choose a new path"
+            ) from None
         raise
     fsync_dir(path.parent)
 

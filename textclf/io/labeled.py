@@ -14,9 +14,9 @@ from __future__ import annotations
 import glob
 import os
 from collections import Counter
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterator
 
 from ..errors import DataError, UsageError
 from .tables import BadRow, ReadReport, check_file, iter_chunks
@@ -42,7 +42,7 @@ class RowPolicy:
     keep_empty_labels: bool = False
 
     @classmethod
-    def of(cls, data_config) -> "RowPolicy":
+    def of(cls, data_config) -> RowPolicy:
         """The policy a config's ``data`` section sets (``on_bad_rows``, ``max_bad_fraction``)."""
         return cls(data_config.on_bad_rows == "skip", data_config.max_bad_fraction)
 
@@ -56,9 +56,11 @@ class RowPolicy:
         if not self.over_limit(len(bad_rows), total):
             return
         first = bad_rows[0]
-        raise DataError(f"{where}: {len(bad_rows):,} of {total:,} rows are bad, over the limit of "
-                        f"{self.max_bad_fraction:.1%} ({self.option}); first at line {first.line}: {first.reason}. "
-                        f"Is this the right file?{what}")
+        raise DataError(
+            f"{where}: {len(bad_rows):,} of {total:,} rows are bad, over the limit of "
+            f"{self.max_bad_fraction:.1%} ({self.option}); first at line {first.line}: {first.reason}. "
+            f"Is this the right file?{what}"
+        )
 
 
 @dataclass
@@ -74,15 +76,26 @@ class Labeled:
     def __len__(self) -> int:
         return len(self.texts)
 
-    def subset(self, index: list[int]) -> "Labeled":
+    def subset(self, index: list[int]) -> Labeled:
         """The rows at ``index``, in that order (the report is shared)."""
-        return Labeled([self.texts[i] for i in index], [self.labels[i] for i in index],
-                       [self.lines[i] for i in index], self.path, self.report)
+        return Labeled(
+            [self.texts[i] for i in index],
+            [self.labels[i] for i in index],
+            [self.lines[i] for i in index],
+            self.path,
+            self.report,
+        )
 
 
-def labeled_chunks(path: str | os.PathLike, text_column: str, label_column: str, *, encoding: str = "utf-8",
-                   policy: RowPolicy = RowPolicy(), report: ReadReport | None = None,
-                   ) -> Iterator[tuple[list[str], list[str], list[int]]]:
+def labeled_chunks(
+    path: str | os.PathLike,
+    text_column: str,
+    label_column: str,
+    *,
+    encoding: str = "utf-8",
+    policy: RowPolicy = RowPolicy(),
+    report: ReadReport | None = None,
+) -> Iterator[tuple[list[str], list[str], list[int]]]:
     """The (texts, labels, lines) of a labeled file, chunk by chunk, with the policy's rules applied.
 
     Rows with an empty label are skipped and recorded (``policy.skip``), handed on (``keep_empty_labels``),
@@ -90,8 +103,7 @@ def labeled_chunks(path: str | os.PathLike, text_column: str, label_column: str,
     """
     report = report if report is not None else ReadReport(str(path))
     empty: list[int] = []
-    for chunk in iter_chunks(path, [text_column, label_column], encoding=encoding, skip_bad=policy.skip,
-                             report=report):
+    for chunk in iter_chunks(path, [text_column, label_column], encoding=encoding, skip_bad=policy.skip, report=report):
         texts = chunk.frame[text_column].tolist()
         labels = chunk.frame[label_column].tolist()
         lines = chunk.lines
@@ -106,12 +118,20 @@ def labeled_chunks(path: str | os.PathLike, text_column: str, label_column: str,
         yield texts, labels, lines
     if empty:
         shown = ", ".join(map(str, empty[:5]))
-        raise DataError(f"{path}, column {label_column!r}: {len(empty):,} rows have an empty label (lines {shown}"
-                        f"{', ...' if len(empty) > 5 else ''}); fill them in, remove them, or pass --on-bad-rows skip")
+        raise DataError(
+            f"{path}, column {label_column!r}: {len(empty):,} rows have an empty label (lines {shown}"
+            f"{', ...' if len(empty) > 5 else ''}); fill them in, remove them, or pass --on-bad-rows skip"
+        )
 
 
-def read_labeled(path: str | os.PathLike, text_column: str, label_column: str, *, encoding: str = "utf-8",
-                 policy: RowPolicy = RowPolicy()) -> Labeled:
+def read_labeled(
+    path: str | os.PathLike,
+    text_column: str,
+    label_column: str,
+    *,
+    encoding: str = "utf-8",
+    policy: RowPolicy = RowPolicy(),
+) -> Labeled:
     """Read a whole labeled file into memory: texts and raw label strings, under the ``policy``.
 
     A file with a header but no rows is a DataError.
@@ -136,12 +156,14 @@ def expand_paths(value: str | list[str], key: str = "data.train") -> list[Path]:
     A pattern that matches nothing is a UsageError; each file is checked with :func:`check_file`.
     """
     out: list[Path] = []
-    for item in ([value] if isinstance(value, str) else list(value)):
+    for item in [value] if isinstance(value, str) else list(value):
         if any(ch in item for ch in "*?["):
             matches = sorted(p for p in glob.glob(item, recursive=True) if not os.path.isdir(p))
             if not matches:
-                raise UsageError(f"{key}: the pattern {item} matches no file; check the folder and the pattern "
-                                 "(relative paths in a config resolve against its folder)")
+                raise UsageError(
+                    f"{key}: the pattern {item} matches no file; check the folder and the pattern "
+                    "(relative paths in a config resolve against its folder)"
+                )
             out += [check_file(m, f"{key} file") for m in matches]
         else:
             out.append(check_file(item, f"{key} file"))
@@ -158,8 +180,13 @@ def read_labeled_many(paths: list[Path], text_column: str, label_column: str, **
     for part in parts:
         report.bad_rows += [BadRow(b.line, f"{Path(part.path).name}: {b.reason}") for b in part.report.bad_rows]
         report.truncated_texts += part.report.truncated_texts
-    return Labeled([t for p in parts for t in p.texts], [y for p in parts for y in p.labels],
-                   [n for p in parts for n in p.lines], report.path, report)
+    return Labeled(
+        [t for p in parts for t in p.texts],
+        [y for p in parts for y in p.labels],
+        [n for p in parts for n in p.lines],
+        report.path,
+        report,
+    )
 
 
 # --------------------------------------------------------------------------------------------------
@@ -185,22 +212,29 @@ def check_classes(data: Labeled, task: str, separator: str, label_column: str) -
     if task == "multilabel":
         classes = sorted({lab for row in split_labels(data.labels, task, separator) for lab in row})
         if len(classes) < 2:
-            raise DataError(f"{data.path}, column {label_column!r}: only {len(classes)} distinct label(s) "
-                            f"({', '.join(map(repr, classes))}); a classifier needs at least two")
+            raise DataError(
+                f"{data.path}, column {label_column!r}: only {len(classes)} distinct label(s) "
+                f"({', '.join(map(repr, classes))}); a classifier needs at least two"
+            )
         return classes
     counts = Counter(data.labels)
     if len(counts) < 2:
         only = next(iter(counts))
-        raise DataError(f"{data.path}, column {label_column!r}: every row has the label {only!r}; "
-                        "a classifier needs examples of at least two classes")
+        raise DataError(
+            f"{data.path}, column {label_column!r}: every row has the label {only!r}; "
+            "a classifier needs examples of at least two classes"
+        )
     if task == "binary" and len(counts) > 2:
-        raise DataError(f"{data.path}, column {label_column!r}: task is binary but {len(counts)} labels were found "
-                        f"({', '.join(map(repr, sorted(counts)[:6]))}); set task: multiclass (or auto)")
+        raise DataError(
+            f"{data.path}, column {label_column!r}: task is binary but {len(counts)} labels were found "
+            f"({', '.join(map(repr, sorted(counts)[:6]))}); set task: multiclass (or auto)"
+        )
     return sorted(counts)
 
 
-def stratified_split(data: Labeled, fraction: float, seed: int, task: str, separator: str,
-                     label_column: str) -> tuple[Labeled, Labeled]:
+def stratified_split(
+    data: Labeled, fraction: float, seed: int, task: str, separator: str, label_column: str
+) -> tuple[Labeled, Labeled]:
     """Hold out ``fraction`` of ``data`` for validation, stratified by label for single-label tasks."""
     from sklearn.model_selection import train_test_split
 
@@ -218,7 +252,9 @@ def stratified_split(data: Labeled, fraction: float, seed: int, task: str, separ
         stratify = data.labels
     n_valid = max(int(round(n * fraction)), len(set(data.labels)) if stratify else 1)
     if n_valid >= n:
-        raise DataError(f"{data.path}: {n} rows are too few to hold out a validation split; add rows or give data.valid")
+        raise DataError(
+            f"{data.path}: {n} rows are too few to hold out a validation split; add rows or give data.valid"
+        )
     try:
         tr, va = train_test_split(idx, test_size=n_valid, random_state=seed, stratify=stratify)
     except ValueError as exc:

@@ -18,9 +18,9 @@ run of one label to mix well; the scan measures that run and training warns when
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterator
 
 import numpy as np
 
@@ -63,7 +63,7 @@ class Sample:
         keys = np.concatenate([self.keys, keys])
         items = self.items + items
         if len(items) > self.k:
-            keep = np.argpartition(keys, self.k - 1)[:self.k]
+            keep = np.argpartition(keys, self.k - 1)[: self.k]
             keep = keep[np.argsort(keys[keep], kind="stable")]
             keys, items = keys[keep], [items[i] for i in keep]
         self.keys, self.items = keys, items
@@ -104,8 +104,9 @@ class Scan:
 def _rows(path: Path, cfg, report: ReadReport) -> Iterator[tuple[list[str], list[str], list[int]]]:
     """Texts, labels and lines of the usable rows of one file, chunk by chunk, under the config's row policy."""
     d = cfg.data
-    return labeled_chunks(path, d.text_column, d.label_column, encoding=d.encoding, policy=RowPolicy.of(d),
-                          report=report)
+    return labeled_chunks(
+        path, d.text_column, d.label_column, encoding=d.encoding, policy=RowPolicy.of(d), report=report
+    )
 
 
 def scan(paths: list[Path], cfg, split_valid: bool) -> Scan:
@@ -133,8 +134,9 @@ def scan(paths: list[Path], cfg, split_valid: bool) -> Scan:
             for i in train_i:
                 cells[labels[i]] += 1
             vocab_sample.add(unit_hash(seed, _VOCAB, index[train_i]), [texts[i] for i in train_i])
-            valid_sample.add(unit_hash(seed, _VALID, index[valid_i]),
-                             [(texts[i], labels[i], lines[i]) for i in valid_i])
+            valid_sample.add(
+                unit_hash(seed, _VALID, index[valid_i]), [(texts[i], labels[i], lines[i]) for i in valid_i]
+            )
             valid_rows += len(valid_i)
             row += len(texts)
             n_file += len(texts)
@@ -145,14 +147,17 @@ def scan(paths: list[Path], cfg, split_valid: bool) -> Scan:
         file_train.append(n_train)
         report.rows += part.rows
         report.truncated_texts += part.truncated_texts
-        report.bad_rows += [BadRow(b.line, f"{path.name}: {b.reason}" if len(paths) > 1 else b.reason)
-                            for b in part.bad_rows]
+        report.bad_rows += [
+            BadRow(b.line, f"{path.name}: {b.reason}" if len(paths) > 1 else b.reason) for b in part.bad_rows
+        ]
     RowPolicy.of(d).check_fraction(report.path, report.bad_rows, row)
     valid = None
     if split_valid:
         if not valid_sample.items:
-            raise DataError(f"{report.path}: no rows were held out for validation ({row:,} rows, data.valid_fraction "
-                            f"{d.valid_fraction}); give data.valid or a larger data.valid_fraction")
+            raise DataError(
+                f"{report.path}: no rows were held out for validation ({row:,} rows, data.valid_fraction "
+                f"{d.valid_fraction}); give data.valid or a larger data.valid_fraction"
+            )
         t, y, lines = (list(x) for x in zip(*valid_sample.items))
         valid = Labeled(t, y, lines, f"{report.path} (held out)", ReadReport(report.path, rows=len(t)))
     return Scan(paths, file_rows, file_train, cells, vocab_sample.items, valid, valid_rows, longest, report)
@@ -174,8 +179,9 @@ def sample_file(paths: list[Path], cfg, k: int, salt: int = _VALID) -> tuple[Lab
     return Labeled(t, y, lines, str(paths[0]), report), row
 
 
-def shard_rows(scan_: Scan, cfg, file_index: int, worker: int = 0,
-               workers: int = 1) -> Iterator[tuple[list[str], list[str]]]:
+def shard_rows(
+    scan_: Scan, cfg, file_index: int, worker: int = 0, workers: int = 1
+) -> Iterator[tuple[list[str], list[str]]]:
     """The training rows of one file that belong to worker ``worker``'s shard: (texts, labels) per chunk.
 
     Rows held out for validation (without ``data.valid``) are left out by the same hash as in :func:`scan`;

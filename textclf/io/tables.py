@@ -11,6 +11,7 @@ rows of a chunk are handed on as a ``pandas.DataFrame`` of ``str`` columns.
 
 No TensorFlow here.
 """
+
 from __future__ import annotations
 
 import codecs
@@ -19,16 +20,23 @@ import json
 import os
 import stat
 from collections import Counter
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterator
 
 import pandas as pd
 
 from ..errors import DataError, UsageError
 
-FORMATS = {".csv": "csv", ".tsv": "tsv", ".tab": "tsv", ".jsonl": "jsonl", ".ndjson": "jsonl",
-           ".parquet": "parquet", ".pq": "parquet"}
+FORMATS = {
+    ".csv": "csv",
+    ".tsv": "tsv",
+    ".tab": "tsv",
+    ".jsonl": "jsonl",
+    ".ndjson": "jsonl",
+    ".parquet": "parquet",
+    ".pq": "parquet",
+}
 MAX_TEXT_CHARS = 100_000  # longer texts are cut (and counted): far beyond any sequence length in tokens
 CHUNK_ROWS = 8192
 
@@ -56,7 +64,9 @@ class ReadReport:
         parts = [f"{self.path}: {self.rows:,} rows"]
         if self.bad_rows:
             first = ", ".join(str(b.line) for b in self.bad_rows[:5])
-            parts.append(f"{len(self.bad_rows):,} bad rows skipped (lines {first}{', ...' if len(self.bad_rows) > 5 else ''})")
+            parts.append(
+                f"{len(self.bad_rows):,} bad rows skipped (lines {first}{', ...' if len(self.bad_rows) > 5 else ''})"
+            )
         if self.truncated_texts:
             parts.append(f"{self.truncated_texts:,} texts longer than {MAX_TEXT_CHARS:,} characters were cut")
         return "; ".join(parts)
@@ -68,7 +78,6 @@ class Chunk:
 
     frame: pd.DataFrame
     lines: list[int]
-
 
 
 # --------------------------------------------------------------------------------------------------
@@ -92,7 +101,9 @@ def check_file(path: str | os.PathLike, what: str = "data file") -> Path:
     try:
         st = p.stat()
     except FileNotFoundError:
-        raise UsageError(f"{what} not found: {p}; check the path (relative paths in a config resolve against its folder)") from None
+        raise UsageError(
+            f"{what} not found: {p}; check the path (relative paths in a config resolve against its folder)"
+        ) from None
     except OSError as exc:
         raise DataError(f"{what} {p} cannot be read: {exc.strerror}") from None
     if stat.S_ISDIR(st.st_mode):
@@ -122,19 +133,23 @@ def _decode_error(path: Path, encoding: str, asked: str | None = None) -> DataEr
             try:
                 decoder.decode(raw)
             except UnicodeDecodeError as exc:
-                byte = raw[exc.start:exc.start + 1]
+                byte = raw[exc.start : exc.start + 1]
                 return DataError(
                     f"{path}, line {number}: byte 0x{byte.hex()} at column {exc.start + 1} is not valid {asked or encoding}; "
                     f"if the file is in another encoding, say so with --set data.encoding=latin-1 (or cp1252, "
                     f"utf-16, ...), or --encoding for predict and eval"
                 )
-    return DataError(f"{path}: the file is not valid {asked or encoding}; set data.encoding (or --encoding) to its encoding")
+    return DataError(
+        f"{path}: the file is not valid {asked or encoding}; set data.encoding (or --encoding) to its encoding"
+    )
 
 
 def _columns_problem(path: Path, header: list[str], wanted: list[str]) -> DataError | None:
     dupes = [c for c, n in Counter(header).items() if n > 1]
     if dupes:
-        return DataError(f"{path}, line 1: the header names column {dupes[0]!r} more than once; give each column a unique name")
+        return DataError(
+            f"{path}, line 1: the header names column {dupes[0]!r} more than once; give each column a unique name"
+        )
     missing = [c for c in wanted if c not in header]
     if not missing:
         return None
@@ -142,9 +157,11 @@ def _columns_problem(path: Path, header: list[str], wanted: list[str]) -> DataEr
     hint = ""
     if len(header) == 1 and any(d in header[0] for d in (";", "\t", "|")):
         sep = next(d for d in (";", "\t", "|") if d in header[0])
-        hint = (f"; the header looks separated by {sep!r}, but a {path.suffix} file is read as "
-                f"{'tab' if path.suffix.lower() in ('.tsv', '.tab') else 'comma'}-separated: convert it, "
-                f"or save it as {'.tsv' if sep == chr(9) else '.csv with commas'}")
+        hint = (
+            f"; the header looks separated by {sep!r}, but a {path.suffix} file is read as "
+            f"{'tab' if path.suffix.lower() in ('.tsv', '.tab') else 'comma'}-separated: convert it, "
+            f"or save it as {'.tsv' if sep == chr(9) else '.csv with commas'}"
+        )
     else:
         lower = {c.lower().strip(): c for c in header}
         for m in missing:
@@ -156,9 +173,15 @@ def _columns_problem(path: Path, header: list[str], wanted: list[str]) -> DataEr
     return DataError(f"{path}: column {missing[0]!r} not found; columns found: {found}{hint}")
 
 
-def iter_chunks(path: str | os.PathLike, columns: list[str], *, encoding: str = "utf-8",
-                chunk_rows: int = CHUNK_ROWS, skip_bad: bool = False,
-                report: ReadReport | None = None) -> Iterator[Chunk]:
+def iter_chunks(
+    path: str | os.PathLike,
+    columns: list[str],
+    *,
+    encoding: str = "utf-8",
+    chunk_rows: int = CHUNK_ROWS,
+    skip_bad: bool = False,
+    report: ReadReport | None = None,
+) -> Iterator[Chunk]:
     """Yield the requested ``columns`` of a data file in chunks of ``chunk_rows`` rows, as strings.
 
     Args:
@@ -193,13 +216,16 @@ def _make_chunk(columns: list[str], rows: list[list[str]], lines: list[int], rep
     return Chunk(pd.DataFrame(data, columns=columns), lines)
 
 
-def _iter_delimited(p: Path, columns: list[str], delimiter: str, encoding: str, chunk_rows: int,
-                    skip_bad: bool, report: ReadReport) -> Iterator[Chunk]:
+def _iter_delimited(
+    p: Path, columns: list[str], delimiter: str, encoding: str, chunk_rows: int, skip_bad: bool, report: ReadReport
+) -> Iterator[Chunk]:
     enc = sniff_encoding(p, encoding)
     try:
         f = open(p, encoding=enc, newline="")
     except LookupError:
-        raise UsageError(f"unknown text encoding {encoding!r}; use a Python codec name such as utf-8, latin-1, cp1252 or utf-16") from None
+        raise UsageError(
+            f"unknown text encoding {encoding!r}; use a Python codec name such as utf-8, latin-1, cp1252 or utf-16"
+        ) from None
     with f:
         reader = csv.reader(f, delimiter=delimiter, strict=False)
         try:
@@ -225,11 +251,14 @@ def _iter_delimited(p: Path, columns: list[str], delimiter: str, encoding: str, 
                 if not record:
                     continue  # a blank line
                 if len(record) != width:
-                    reason = (f"expected {width} fields as in the header, found {len(record)}"
-                              + ("; a text with a comma must be quoted" if len(record) > width else ""))
+                    reason = f"expected {width} fields as in the header, found {len(record)}" + (
+                        "; a text with a comma must be quoted" if len(record) > width else ""
+                    )
                     if not skip_bad:
-                        raise DataError(f"{p}, line {start}: {reason}; fix the row or pass --on-bad-rows skip "
-                                        f"(data.on_bad_rows: skip) to leave such rows out")
+                        raise DataError(
+                            f"{p}, line {start}: {reason}; fix the row or pass --on-bad-rows skip "
+                            f"(data.on_bad_rows: skip) to leave such rows out"
+                        )
                     report.bad_rows.append(BadRow(start, reason))
                     continue
                 if any("\x00" in record[i] for i in index):
@@ -249,8 +278,9 @@ def _iter_delimited(p: Path, columns: list[str], delimiter: str, encoding: str, 
             raise DataError(f"{p}: cannot be decoded as {enc}: {exc}; set the encoding") from None
 
 
-def _iter_jsonl(p: Path, columns: list[str], encoding: str, chunk_rows: int, skip_bad: bool,
-                report: ReadReport) -> Iterator[Chunk]:
+def _iter_jsonl(
+    p: Path, columns: list[str], encoding: str, chunk_rows: int, skip_bad: bool, report: ReadReport
+) -> Iterator[Chunk]:
     enc = sniff_encoding(p, encoding)
     rows: list[list[str]] = []
     lines: list[int] = []
@@ -267,16 +297,22 @@ def _iter_jsonl(p: Path, columns: list[str], encoding: str, chunk_rows: int, ski
                         raise ValueError(f"expected a JSON object per line, found {type(obj).__name__}")
                 except ValueError as exc:
                     if not skip_bad:
-                        raise DataError(f"{p}, line {number}: not a JSON object ({exc}); fix the line or pass --on-bad-rows skip") from None
+                        raise DataError(
+                            f"{p}, line {number}: not a JSON object ({exc}); fix the line or pass --on-bad-rows skip"
+                        ) from None
                     report.bad_rows.append(BadRow(number, str(exc)))
                     continue
                 missing = [c for c in columns if c not in obj]
                 if missing:
                     if not rows and not report.rows:
-                        raise DataError(f"{p}, line {number}: key {missing[0]!r} not found; keys found: "
-                                        f"{', '.join(repr(k) for k in obj) or '(none)'}; set data.text_column / data.label_column")
+                        raise DataError(
+                            f"{p}, line {number}: key {missing[0]!r} not found; keys found: "
+                            f"{', '.join(repr(k) for k in obj) or '(none)'}; set data.text_column / data.label_column"
+                        )
                     if not skip_bad:
-                        raise DataError(f"{p}, line {number}: key {missing[0]!r} missing; fix the line or pass --on-bad-rows skip")
+                        raise DataError(
+                            f"{p}, line {number}: key {missing[0]!r} missing; fix the line or pass --on-bad-rows skip"
+                        )
                     report.bad_rows.append(BadRow(number, f"key {missing[0]!r} missing"))
                     continue
                 rows.append([_as_text(obj[c]) for c in columns])
@@ -331,5 +367,3 @@ def _iter_parquet(p: Path, columns: list[str], chunk_rows: int, report: ReadRepo
         yield _make_chunk(columns, rows, lines, report)
     if row == 0:
         raise DataError(f"{p} has no rows")
-
-

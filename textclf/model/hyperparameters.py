@@ -30,7 +30,7 @@ class Hyperparameters:
         return asdict(self)
 
     @classmethod
-    def from_json(cls, obj: dict) -> "Hyperparameters":
+    def from_json(cls, obj: dict) -> Hyperparameters:
         names = {f.name for f in fields(cls)}
         unknown = set(obj) - names
         missing = names - set(obj)

@@ -16,8 +16,8 @@ uses the fast fused kernel; ``cudnn_eligible`` checks that, and a test runs it o
 
 from __future__ import annotations
 
-import numpy as np
 import keras
+import numpy as np
 import tensorflow as tf
 from keras import ops
 
@@ -58,8 +58,14 @@ class WeightedSum(keras.layers.Layer):
 
 def _rnn_layer(hp: Hyperparameters, return_sequences: bool, name: str):
     cls = keras.layers.LSTM if hp.rnn == "lstm" else keras.layers.GRU
-    kwargs = dict(activation="tanh", recurrent_activation="sigmoid", recurrent_dropout=0.0, unroll=False,
-                  use_bias=True, return_sequences=return_sequences)
+    kwargs = dict(
+        activation="tanh",
+        recurrent_activation="sigmoid",
+        recurrent_dropout=0.0,
+        unroll=False,
+        use_bias=True,
+        return_sequences=return_sequences,
+    )
     if hp.rnn == "gru":
         kwargs["reset_after"] = True  # a cuDNN condition for GRU
     layer = cls(hp.units, name=name, **kwargs)
@@ -98,8 +104,9 @@ def build_model(hp: Hyperparameters, seed: int | None = None, output_bias: np.nd
         ngrams = keras.Input(shape=(None,), dtype="int32", name="ngrams")
         ngram_weights = keras.Input(shape=(None,), dtype="float32", name="ngram_weights")
         inputs.update(ngrams=ngrams, ngram_weights=ngram_weights)
-        bag = keras.layers.Embedding(hp.ngram_vocab_size, hp.num_outputs, embeddings_initializer="zeros",
-                                     dtype="float32", name="ngram_embedding")(ngrams)
+        bag = keras.layers.Embedding(
+            hp.ngram_vocab_size, hp.num_outputs, embeddings_initializer="zeros", dtype="float32", name="ngram_embedding"
+        )(ngrams)
         bag = WeightedSum(name="ngram_sum", dtype="float32")([bag, ngram_weights])
         logits = keras.layers.Add(name="add_logits", dtype="float32")([logits, bag])
     return keras.Model(inputs, logits, name="textclf")
@@ -127,8 +134,10 @@ class Inference:
     def __init__(self, model: keras.Model):
         self.model = model
         self.outputs = int(model.output.shape[-1])
-        sig = {name: tf.TensorSpec([None, None], tf.float32 if name == "ngram_weights" else tf.int32)
-               for name in model.input}
+        sig = {
+            name: tf.TensorSpec([None, None], tf.float32 if name == "ngram_weights" else tf.int32)
+            for name in model.input
+        }
 
         @tf.autograph.experimental.do_not_convert
         def infer(inputs):
@@ -162,7 +171,9 @@ def cudnn_eligible(model: keras.Model) -> list[str]:
     """Reasons the recurrent layers would fall back from the cuDNN kernel; empty when all are eligible."""
     problems = []
     for layer in model.layers:
-        inner = [layer.forward_layer, layer.backward_layer] if isinstance(layer, keras.layers.Bidirectional) else [layer]
+        inner = (
+            [layer.forward_layer, layer.backward_layer] if isinstance(layer, keras.layers.Bidirectional) else [layer]
+        )
         for rnn in inner:
             if not isinstance(rnn, (keras.layers.LSTM, keras.layers.GRU)):
                 continue

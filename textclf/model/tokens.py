@@ -11,10 +11,10 @@ from __future__ import annotations
 import re
 import sys
 import unicodedata
-from functools import lru_cache
+from functools import cache
 
 
-@lru_cache(maxsize=None)
+@cache
 def _table(mode: str) -> dict[int, str]:
     """A ``str.translate`` table: control characters to spaces; for the punctuation modes, P* and S* too."""
     table = {c: " " for c in list(range(0x20)) + list(range(0x7F, 0xA0)) + [0x2028, 0x2029, 0xFEFF]}

@@ -46,8 +46,13 @@ class Vectors:
         return self.found / self.words if self.words else 0.0
 
     def summary(self) -> dict:
-        return {"found": self.found, "exact": self.exact, "words": self.words, "file_words": self.file_words,
-                "coverage": round(self.coverage, 4)}
+        return {
+            "found": self.found,
+            "exact": self.exact,
+            "words": self.words,
+            "file_words": self.file_words,
+            "coverage": round(self.coverage, 4),
+        }
 
 
 def _open(path: Path):
@@ -55,8 +60,10 @@ def _open(path: Path):
     try:
         raw = gzip.open(path, "rb") if path.suffix == ".gz" else open(path, "rb")
     except FileNotFoundError:
-        raise DataError(f"{KEY}: {path} does not exist; give the path of a word-vectors text file "
-                        "(relative paths resolve against the config file's folder)") from None
+        raise DataError(
+            f"{KEY}: {path} does not exist; give the path of a word-vectors text file "
+            "(relative paths resolve against the config file's folder)"
+        ) from None
     except IsADirectoryError:
         raise DataError(f"{KEY}: {path} is a directory; give the path of a word-vectors text file") from None
     except OSError as exc:
@@ -79,10 +86,11 @@ def _first_lines(path: Path):
             first = f.readline()
             second = f.readline() if first else ""
         except (UnicodeDecodeError, EOFError, gzip.BadGzipFile, OSError) as exc:
-            raise DataError(f"{KEY}: {path} is not a UTF-8 text file of word vectors ({type(exc).__name__}); "
-                            "a binary word2vec file (.bin) must be converted to the text format first, e.g. with "
-                            "gensim: KeyedVectors.load_word2vec_format(p, binary=True).save_word2vec_format(out)"
-                            ) from None
+            raise DataError(
+                f"{KEY}: {path} is not a UTF-8 text file of word vectors ({type(exc).__name__}); "
+                "a binary word2vec file (.bin) must be converted to the text format first, e.g. with "
+                "gensim: KeyedVectors.load_word2vec_format(p, binary=True).save_word2vec_format(out)"
+            ) from None
     if not first.strip():
         raise _bad(path, 1, "the file is empty", "give a word-vectors text file (one word and its numbers per line)")
     fields = first.split()
@@ -91,13 +99,21 @@ def _first_lines(path: Path):
             raise _bad(path, 2, "no vectors after the header line", "give a file that holds word vectors")
         dim, line, header = int(fields[1]), second.rstrip("\n").rstrip(" ").split(" "), 1
         if len(line) - 1 != dim:
-            raise _bad(path, 2, f"the header says {dim} dimensions, this line has {len(line) - 1} numbers",
-                       "fix the header or the file")
+            raise _bad(
+                path,
+                2,
+                f"the header says {dim} dimensions, this line has {len(line) - 1} numbers",
+                "fix the header or the file",
+            )
         return dim, header
     dim = len(first.rstrip("\n").rstrip(" ").split(" ")) - 1
     if dim < 1:
-        raise _bad(path, 1, "expected a word followed by its numbers, found a single field",
-                   "give a word-vectors text file in the word2vec, GloVe or fastText text format")
+        raise _bad(
+            path,
+            1,
+            "expected a word followed by its numbers, found a single field",
+            "give a word-vectors text file in the word2vec, GloVe or fastText text format",
+        )
     return dim, 0
 
 
@@ -106,8 +122,12 @@ def check_header(path: str | os.PathLike, embedding_dim: int) -> int:
     p = Path(path)
     dim, header = _first_lines(p)
     if dim != embedding_dim:
-        raise _bad(p, 1 + header, f"the vectors have {dim} dimensions, expected model.embedding_dim = {embedding_dim}",
-                   f"set model.embedding_dim: {dim} (or --set model.embedding_dim={dim})")
+        raise _bad(
+            p,
+            1 + header,
+            f"the vectors have {dim} dimensions, expected model.embedding_dim = {embedding_dim}",
+            f"set model.embedding_dim: {dim} (or --set model.embedding_dim={dim})",
+        )
     return dim
 
 
@@ -134,13 +154,15 @@ def read_vectors(path: str | os.PathLike, tokens: list[str], dim: int, seed: int
                 if found is not None:
                     matrix[found[0]], have[found[0]] = found[1], found[2]
         except UnicodeDecodeError as exc:
-            raise DataError(f"{KEY}: {p} is not valid UTF-8 after line {lineno} ({exc.reason}); "
-                            "re-encode it as UTF-8") from None
+            raise DataError(
+                f"{KEY}: {p} is not valid UTF-8 after line {lineno} ({exc.reason}); re-encode it as UTF-8"
+            ) from None
     return _complete(p, matrix, have, file_words, seed)
 
 
-def _vector(p: Path, lineno: int, line: str, dim: int, index: dict[str, int],
-            have: np.ndarray) -> tuple[int, np.ndarray, int] | None:
+def _vector(
+    p: Path, lineno: int, line: str, dim: int, index: dict[str, int], have: np.ndarray
+) -> tuple[int, np.ndarray, int] | None:
     """(row, vector, 2 for an exact match or 1 for a lowercased one) of a line, or None when it is not needed."""
     word, _, rest = line.partition(" ")
     if not rest.strip():
@@ -156,8 +178,12 @@ def _vector(p: Path, lineno: int, line: str, dim: int, index: dict[str, int],
     if len(values) != dim:
         if len(line.split()) > dim + 1:  # a GloVe "word" with spaces in it: the last dim fields are numbers
             return None
-        raise _bad(p, lineno, f"expected {dim} numbers after {word!r}, found {len(values)}",
-                   "every line must have as many numbers as the first one")
+        raise _bad(
+            p,
+            lineno,
+            f"expected {dim} numbers after {word!r}, found {len(values)}",
+            "every line must have as many numbers as the first one",
+        )
     try:
         vec = np.asarray(values, dtype=np.float32)
     except ValueError:
@@ -165,12 +191,17 @@ def _vector(p: Path, lineno: int, line: str, dim: int, index: dict[str, int],
             try:
                 float(value)
             except ValueError:
-                raise _bad(p, lineno, f"{value!r} in the vector of {word!r} is not a number",
-                           "fix the line or remove it") from None
+                raise _bad(
+                    p, lineno, f"{value!r} in the vector of {word!r} is not a number", "fix the line or remove it"
+                ) from None
         raise
     if not np.isfinite(vec).all():
-        raise _bad(p, lineno, f"the vector of {word!r} holds a value that is not finite (nan or inf)",
-                   "fix the line or remove it")
+        raise _bad(
+            p,
+            lineno,
+            f"the vector of {word!r} holds a value that is not finite (nan or inf)",
+            "fix the line or remove it",
+        )
     return i, vec, kind
 
 
@@ -179,13 +210,16 @@ def _complete(p: Path, matrix: np.ndarray, have: np.ndarray, file_words: int, se
     words = max(len(matrix) - 2, 0)
     found = int((have > 0).sum())
     if not found:
-        raise DataError(f"{KEY}: none of the {words:,} vocabulary words is in {p} ({file_words:,} words read); "
-                        "check that the vectors are for the language of the texts and that model.standardize "
-                        "produces the same kind of tokens")
+        raise DataError(
+            f"{KEY}: none of the {words:,} vocabulary words is in {p} ({file_words:,} words read); "
+            "check that the vectors are for the language of the texts and that model.standardize "
+            "produces the same kind of tokens"
+        )
     known = matrix[have > 0]
     rng = np.random.default_rng(seed)
     missing = np.flatnonzero(have == 0)
     missing = missing[missing > 0]
-    matrix[missing] = rng.normal(known.mean(axis=0), known.std(axis=0) + 1e-6,
-                                 size=(len(missing), matrix.shape[1])).astype(np.float32)
+    matrix[missing] = rng.normal(
+        known.mean(axis=0), known.std(axis=0) + 1e-6, size=(len(missing), matrix.shape[1])
+    ).astype(np.float32)
     return Vectors(matrix=matrix, found=found, exact=int((have == 2).sum()), words=words, file_words=file_words)

@@ -17,9 +17,10 @@ under a mask; such texts get the single out-of-vocabulary token instead.
 from __future__ import annotations
 
 from dataclasses import dataclass
+
+import keras
 import numpy as np
 import tensorflow as tf
-import keras
 
 from ..config import STANDARDIZE as STANDARDIZE_MODES
 
@@ -48,8 +49,9 @@ def standardizer(mode: str):
     return standardize
 
 
-def make_layer(mode: str, max_tokens: int | None, ngrams: int | None = None,
-               vocabulary: list[str] | None = None) -> keras.layers.TextVectorization:
+def make_layer(
+    mode: str, max_tokens: int | None, ngrams: int | None = None, vocabulary: list[str] | None = None
+) -> keras.layers.TextVectorization:
     """A ``TextVectorization`` that outputs ragged int ids; with ``vocabulary`` it is ready to use."""
     return keras.layers.TextVectorization(
         max_tokens=max_tokens if vocabulary is None else None,
@@ -85,18 +87,48 @@ class Vocabulary:
         return self.ngram_standardize or self.standardize
 
     @classmethod
-    def fit(cls, texts: list[str], *, max_tokens: int, sequence_length: int, standardize: str, ngrams: int,
-            ngram_max_tokens: int, ngram_length: int = 0, ngram_standardize: str | None = None,
-            batch_size: int = 4096) -> "Vocabulary":
+    def fit(
+        cls,
+        texts: list[str],
+        *,
+        max_tokens: int,
+        sequence_length: int,
+        standardize: str,
+        ngrams: int,
+        ngram_max_tokens: int,
+        ngram_length: int = 0,
+        ngram_standardize: str | None = None,
+        batch_size: int = 4096,
+    ) -> Vocabulary:
         """Adapt the vocabularies on training texts (streamed through tf.data in batches)."""
-        return cls.fit_encode(texts, max_tokens=max_tokens, sequence_length=sequence_length, standardize=standardize,
-                              ngrams=ngrams, ngram_max_tokens=ngram_max_tokens, ngram_length=ngram_length,
-                              ngram_standardize=ngram_standardize, batch_size=batch_size, encode=False)[0]
+        return cls.fit_encode(
+            texts,
+            max_tokens=max_tokens,
+            sequence_length=sequence_length,
+            standardize=standardize,
+            ngrams=ngrams,
+            ngram_max_tokens=ngram_max_tokens,
+            ngram_length=ngram_length,
+            ngram_standardize=ngram_standardize,
+            batch_size=batch_size,
+            encode=False,
+        )[0]
 
     @classmethod
-    def fit_encode(cls, texts: list[str], *, max_tokens: int, sequence_length: int, standardize: str, ngrams: int,
-                   ngram_max_tokens: int, ngram_length: int = 0, ngram_standardize: str | None = None,
-                   batch_size: int = 4096, encode: bool = True) -> tuple["Vocabulary", "Encoded | None"]:
+    def fit_encode(
+        cls,
+        texts: list[str],
+        *,
+        max_tokens: int,
+        sequence_length: int,
+        standardize: str,
+        ngrams: int,
+        ngram_max_tokens: int,
+        ngram_length: int = 0,
+        ngram_standardize: str | None = None,
+        batch_size: int = 4096,
+        encode: bool = True,
+    ) -> tuple[Vocabulary, Encoded | None]:
         """Adapt the vocabularies and encode the same texts, reusing the n-gram ids the IDF was counted from."""
         ds = tf.data.Dataset.from_tensor_slices(_as_tensor(texts)).batch(batch_size)
         layer = make_layer(standardize, max_tokens)
@@ -112,7 +144,7 @@ class Vocabulary:
             df = np.zeros(len(vocab.ngram_tokens), dtype=np.int64)
             encoder = Encoder(vocab, words=False)
             for start in range(0, len(texts), batch_size):
-                values, lengths = encoder.ngram_ids(_as_tensor(texts[start:start + batch_size]))
+                values, lengths = encoder.ngram_ids(_as_tensor(texts[start : start + batch_size]))
                 if encode:
                     ngram_batches.append((values, lengths))
                 doc = np.repeat(np.arange(len(lengths)), lengths)
@@ -126,22 +158,38 @@ class Vocabulary:
         return vocab, vocab.encoder().encode(texts, batch_size, ngram_batches=ngram_batches or None)
 
     def to_json(self) -> dict:
-        return {"tokens": self.tokens, "ngram_tokens": self.ngram_tokens, "ngram_idf": self.ngram_idf,
-                "standardize": self.standardize, "sequence_length": self.sequence_length, "ngrams": self.ngrams,
-                "ngram_length": self.ngram_length, "ngram_standardize": self.ngram_mode}
+        return {
+            "tokens": self.tokens,
+            "ngram_tokens": self.ngram_tokens,
+            "ngram_idf": self.ngram_idf,
+            "standardize": self.standardize,
+            "sequence_length": self.sequence_length,
+            "ngrams": self.ngrams,
+            "ngram_length": self.ngram_length,
+            "ngram_standardize": self.ngram_mode,
+        }
 
     @classmethod
-    def from_json(cls, obj: dict) -> "Vocabulary":
-        vocab = cls(list(obj["tokens"]), obj.get("ngram_tokens"), obj["standardize"], int(obj["sequence_length"]),
-                    int(obj.get("ngrams") or 0), obj.get("ngram_idf"), int(obj.get("ngram_length") or 0),
-                    obj.get("ngram_standardize"))
+    def from_json(cls, obj: dict) -> Vocabulary:
+        vocab = cls(
+            list(obj["tokens"]),
+            obj.get("ngram_tokens"),
+            obj["standardize"],
+            int(obj["sequence_length"]),
+            int(obj.get("ngrams") or 0),
+            obj.get("ngram_idf"),
+            int(obj.get("ngram_length") or 0),
+            obj.get("ngram_standardize"),
+        )
         if vocab.ngram_mode not in STANDARDIZE_MODES:
             raise ValueError(f"unknown ngram_standardize {vocab.ngram_mode!r}")
-        if vocab.ngram_tokens is not None and (vocab.ngram_idf is None or len(vocab.ngram_idf) != len(vocab.ngram_tokens)):
+        if vocab.ngram_tokens is not None and (
+            vocab.ngram_idf is None or len(vocab.ngram_idf) != len(vocab.ngram_tokens)
+        ):
             raise ValueError("ngram_idf does not match ngram_tokens")
         return vocab
 
-    def encoder(self) -> "Encoder":
+    def encoder(self) -> Encoder:
         return Encoder(self)
 
 
@@ -172,7 +220,7 @@ class Encoded:
     def lengths(self) -> np.ndarray:
         return np.diff(self.offsets)
 
-    def take(self, index: np.ndarray) -> "Encoded":
+    def take(self, index: np.ndarray) -> Encoded:
         """The rows in ``index``, in that order, as a new (compact) Encoded set."""
         index = np.asarray(index, dtype=np.int64)
 
@@ -189,10 +237,9 @@ class Encoded:
         return out
 
     @staticmethod
-    def concat(parts: list["Encoded"]) -> "Encoded":
+    def concat(parts: list[Encoded]) -> Encoded:
         """The rows of several Encoded sets, one after another."""
-        out = Encoded(np.concatenate([p.values for p in parts]),
-                      _offsets(np.concatenate([p.lengths for p in parts])))
+        out = Encoded(np.concatenate([p.values for p in parts]), _offsets(np.concatenate([p.lengths for p in parts])))
         if parts[0].ngram_values is not None:
             out.ngram_values = np.concatenate([p.ngram_values for p in parts])
             out.ngram_weights = np.concatenate([p.ngram_weights for p in parts])
@@ -213,7 +260,7 @@ def _pad(values: np.ndarray, offsets: np.ndarray, index: np.ndarray) -> np.ndarr
     lengths = ends - starts
     out = np.zeros((len(index), max(int(lengths.max(initial=1)), 1)), dtype=values.dtype)
     for row, (s, n) in enumerate(zip(starts, lengths)):
-        out[row, :n] = values[s:s + n]
+        out[row, :n] = values[s : s + n]
     return out
 
 
@@ -223,8 +270,11 @@ class Encoder:
     def __init__(self, vocab: Vocabulary, words: bool = True):
         self.vocab = vocab
         self.layer = make_layer(vocab.standardize, None, vocabulary=vocab.tokens) if words else None
-        self.ngram_layer = (make_layer(vocab.ngram_mode, None, vocab.ngrams, vocabulary=vocab.ngram_tokens)
-                            if vocab.ngram_tokens else None)
+        self.ngram_layer = (
+            make_layer(vocab.ngram_mode, None, vocab.ngrams, vocabulary=vocab.ngram_tokens)
+            if vocab.ngram_tokens
+            else None
+        )
         self.idf = np.asarray(vocab.ngram_idf, dtype=np.float32) if vocab.ngram_idf is not None else None
 
     @staticmethod
@@ -277,7 +327,7 @@ class Encoder:
         texts = list(texts) if not isinstance(texts, list) else texts
         parts, lens, nids, nws, nlens = [], [], [], [], []
         for start in range(0, len(texts), batch_size):
-            chunk = _as_tensor(texts[start:start + batch_size])
+            chunk = _as_tensor(texts[start : start + batch_size])
             v, n = self.word_ids(chunk)
             parts.append(v)
             lens.append(n)
@@ -300,8 +350,9 @@ def _offsets(lengths: np.ndarray) -> np.ndarray:
     return np.concatenate([[0], np.cumsum(lengths)]).astype(np.int64)
 
 
-def epoch_batches(lengths: np.ndarray, batch_size: int, rng: np.random.Generator | None,
-                  window: int = 50) -> list[np.ndarray]:
+def epoch_batches(
+    lengths: np.ndarray, batch_size: int, rng: np.random.Generator | None, window: int = 50
+) -> list[np.ndarray]:
     """Row indices of each batch of one epoch.
 
     With ``rng``: shuffle, sort by length within windows of ``window`` batches, and shuffle the batch order.
@@ -310,14 +361,14 @@ def epoch_batches(lengths: np.ndarray, batch_size: int, rng: np.random.Generator
     n = len(lengths)
     if rng is None:
         order = np.argsort(lengths, kind="stable")
-        return [order[i:i + batch_size] for i in range(0, n, batch_size)]
+        return [order[i : i + batch_size] for i in range(0, n, batch_size)]
     perm = rng.permutation(n)
     span = batch_size * window
     parts = []
     for start in range(0, n, span):
-        w = perm[start:start + span]
+        w = perm[start : start + span]
         parts.append(w[np.argsort(lengths[w], kind="stable")])
     order = np.concatenate(parts) if parts else perm
-    batches = [order[i:i + batch_size] for i in range(0, n, batch_size)]
+    batches = [order[i : i + batch_size] for i in range(0, n, batch_size)]
     rng.shuffle(batches)
     return batches

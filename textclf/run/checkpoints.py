@@ -18,8 +18,15 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..io.files import atomic_folder, clean_stale_temp_files, sha256_file
-from .layout import CHECKPOINTS, CKPT_BEST, CKPT_OPTIMIZER, CKPT_STATE, CKPT_VARIABLES, checkpoint_name, \
-    checkpoint_progress
+from .layout import (
+    CHECKPOINTS,
+    CKPT_BEST,
+    CKPT_OPTIMIZER,
+    CKPT_STATE,
+    CKPT_VARIABLES,
+    checkpoint_name,
+    checkpoint_progress,
+)
 
 log = logging.getLogger(__name__)
 
@@ -53,8 +60,9 @@ def _names(folder: Path) -> list[str]:
     return sorted(p.name for p in folder.iterdir() if checkpoint_progress(p.name) is not None)
 
 
-def save_checkpoint(run: Path, epoch: int, step: int, state: dict, variables: list, optimizer: list,
-                    best: list | None, keep: int = 2) -> Path:
+def save_checkpoint(
+    run: Path, epoch: int, step: int, state: dict, variables: list, optimizer: list, best: list | None, keep: int = 2
+) -> Path:
     """Write a checkpoint atomically and keep the newest ``keep``.
 
     ``epoch`` is the number of complete epochs, ``step`` the batches done in the next one. A full disk raises

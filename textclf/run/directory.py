@@ -25,8 +25,28 @@ from typing import Any
 from ..errors import ModelRejected, UsageError
 from ..io.files import atomic_write, is_temp_name, sha256_file, write_bytes, write_json, write_text
 from .checkpoints import remove_checkpoints
-from .layout import (CONFIG, EVALUATIONS, FORMAT, FORMAT_VERSION, HISTORY, LABELS, LOCK, MANIFEST, MB, METRICS,
-                     MODEL, PLOTS, REJECTS, SIZE_CAPS, SMALL_FILE_CAP, THRESHOLDS, VOCAB, WEIGHTS, allowed, cap)
+from .layout import (
+    CONFIG,
+    EVALUATIONS,
+    FORMAT,
+    FORMAT_VERSION,
+    HISTORY,
+    LABELS,
+    LOCK,
+    MANIFEST,
+    MB,
+    METRICS,
+    MODEL,
+    PLOTS,
+    REJECTS,
+    SIZE_CAPS,
+    SMALL_FILE_CAP,
+    THRESHOLDS,
+    VOCAB,
+    WEIGHTS,
+    allowed,
+    cap,
+)
 
 WEIGHTS_MAX_RATIO = 50  # a compressed member that expands more than this is refused (zip bomb)
 
@@ -57,11 +77,12 @@ def prepare_run_dir(path: str | os.PathLike) -> Path:
         if not p.is_dir() or p.is_symlink():
             raise UsageError(f"--run-dir {p} exists and is not a directory; choose a new path")
         if any(p.iterdir()):
-            raise UsageError(f"--run-dir {p} exists and is not empty; textclf never overwrites a run. "
-                             "Choose a new path, or resume it with --resume if it is an interrupted run")
+            raise UsageError(
+                f"--run-dir {p} exists and is not empty; textclf never overwrites a run. "
+                "Choose a new path, or resume it with --resume if it is an interrupted run"
+            )
     p.mkdir(parents=True, exist_ok=True)
     return p
-
 
 
 def write_config(run: Path, config_yaml: str) -> None:
@@ -114,9 +135,19 @@ def _weight_key(variable) -> str:
     return variable.path.replace("/", ":")
 
 
-def save_run(run: Path, *, config_yaml: str, hyperparameters: dict, vocab: dict, labels: dict, model,
-             history: list[dict], metrics: dict, thresholds: dict | None = None,
-             plots: dict[str, bytes] | None = None) -> None:
+def save_run(
+    run: Path,
+    *,
+    config_yaml: str,
+    hyperparameters: dict,
+    vocab: dict,
+    labels: dict,
+    model,
+    history: list[dict],
+    metrics: dict,
+    thresholds: dict | None = None,
+    plots: dict[str, bytes] | None = None,
+) -> None:
     """Write all files of a finished run, then remove the checkpoints, then write the manifest.
 
     Until the manifest exists the run is incomplete, and until every other file is written the checkpoints
@@ -149,7 +180,7 @@ def write_manifest(run: Path) -> None:
 
 def _walk(run: Path) -> list[str]:
     out = []
-    for root, dirs, files in os.walk(run):
+    for root, _, files in os.walk(run):
         rel = Path(root).relative_to(run)
         if rel.parts[:1] == (EVALUATIONS,):
             continue
@@ -169,14 +200,20 @@ def check_run_path(path: str | os.PathLike) -> Path:
     """Refuse anything that is not a local directory before touching it (exit 2)."""
     text = str(path)
     if re.match(r"^[A-Za-z][A-Za-z0-9+.-]*://", text) or text.startswith(("hf:", "s3:", "gs:")):
-        raise UsageError(f"--model {text}: received a URL, but --model must be a textclf run directory on this "
-                         "machine; download the run directory first")
+        raise UsageError(
+            f"--model {text}: received a URL, but --model must be a textclf run directory on this "
+            "machine; download the run directory first"
+        )
     p = Path(text)
     if p.suffix.lower() in (".keras", ".h5", ".hdf5", ".pb", ".pkl", ".joblib") and not p.is_dir():
-        raise UsageError(f"--model {p}: received a single model file, but --model must be a textclf run directory "
-                         "(the folder `textclf train` printed); textclf does not load other model formats")
+        raise UsageError(
+            f"--model {p}: received a single model file, but --model must be a textclf run directory "
+            "(the folder `textclf train` printed); textclf does not load other model formats"
+        )
     if not p.exists():
-        raise UsageError(f"--model {p}: not found; it must be a textclf run directory (the folder `textclf train` printed)")
+        raise UsageError(
+            f"--model {p}: not found; it must be a textclf run directory (the folder `textclf train` printed)"
+        )
     if not p.is_dir():
         raise UsageError(f"--model {p}: must be a textclf run directory, received a file")
     return p
@@ -194,8 +231,10 @@ def verify(run: str | os.PathLike) -> dict[str, dict]:
     files = _read_manifest(run, entries)
     for rel in sorted(entries):
         if rel != MANIFEST and (rel not in files or not allowed(rel)):
-            raise ModelRejected(f"{run}: unexpected file {rel!r} that the manifest does not list; a run directory "
-                                "holds only textclf's own files. Remove it if you trust the rest")
+            raise ModelRejected(
+                f"{run}: unexpected file {rel!r} that the manifest does not list; a run directory "
+                "holds only textclf's own files. Remove it if you trust the rest"
+            )
     for rel, meta in files.items():
         if not allowed(rel):
             raise ModelRejected(f"{run}: the manifest lists {rel!r}, which is not a textclf file")
@@ -205,12 +244,16 @@ def verify(run: str | os.PathLike) -> dict[str, dict]:
         if size > cap(rel):
             raise ModelRejected(f"{run}: {rel} is {size:,} bytes, over its {cap(rel):,}-byte cap; refused unread")
         if size != meta.get("size"):
-            raise ModelRejected(f"{run}: {rel} is {size:,} bytes, the manifest says {meta.get('size')}: the file is "
-                                "truncated or was changed after training")
+            raise ModelRejected(
+                f"{run}: {rel} is {size:,} bytes, the manifest says {meta.get('size')}: the file is "
+                "truncated or was changed after training"
+            )
     for rel, meta in files.items():
         if sha256_file(run / rel) != meta.get("sha256"):
-            raise ModelRejected(f"{run}: checksum mismatch in {rel}: the file was changed after training "
-                                "(or is corrupt); refusing to load it")
+            raise ModelRejected(
+                f"{run}: checksum mismatch in {rel}: the file was changed after training "
+                "(or is corrupt); refusing to load it"
+            )
     return files
 
 
@@ -223,8 +266,10 @@ def _entries(run: Path) -> dict[str, int]:
             rel = full.relative_to(run).as_posix()
             st = os.lstat(full)
             if stat.S_ISLNK(st.st_mode):
-                raise ModelRejected(f"{run}: {rel} is a symbolic link; a run directory may only hold plain files. "
-                                    "Remove it (textclf never follows links out of a run)")
+                raise ModelRejected(
+                    f"{run}: {rel} is a symbolic link; a run directory may only hold plain files. "
+                    "Remove it (textclf never follows links out of a run)"
+                )
             if stat.S_ISDIR(st.st_mode):
                 continue
             if not stat.S_ISREG(st.st_mode):
@@ -241,12 +286,18 @@ def _read_manifest(run: Path, entries: dict[str, int]) -> dict[str, dict]:
     """The manifest's table of files, once the manifest itself is found whole and of this format version."""
     if MANIFEST not in entries:
         if not any(name in entries for name in (CONFIG, MODEL, WEIGHTS)):
-            raise UsageError(f"--model {run}: must be a textclf run directory (the folder `textclf train` printed); "
-                             "this folder holds no textclf files")
-        raise ModelRejected(f"{run}: no {MANIFEST}: the run is incomplete (training did not finish or was killed) "
-                            "or this is not a textclf run directory; train again, or resume it")
+            raise UsageError(
+                f"--model {run}: must be a textclf run directory (the folder `textclf train` printed); "
+                "this folder holds no textclf files"
+            )
+        raise ModelRejected(
+            f"{run}: no {MANIFEST}: the run is incomplete (training did not finish or was killed) "
+            "or this is not a textclf run directory; train again, or resume it"
+        )
     if entries[MANIFEST] > SIZE_CAPS[MANIFEST]:
-        raise ModelRejected(f"{run}: {MANIFEST} is {entries[MANIFEST]:,} bytes, over the {SIZE_CAPS[MANIFEST]:,}-byte cap")
+        raise ModelRejected(
+            f"{run}: {MANIFEST} is {entries[MANIFEST]:,} bytes, over the {SIZE_CAPS[MANIFEST]:,}-byte cap"
+        )
     try:
         manifest = json.loads((run / MANIFEST).read_text(encoding="utf-8"))
         files = manifest["files"]
@@ -257,8 +308,10 @@ def _read_manifest(run: Path, entries: dict[str, int]) -> dict[str, dict]:
     if not valid:
         raise ModelRejected(f"{run}: {MANIFEST} is not a valid textclf manifest; the run directory is damaged")
     if manifest.get("format_version") != FORMAT_VERSION:
-        raise ModelRejected(f"{run}: run format version {manifest.get('format_version')!r}, this textclf reads "
-                            f"version {FORMAT_VERSION}; use the textclf version that trained it")
+        raise ModelRejected(
+            f"{run}: run format version {manifest.get('format_version')!r}, this textclf reads "
+            f"version {FORMAT_VERSION}; use the textclf version that trained it"
+        )
     return files
 
 
@@ -288,7 +341,9 @@ def _read_json(run: Path, name: str) -> Any:
     try:
         return json.loads((run / name).read_text(encoding="utf-8"))
     except (ValueError, UnicodeDecodeError) as exc:
-        raise ModelRejected(f"{run}: {name} is not valid JSON ({exc}); the file is truncated or not a valid {name}") from None
+        raise ModelRejected(
+            f"{run}: {name} is not valid JSON ({exc}); the file is truncated or not a valid {name}"
+        ) from None
 
 
 def read_metrics(run: Path) -> dict:
@@ -332,10 +387,14 @@ def _read_description(run: Path):
         raise ModelRejected(f"{run}: {VOCAB} or {LABELS} is not in textclf's format ({exc!r})") from None
     expected_outputs = 1 if labels["task"] == "binary" else len(classes)
     if hp.num_outputs != expected_outputs:
-        raise ModelRejected(f"{run}: {MODEL} says {hp.num_outputs} outputs, {LABELS} has {len(classes)} classes "
-                            f"({labels['task']}); the files do not belong together")
+        raise ModelRejected(
+            f"{run}: {MODEL} says {hp.num_outputs} outputs, {LABELS} has {len(classes)} classes "
+            f"({labels['task']}); the files do not belong together"
+        )
     if hp.vocab_size != len(vocab.tokens):
-        raise ModelRejected(f"{run}: {MODEL} says a vocabulary of {hp.vocab_size}, {VOCAB} holds {len(vocab.tokens)} tokens")
+        raise ModelRejected(
+            f"{run}: {MODEL} says a vocabulary of {hp.vocab_size}, {VOCAB} holds {len(vocab.tokens)} tokens"
+        )
     return hp, vocab, labels
 
 
@@ -353,10 +412,12 @@ def _read_thresholds(run: Path) -> dict | None:
     if thresholds is None:
         return None
     values = thresholds.get("thresholds") if isinstance(thresholds, dict) else None
-    if not isinstance(values, dict) or not all(isinstance(v, (int, float)) and not isinstance(v, bool)
-                                               and 0 <= v <= 1 for v in values.values()):
-        raise ModelRejected(f"{run}: {THRESHOLDS} is not in textclf's format (expected thresholds between 0 "
-                            "and 1 by label)")
+    if not isinstance(values, dict) or not all(
+        isinstance(v, (int, float)) and not isinstance(v, bool) and 0 <= v <= 1 for v in values.values()
+    ):
+        raise ModelRejected(
+            f"{run}: {THRESHOLDS} is not in textclf's format (expected thresholds between 0 and 1 by label)"
+        )
     return thresholds
 
 
@@ -369,10 +430,14 @@ def load_weights(run: Path, model) -> None:
         with zipfile.ZipFile(path) as zf:
             for info in zf.infolist():
                 if info.file_size > SIZE_CAPS[WEIGHTS] or (
-                        info.compress_size and info.file_size / max(info.compress_size, 1) > WEIGHTS_MAX_RATIO
-                        and info.file_size > 64 * MB):
-                    raise ModelRejected(f"{run}: {WEIGHTS} member {info.filename} would expand to {info.file_size:,} "
-                                        "bytes; refused (a zip bomb or a damaged file)")
+                    info.compress_size
+                    and info.file_size / max(info.compress_size, 1) > WEIGHTS_MAX_RATIO
+                    and info.file_size > 64 * MB
+                ):
+                    raise ModelRejected(
+                        f"{run}: {WEIGHTS} member {info.filename} would expand to {info.file_size:,} "
+                        "bytes; refused (a zip bomb or a damaged file)"
+                    )
         arrays = np.load(path, allow_pickle=False)
         names = set(arrays.files)
     except (zipfile.BadZipFile, OSError, ValueError, EOFError) as exc:
@@ -381,8 +446,10 @@ def load_weights(run: Path, model) -> None:
     extra = names - set(expected)
     missing = set(expected) - names
     if extra or missing:
-        raise ModelRejected(f"{run}: {WEIGHTS} does not match the model in {MODEL}: unexpected arrays "
-                            f"{sorted(extra)[:3]}, missing arrays {sorted(missing)[:3]}")
+        raise ModelRejected(
+            f"{run}: {WEIGHTS} does not match the model in {MODEL}: unexpected arrays "
+            f"{sorted(extra)[:3]}, missing arrays {sorted(missing)[:3]}"
+        )
     with arrays:
         for key, variable in expected.items():
             try:
@@ -390,13 +457,13 @@ def load_weights(run: Path, model) -> None:
             except (ValueError, OSError, zipfile.BadZipFile, EOFError) as exc:
                 raise ModelRejected(f"{run}: {WEIGHTS} is truncated or not a valid weights file ({exc})") from None
             if tuple(value.shape) != tuple(variable.shape):
-                raise ModelRejected(f"{run}: {WEIGHTS} array {key} has shape {tuple(value.shape)}, but {MODEL} builds "
-                                    f"shape {tuple(variable.shape)}; the weights and hyperparameters do not match")
+                raise ModelRejected(
+                    f"{run}: {WEIGHTS} array {key} has shape {tuple(value.shape)}, but {MODEL} builds "
+                    f"shape {tuple(variable.shape)}; the weights and hyperparameters do not match"
+                )
             if value.dtype.kind not in "fiu":
                 raise ModelRejected(f"{run}: {WEIGHTS} array {key} has dtype {value.dtype}, expected numbers")
             variable.assign(value.astype(variable.dtype))
-
-
 
 
 # --------------------------------------------------------------------------------------------------
@@ -453,4 +520,3 @@ def read_small_file(run: str | os.PathLike, name: str) -> Any:
         except csv.Error as exc:
             raise ModelRejected(f"{name} is not a valid CSV file ({exc})") from None
     return text
-

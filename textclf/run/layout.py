@@ -51,9 +51,20 @@ CKPT_STATE, CKPT_VARIABLES, CKPT_OPTIMIZER, CKPT_BEST = "state.json", "variables
 PLOTS = {"curves": CURVES_PNG, "confusion": CONFUSION_PNG}
 
 MB = 1 << 20
-SIZE_CAPS = {CONFIG: 1 * MB, MODEL: 1 * MB, VOCAB: 256 * MB, LABELS: 64 * MB, HISTORY: 16 * MB,
-             METRICS: 64 * MB, MANIFEST: 4 * MB, WEIGHTS: 8192 * MB, REJECTS: 256 * MB, THRESHOLDS: 4 * MB,
-             CURVES_PNG: 16 * MB, CONFUSION_PNG: 64 * MB}
+SIZE_CAPS = {
+    CONFIG: 1 * MB,
+    MODEL: 1 * MB,
+    VOCAB: 256 * MB,
+    LABELS: 64 * MB,
+    HISTORY: 16 * MB,
+    METRICS: 64 * MB,
+    MANIFEST: 4 * MB,
+    WEIGHTS: 8192 * MB,
+    REJECTS: 256 * MB,
+    THRESHOLDS: 4 * MB,
+    CURVES_PNG: 16 * MB,
+    CONFUSION_PNG: 64 * MB,
+}
 LOG_CAP = 512 * MB
 SMALL_FILE_CAP = 1 * MB  # files without a cap of their own, read by `runs` and `show`
 _LOG_NAME = re.compile(r"logs/(train|valid)/events\.out\.tfevents\.[\w.\-]+")
@@ -102,8 +113,11 @@ def is_run_directory(path: str | os.PathLike) -> bool:
         pass
     if not os.path.lexists(p / CONFIG):
         return False
-    return (os.path.lexists(p / CHECKPOINTS) or os.path.lexists(p / LOCK)
-            or (os.path.lexists(p / MODEL) and os.path.lexists(p / WEIGHTS)))
+    return (
+        os.path.lexists(p / CHECKPOINTS)
+        or os.path.lexists(p / LOCK)
+        or (os.path.lexists(p / MODEL) and os.path.lexists(p / WEIGHTS))
+    )
 
 
 def run_containing(path: str | os.PathLike) -> Path | None:

@@ -27,10 +27,9 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import ModelRejected, UsageError
-from . import layout
-from .checkpoints import latest_checkpoint_name
 from ..model.hyperparameters import parameter_count
-from . import directory
+from . import directory, layout
+from .checkpoints import latest_checkpoint_name
 from .directory import read_small_file
 
 TASKS = ("binary", "multiclass", "multilabel")
@@ -39,14 +38,46 @@ HEADLINE = ("rows", "accuracy", "macro_f1", "weighted_f1", "micro_f1", "subset_a
 SORT_KEYS = ("created", "name", "valid", "test", "seconds")
 # what shell completion offers for --sort: the keys, and the figures runs usually have
 SORT_COMPLETIONS = SORT_KEYS + ("valid.macro_f1", "valid.micro_f1", "test.macro_f1", "test.micro_f1", "test.roc_auc")
-SETTINGS = ("model.rnn", "model.units", "model.layers", "model.bidirectional", "model.embedding_dim",
-            "train.epochs", "train.batch_size", "train.learning_rate", "data.train")
-HIGHLIGHTS = ("task", "data.text_column", "data.label_column", "data.valid_fraction", "model.max_tokens",
-              "model.sequence_length", "model.standardize", "model.embedding_dim", "model.rnn", "model.units",
-              "model.layers", "model.bidirectional", "model.pooling", "model.embedding_dropout", "model.dropout",
-              "model.ngrams", "model.ngram_max_tokens", "train.epochs", "train.batch_size", "train.learning_rate",
-              "train.ngram_learning_rate", "train.seed", "train.early_stopping_patience", "train.class_weight",
-              "train.mixed_precision", "train.device", "train.threshold_objective")
+SETTINGS = (
+    "model.rnn",
+    "model.units",
+    "model.layers",
+    "model.bidirectional",
+    "model.embedding_dim",
+    "train.epochs",
+    "train.batch_size",
+    "train.learning_rate",
+    "data.train",
+)
+HIGHLIGHTS = (
+    "task",
+    "data.text_column",
+    "data.label_column",
+    "data.valid_fraction",
+    "model.max_tokens",
+    "model.sequence_length",
+    "model.standardize",
+    "model.embedding_dim",
+    "model.rnn",
+    "model.units",
+    "model.layers",
+    "model.bidirectional",
+    "model.pooling",
+    "model.embedding_dropout",
+    "model.dropout",
+    "model.ngrams",
+    "model.ngram_max_tokens",
+    "train.epochs",
+    "train.batch_size",
+    "train.learning_rate",
+    "train.ngram_learning_rate",
+    "train.seed",
+    "train.early_stopping_patience",
+    "train.class_weight",
+    "train.mixed_precision",
+    "train.device",
+    "train.threshold_objective",
+)
 _STAMP = re.compile(r"-(\d{8}-\d{6})(?:-\d+)?$")
 
 
@@ -72,8 +103,10 @@ class _Reader:
             self.note(str(exc))
             return None
         if value is not None and kind is not None and not isinstance(value, kind):
-            self.note(f"{name} is not in textclf's format (expected a JSON/YAML {kind.__name__}, "
-                      f"found {type(value).__name__})")
+            self.note(
+                f"{name} is not in textclf's format (expected a JSON/YAML {kind.__name__}, "
+                f"found {type(value).__name__})"
+            )
             return None
         return value
 
@@ -142,13 +175,11 @@ def _check_manifest(reader: _Reader, manifest: Any) -> dict:
         return {}
     files = manifest.get("files")
     if manifest.get("format") != layout.FORMAT or not isinstance(files, dict):
-        reader.note(f"{layout.MANIFEST} is not a textclf manifest (no \"format\": \"{layout.FORMAT}\" "
-                    "or no \"files\" table)")
+        reader.note(f'{layout.MANIFEST} is not a textclf manifest (no "format": "{layout.FORMAT}" or no "files" table)')
         return {}
     for required in layout.REQUIRED:
         if required not in files:
-            reader.note(f"{layout.MANIFEST} does not list {required}; the run was not saved by textclf "
-                        "or was edited")
+            reader.note(f"{layout.MANIFEST} does not list {required}; the run was not saved by textclf or was edited")
             return files
     for rel, meta in sorted(files.items()):
         if not isinstance(meta, dict):
@@ -163,8 +194,10 @@ def _check_manifest(reader: _Reader, manifest: Any) -> dict:
             reader.note(f"{rel} is not a regular file (a link, FIFO or folder)")
             break
         if st.st_size != meta.get("size"):
-            reader.note(f"{rel} is {st.st_size:,} bytes, {layout.MANIFEST} says {meta.get('size')}: "
-                        "truncated or changed after training")
+            reader.note(
+                f"{rel} is {st.st_size:,} bytes, {layout.MANIFEST} says {meta.get('size')}: "
+                "truncated or changed after training"
+            )
             break
     return files
 
@@ -174,8 +207,10 @@ def _check_labels(reader: _Reader, labels: Any) -> tuple[str | None, list[str] |
         return None, None
     task, classes = labels.get("task"), labels.get("classes")
     if task not in TASKS or not isinstance(classes, list) or not all(isinstance(c, str) for c in classes):
-        reader.note(f"{layout.LABELS} is not in textclf's format (expected \"task\" one of {', '.join(TASKS)} "
-                    "and \"classes\" a list of strings)")
+        reader.note(
+            f'{layout.LABELS} is not in textclf\'s format (expected "task" one of {", ".join(TASKS)} '
+            'and "classes" a list of strings)'
+        )
         return (task if task in TASKS else None), None
     return task, classes
 
@@ -258,14 +293,25 @@ def summarize_run(path: str | os.PathLike) -> RunSummary:
     best = _get(metrics, "best_epoch")
     epochs_run = _get(metrics, "epochs_run")
     return RunSummary(
-        name=run.name, path=str(run), created=_created(run), status=status, problem=reader.problem,
-        task=task if isinstance(task, str) else None, classes=len(classes) if classes is not None else None,
-        checkpoint=checkpoint, best_epoch=best if isinstance(best, int) else None,
-        epochs_run=epochs_run if isinstance(epochs_run, int) else None, metric=metric,
-        valid=valid.get(metric) if metric else None, test=test.get(metric) if metric else None,
-        valid_metrics=valid, test_metrics=test,
+        name=run.name,
+        path=str(run),
+        created=_created(run),
+        status=status,
+        problem=reader.problem,
+        task=task if isinstance(task, str) else None,
+        classes=len(classes) if classes is not None else None,
+        checkpoint=checkpoint,
+        best_epoch=best if isinstance(best, int) else None,
+        epochs_run=epochs_run if isinstance(epochs_run, int) else None,
+        metric=metric,
+        valid=valid.get(metric) if metric else None,
+        test=test.get(metric) if metric else None,
+        valid_metrics=valid,
+        test_metrics=test,
         fit_seconds=_number(_get(metrics, "timing.fit_seconds")),
-        train_phase_seconds=_number(_get(metrics, "timing.train_phase_seconds")), settings=settings)
+        train_phase_seconds=_number(_get(metrics, "timing.train_phase_seconds")),
+        settings=settings,
+    )
 
 
 def list_runs(runs_dir: str | os.PathLike = "runs", sort: str = "created") -> list[RunSummary]:
@@ -285,13 +331,17 @@ def list_runs(runs_dir: str | os.PathLike = "runs", sort: str = "created") -> li
     base = Path(runs_dir)
     key = _sort_key(sort)
     if not base.exists():
-        raise UsageError(f"{base}: no such folder; give the folder that holds your run directories "
-                         "(train.runs_dir, default runs/), e.g. textclf runs path/to/runs")
+        raise UsageError(
+            f"{base}: no such folder; give the folder that holds your run directories "
+            "(train.runs_dir, default runs/), e.g. textclf runs path/to/runs"
+        )
     if not base.is_dir():
         raise UsageError(f"{base} is a file; give the folder that holds your run directories")
     if layout.looks_like_run(base) and not any(layout.looks_like_run(p) for p in _subdirs(base)):
-        raise UsageError(f"{base} is a run directory itself; list its parent folder ({base.parent}), "
-                         f"or see this run with: textclf show {base}")
+        raise UsageError(
+            f"{base} is a run directory itself; list its parent folder ({base.parent}), "
+            f"or see this run with: textclf show {base}"
+        )
     summaries = [summarize_run(p) for p in _subdirs(base) if layout.looks_like_run(p)]
     return _sorted(summaries, key, sort)
 
@@ -310,8 +360,10 @@ def _sort_key(sort: str) -> tuple[str, str | None]:
     split, _, name = sort.partition(".")
     if split in ("valid", "test") and name:
         return split, name
-    raise UsageError(f"--sort {sort}: expected one of {', '.join(SORT_KEYS)}, or valid.METRIC / test.METRIC "
-                     "for a figure in metrics.json (e.g. valid.macro_f1, test.roc_auc)")
+    raise UsageError(
+        f"--sort {sort}: expected one of {', '.join(SORT_KEYS)}, or valid.METRIC / test.METRIC "
+        "for a figure in metrics.json (e.g. valid.macro_f1, test.roc_auc)"
+    )
 
 
 def _sorted(runs: list[RunSummary], key: tuple[str, str | None], sort: str) -> list[RunSummary]:
@@ -330,8 +382,10 @@ def _sorted(runs: list[RunSummary], key: tuple[str, str | None], sort: str) -> l
         figures = (lambda r: r.valid_metrics) if what == "valid" else (lambda r: r.test_metrics)
         if runs and not any(metric in figures(r) for r in runs):
             known = sorted({k for r in runs for k in figures(r)})
-            raise UsageError(f"--sort {sort}: no run has {metric} in its {what} metrics; "
-                             f"available: {', '.join(f'{what}.{k}' for k in known) or 'none'}")
+            raise UsageError(
+                f"--sort {sort}: no run has {metric} in its {what} metrics; "
+                f"available: {', '.join(f'{what}.{k}' for k in known) or 'none'}"
+            )
         value, lower_first = (lambda r: figures(r).get(metric)), "loss" in metric
     have = [r for r in by_time if value(r) is not None]
     rest = [r for r in by_time if value(r) is None]
@@ -360,16 +414,42 @@ def format_runs(runs: list[RunSummary]) -> str:
     """The summaries as a table, one line per run, status last (a damaged run's reason can be long)."""
     if not runs:
         return "no run directories"
-    header = ["NAME", "CREATED", "TASK", "BEST", "METRIC", "VALID", "TEST", "SECONDS", "MODEL", "EPOCHS", "BATCH",
-              "TRAIN DATA", "STATUS"]
+    header = [
+        "NAME",
+        "CREATED",
+        "TASK",
+        "BEST",
+        "METRIC",
+        "VALID",
+        "TEST",
+        "SECONDS",
+        "MODEL",
+        "EPOCHS",
+        "BATCH",
+        "TRAIN DATA",
+        "STATUS",
+    ]
     rows = []
     for r in runs:
         best = f"{r.best_epoch}/{r.epochs_run}" if r.best_epoch is not None and r.epochs_run else _fmt(r.best_epoch)
         train = r.settings.get("data.train")
-        rows.append([r.name, r.created.strftime("%Y-%m-%d %H:%M") if r.created else "-", r.task or "-", best,
-                     r.metric or "-", _fmt(r.valid), _fmt(r.test), _fmt(r.fit_seconds, 1),
-                     _model_text(r.settings), _fmt(r.settings.get("train.epochs")),
-                     _fmt(r.settings.get("train.batch_size")), Path(train).name if train else "-", r.status_text])
+        rows.append(
+            [
+                r.name,
+                r.created.strftime("%Y-%m-%d %H:%M") if r.created else "-",
+                r.task or "-",
+                best,
+                r.metric or "-",
+                _fmt(r.valid),
+                _fmt(r.test),
+                _fmt(r.fit_seconds, 1),
+                _model_text(r.settings),
+                _fmt(r.settings.get("train.epochs")),
+                _fmt(r.settings.get("train.batch_size")),
+                Path(train).name if train else "-",
+                r.status_text,
+            ]
+        )
     return _table(header, rows)
 
 
@@ -405,8 +485,11 @@ def _per_class(split: Any) -> list[dict]:
     table = split.get("per_class") or split.get("per_label") if isinstance(split, dict) else None
     if not isinstance(table, dict):
         return []
-    rows = [dict(name=name, **{k: v for k, v in figures.items() if k in ("f1", "precision", "recall", "support")})
-            for name, figures in table.items() if isinstance(figures, dict) and _number(figures.get("f1")) is not None]
+    rows = [
+        dict(name=name, **{k: v for k, v in figures.items() if k in ("f1", "precision", "recall", "support")})
+        for name, figures in table.items()
+        if isinstance(figures, dict) and _number(figures.get("f1")) is not None
+    ]
     rows.sort(key=lambda r: (r["f1"], -(r.get("support") or 0), r["name"]))
     return rows
 
@@ -458,15 +541,7 @@ def show_run(path: str | os.PathLike, verify: bool = True) -> dict:
     Raises:
         UsageError: ``path`` is not a folder, or holds no textclf file.
     """
-    run = Path(path)
-    if not run.exists():
-        raise UsageError(f"{run}: not found; give a run directory (the folder `textclf train` printed, "
-                         "or one listed by `textclf runs`)")
-    if not run.is_dir():
-        raise UsageError(f"{run} is a file; give a run directory (the folder `textclf train` printed)")
-    if not layout.looks_like_run(run):
-        raise UsageError(f"{run} holds no textclf run files (config.yaml, manifest.json, ...); give a run "
-                         "directory, or list the runs in a folder with: textclf runs " + str(run))
+    run = _run_folder(path)
     summary = summarize_run(run)
     reader = _Reader(run)
     config = reader.read(layout.CONFIG)
@@ -482,25 +557,48 @@ def show_run(path: str | os.PathLike, verify: bool = True) -> dict:
     out = summary.to_json()
     if reader.problem and out["status"] != "damaged":
         out.update(status="damaged", problem=reader.problem, status_text=f"damaged: {reader.problem}")
-    out.update({
-        "manifest": _manifest_check(run, verify),
-        "task": task or summary.task,
-        "classes": {"count": len(classes), "first": classes[:20]} if classes is not None else None,
-        "data": _data_files(config, metrics, state),
-        "config": {k: _get(config, k) for k in HIGHLIGHTS if _get(config, k) is not None},
-        "vocabulary": ({"tokens": hp.get("vocab_size"), "ngrams": hp.get("ngram_vocab_size") or 0}
-                       if "vocab_size" in hp else None),
-        "parameters": parameter_count(hp) if hp else None,
-        "history": history,
-        "metric": main_metric(task or summary.task),
-        "metrics": splits,
-        "worst_classes": {"split": worst_split, "rows": _per_class(metrics.get(worst_split))[:5]},
-        "timing": {k: v for k, v in timing.items() if _number(v) is not None},
-        "thresholds": _thresholds(reader, task, metrics),
-        "plots": _plots(run),
-        "paths": _paths(run),
-    })
+    out.update(
+        {
+            "manifest": _manifest_check(run, verify),
+            "task": task or summary.task,
+            "classes": {"count": len(classes), "first": classes[:20]} if classes is not None else None,
+            "data": _data_files(config, metrics, state),
+            "config": {k: _get(config, k) for k in HIGHLIGHTS if _get(config, k) is not None},
+            "vocabulary": (
+                {"tokens": hp.get("vocab_size"), "ngrams": hp.get("ngram_vocab_size") or 0}
+                if "vocab_size" in hp
+                else None
+            ),
+            "parameters": parameter_count(hp) if hp else None,
+            "history": history,
+            "metric": main_metric(task or summary.task),
+            "metrics": splits,
+            "worst_classes": {"split": worst_split, "rows": _per_class(metrics.get(worst_split))[:5]},
+            "timing": {k: v for k, v in timing.items() if _number(v) is not None},
+            "thresholds": _thresholds(reader, task, metrics),
+            "plots": _plots(run),
+            "paths": _paths(run),
+        }
+    )
     return out
+
+
+def _run_folder(path: str | os.PathLike) -> Path:
+    """``path`` as a run directory to show; a missing path, a file or a folder without run files is refused."""
+    run = Path(path)
+    if not run.exists():
+        raise UsageError(
+            f"{run}: not found; give a run directory (the folder `textclf train` printed, "
+            "or one listed by `textclf runs`)"
+        )
+    if not run.is_dir():
+        raise UsageError(f"{run} is a file; give a run directory (the folder `textclf train` printed)")
+    if not layout.looks_like_run(run):
+        raise UsageError(
+            f"{run} holds no textclf run files (config.yaml, manifest.json, ...); give a run "
+            "directory, or list the runs in a folder with: textclf runs " + str(run)
+        )
+    return run
 
 
 def _progress(reader: _Reader, summary: RunSummary) -> tuple[list[dict], dict | None]:
@@ -536,8 +634,14 @@ def _data_files(config: Any, metrics: dict, state: dict | None) -> list[dict]:
         file = _get(config, key)
         if file is None and not (fingerprints or {}).get(key):
             continue
-        data.append({"key": key, "path": file, "sha256": (fingerprints or {}).get(key),
-                     "exists": bool(file) and Path(file).is_file()})
+        data.append(
+            {
+                "key": key,
+                "path": file,
+                "sha256": (fingerprints or {}).get(key),
+                "exists": bool(file) and Path(file).is_file(),
+            }
+        )
     return data
 
 
@@ -562,24 +666,34 @@ def _row(label: str, value: Any) -> str:
 def _show_head(info: dict) -> list[str]:
     """Status, manifest, task, data files, config and model size."""
     m = info["manifest"]
-    lines = [_row("run", info["paths"]["run"]), _row("status", info["status_text"]),
-             _row("manifest", ("verified: " if m["verified"] else "NOT verified: " if m["verified"] is False else "")
-                  + m["message"])]
+    lines = [
+        _row("run", info["paths"]["run"]),
+        _row("status", info["status_text"]),
+        _row(
+            "manifest",
+            ("verified: " if m["verified"] else "NOT verified: " if m["verified"] is False else "") + m["message"],
+        ),
+    ]
     if info.get("created"):
         lines.append(_row("created", info["created"].replace("T", " ")))
     classes, task = info.get("classes"), info.get("task") or "-"
     if classes:
         shown = ", ".join(classes["first"][:10])
         more = classes["count"] - min(10, len(classes["first"]))
-        lines.append(_row("task", f"{task}, {classes['count']} classes: {shown}"
-                          + (f", ... ({more} more)" if more > 0 else "")))
+        lines.append(
+            _row("task", f"{task}, {classes['count']} classes: {shown}" + (f", ... ({more} more)" if more > 0 else ""))
+        )
     else:
         lines.append(_row("task", task))
     for i, d in enumerate(info["data"]):
         sha = (d["sha256"] or "")[:16]
         state = "" if d["exists"] or not d["path"] else "  (missing now)"
-        lines.append(_row("data" if i == 0 else "", f"{d['key'].split('.')[1]} {d['path'] or '-'}"
-                          + (f"  sha256 {sha}..." if sha else "") + state))
+        lines.append(
+            _row(
+                "data" if i == 0 else "",
+                f"{d['key'].split('.')[1]} {d['path'] or '-'}" + (f"  sha256 {sha}..." if sha else "") + state,
+            )
+        )
     if info.get("data") and not any(d["key"] == "data.valid" and d["path"] for d in info["data"]):
         frac = info["config"].get("data.valid_fraction")
         lines.append(_row("", "valid split from train" + (f" ({frac:.0%})" if isinstance(frac, float) else "")))
@@ -590,14 +704,24 @@ def _show_config(info: dict) -> list[str]:
     cfg, lines = info["config"], []
     if cfg:
         model = _model_text({k: cfg.get(k) for k in SETTINGS})
-        parts = [f"model {model}", f"embedding {cfg.get('model.embedding_dim')}", f"pooling {cfg.get('model.pooling')}",
-                 f"dropout {cfg.get('model.embedding_dropout')}/{cfg.get('model.dropout')}",
-                 f"n-grams {cfg.get('model.ngrams')}", f"sequence {cfg.get('model.sequence_length')}"]
+        parts = [
+            f"model {model}",
+            f"embedding {cfg.get('model.embedding_dim')}",
+            f"pooling {cfg.get('model.pooling')}",
+            f"dropout {cfg.get('model.embedding_dropout')}/{cfg.get('model.dropout')}",
+            f"n-grams {cfg.get('model.ngrams')}",
+            f"sequence {cfg.get('model.sequence_length')}",
+        ]
         lines.append(_row("config", ", ".join(parts)))
-        parts = [f"epochs {cfg.get('train.epochs')}", f"batch {cfg.get('train.batch_size')}",
-                 f"lr {cfg.get('train.learning_rate')}", f"n-gram lr {cfg.get('train.ngram_learning_rate')}",
-                 f"seed {cfg.get('train.seed')}", f"patience {cfg.get('train.early_stopping_patience')}",
-                 f"class_weight {cfg.get('train.class_weight')}"]
+        parts = [
+            f"epochs {cfg.get('train.epochs')}",
+            f"batch {cfg.get('train.batch_size')}",
+            f"lr {cfg.get('train.learning_rate')}",
+            f"n-gram lr {cfg.get('train.ngram_learning_rate')}",
+            f"seed {cfg.get('train.seed')}",
+            f"patience {cfg.get('train.early_stopping_patience')}",
+            f"class_weight {cfg.get('train.class_weight')}",
+        ]
         lines.append(_row("", ", ".join(parts)))
     if info.get("vocabulary"):
         v = info["vocabulary"]
@@ -614,8 +738,13 @@ def _show_history(info: dict) -> list[str]:
     val_metrics = [c for c in first if c.startswith("val_") and c != "val_loss"]
     cols = [c for c in ("epoch", "loss", "val_loss", *val_metrics, "seconds") if c in first]
     best = info.get("best_epoch")
-    body = [[_fmt(r.get(c), 1 if c == "seconds" else 4) + (" *" if c == "epoch" and r.get("epoch") == best else "")
-             for c in cols] for r in info["history"]]
+    body = [
+        [
+            _fmt(r.get(c), 1 if c == "seconds" else 4) + (" *" if c == "epoch" and r.get("epoch") == best else "")
+            for c in cols
+        ]
+        for r in info["history"]
+    ]
     lines = ["", "history", _table(cols, body, indent="  ")]
     if best is not None:
         so_far = info["status"] == "resumable"
@@ -633,10 +762,15 @@ def _show_metrics(info: dict) -> list[str]:
         lines += ["", _table(["metrics"] + names, body)]
     worst = info["worst_classes"]
     if worst["rows"]:
-        body = [[r["name"], _fmt(r.get("f1")), _fmt(r.get("precision")), _fmt(r.get("recall")), _fmt(r.get("support"))]
-                for r in worst["rows"]]
-        lines += ["", f"lowest F1 ({worst['split']}, worst {len(worst['rows'])})",
-                  _table(["class", "f1", "precision", "recall", "support"], body, indent="  ")]
+        body = [
+            [r["name"], _fmt(r.get("f1")), _fmt(r.get("precision")), _fmt(r.get("recall")), _fmt(r.get("support"))]
+            for r in worst["rows"]
+        ]
+        lines += [
+            "",
+            f"lowest F1 ({worst['split']}, worst {len(worst['rows'])})",
+            _table(["class", "f1", "precision", "recall", "support"], body, indent="  "),
+        ]
     return lines
 
 
@@ -645,9 +779,11 @@ def _show_tail(info: dict) -> list[str]:
     lines = [""]
     t = info["timing"]
     if t:
-        parts = [f"training {t['fit_seconds']:.1f}s" if "fit_seconds" in t else None,
-                 f"train phase {t['train_phase_seconds']:.1f}s" if "train_phase_seconds" in t else None,
-                 f"TensorFlow start {t['tensorflow_start_seconds']:.1f}s" if "tensorflow_start_seconds" in t else None]
+        parts = [
+            f"training {t['fit_seconds']:.1f}s" if "fit_seconds" in t else None,
+            f"train phase {t['train_phase_seconds']:.1f}s" if "train_phase_seconds" in t else None,
+            f"TensorFlow start {t['tensorflow_start_seconds']:.1f}s" if "tensorflow_start_seconds" in t else None,
+        ]
         lines.append(_row("timing", ", ".join(p for p in parts if p)))
     thr = info.get("thresholds")
     if thr:

@@ -18,8 +18,8 @@ Refused, as a :class:`~textclf.errors.UsageError` (exit 2) that changes nothing:
 from __future__ import annotations
 
 import os
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Iterable
 
 from ..errors import UsageError
 from .layout import run_containing
@@ -35,9 +35,18 @@ def same_path(a: str | os.PathLike, b: str | os.PathLike) -> bool:
         return False
 
 
-def check_output(path: str | os.PathLike, option: str = "--output", *, inputs: Iterable = (),
-                 others: Iterable = (), folder: bool = False, overwrite: bool = True,
-                 example: str = "predictions.csv", create_parent: bool = False, hint: str = "") -> Path:
+def check_output(
+    path: str | os.PathLike,
+    option: str = "--output",
+    *,
+    inputs: Iterable = (),
+    others: Iterable = (),
+    folder: bool = False,
+    overwrite: bool = True,
+    example: str = "predictions.csv",
+    create_parent: bool = False,
+    hint: str = "",
+) -> Path:
     """Refuse an output path a command must not write (see the module docstring); returns it as a Path.
 
     Args:
@@ -56,17 +65,20 @@ def check_output(path: str | os.PathLike, option: str = "--output", *, inputs: I
     places = [out.parent, Path(os.path.realpath(out)).parent] + ([out] if out.is_dir() else [])
     run = next((r for r in map(run_containing, places) if r is not None), None)
     if run is not None:
-        raise UsageError(f"{option} {out} is inside the run directory {run}, whose files are sealed by its "
-                         f"manifest; write it elsewhere{hint} (the run is left unchanged)")
+        raise UsageError(
+            f"{option} {out} is inside the run directory {run}, whose files are sealed by its "
+            f"manifest; write it elsewhere{hint} (the run is left unchanged)"
+        )
     for given in inputs:
         what, given = given if isinstance(given, tuple) else ("an input of this command", given)
         if given is not None and same_path(out, given):
-            raise UsageError(f"{option} {out} is {what} ({given}); choose another path (the input is left "
-                             "unchanged)")
+            raise UsageError(f"{option} {out} is {what} ({given}); choose another path (the input is left unchanged)")
     for other in others:
         if other is not None and same_path(out, other):
-            raise UsageError(f"{option} {out} names the same file as another output of this command ({other}); "
-                             "give each output its own path")
+            raise UsageError(
+                f"{option} {out} names the same file as another output of this command ({other}); "
+                "give each output its own path"
+            )
     if folder:
         _check_folder(out, option, overwrite)
     else:
@@ -93,5 +105,7 @@ def _check_folder(out: Path, option: str, existing_ok: bool) -> None:
     if out.is_symlink():
         raise UsageError(f"{option} {out} is a symbolic link; give a new folder path")
     if out.is_dir() and any(out.iterdir()):
-        raise UsageError(f"{option} {out} exists and is not empty; textclf never overwrites a folder. Choose a "
-                         "new path, or remove the old one first")
+        raise UsageError(
+            f"{option} {out} exists and is not empty; textclf never overwrites a folder. Choose a "
+            "new path, or remove the old one first"
+        )

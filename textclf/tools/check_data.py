@@ -16,8 +16,18 @@ from pathlib import Path
 
 from ..config import Config
 from ..errors import DataError, UsageError
-from ..io.labeled import (Labeled, RowPolicy, check_classes, describe_unseen, expand_paths, infer_task,
-                          read_labeled_many, split_labels, stratified_split, unseen_labels)
+from ..io.labeled import (
+    Labeled,
+    RowPolicy,
+    check_classes,
+    describe_unseen,
+    expand_paths,
+    infer_task,
+    read_labeled_many,
+    split_labels,
+    stratified_split,
+    unseen_labels,
+)
 from ..io.tables import MAX_TEXT_CHARS
 from ..model.tokens import tokenize
 from .init_config import suggest_sequence_length
@@ -50,8 +60,12 @@ class Example:
         return f"{where}: " + " ".join(shown + ([self.note] if self.note else []))
 
     def to_dict(self) -> dict:
-        return {"file": self.file, "line": self.line, "text": None if self.text is None else self.text[:200],
-                "note": self.note}
+        return {
+            "file": self.file,
+            "line": self.line,
+            "text": None if self.text is None else self.text[:200],
+            "note": self.note,
+        }
 
 
 @dataclass
@@ -68,8 +82,13 @@ class Finding:
         return f"{self.severity}: {self.message}"
 
     def to_dict(self) -> dict:
-        return {"severity": self.severity, "check": self.check, "message": self.message, "count": self.count,
-                "examples": [e.to_dict() for e in self.examples]}
+        return {
+            "severity": self.severity,
+            "check": self.check,
+            "message": self.message,
+            "count": self.count,
+            "examples": [e.to_dict() for e in self.examples],
+        }
 
 
 @dataclass
@@ -102,24 +121,33 @@ class Report:
         return {s: sum(1 for f in self.findings if f.severity == s) for s in (PROBLEM, WARNING, INFO)}
 
     def to_dict(self) -> dict:
-        return {"config": self.source, "task": self.task, "classes": self.classes,
-                "splits": [{"name": s.name, "path": s.path, "rows": s.rows, "note": s.note} for s in self.splits],
-                "findings": [f.to_dict() for f in self.findings], "summary": self.counts()}
+        return {
+            "config": self.source,
+            "task": self.task,
+            "classes": self.classes,
+            "splits": [{"name": s.name, "path": s.path, "rows": s.rows, "note": s.note} for s in self.splits],
+            "findings": [f.to_dict() for f in self.findings],
+            "summary": self.counts(),
+        }
 
     def check_strict(self) -> None:
         """``--strict``: a DataError (exit 3) naming the problems, when there are any."""
         if self.problems:
             n = len(self.problems)
-            raise DataError(f"check-data found {n} problem{'s' * (n != 1)} ("
-                            + ", ".join(f.check for f in self.problems)
-                            + "); fix them (see the report above), or leave out --strict")
+            raise DataError(
+                f"check-data found {n} problem{'s' * (n != 1)} ("
+                + ", ".join(f.check for f in self.problems)
+                + "); fix them (see the report above), or leave out --strict"
+            )
 
     def format(self) -> str:
         lines = [f"checked {self.source or 'the config'}"]
         for s in self.splits:
             where = f"{s.path}, {s.rows:,} rows" if s.path else f"{s.rows:,} rows, {s.note}"
             lines.append(f"  {s.name + ':':6} {where}" + (f" ({s.note})" if s.path and s.note else ""))
-        lines.append(f"  {'task:':6} {self.task}, {len(self.classes)} {'labels' if self.task == 'multilabel' else 'classes'}")
+        lines.append(
+            f"  {'task:':6} {self.task}, {len(self.classes)} {'labels' if self.task == 'multilabel' else 'classes'}"
+        )
         lines.append("")
         for f in self.findings:
             head = f"{f.severity.upper():8} "
@@ -127,8 +155,10 @@ class Report:
             lines += [" " * len(head) + "  " + str(e) for e in f.examples]
         c = self.counts()
         lines.append("")
-        lines.append(f"{c[PROBLEM]} problem{'s' * (c[PROBLEM] != 1)}, {c[WARNING]} warning{'s' * (c[WARNING] != 1)}, "
-                     f"{c[INFO]} info")
+        lines.append(
+            f"{c[PROBLEM]} problem{'s' * (c[PROBLEM] != 1)}, {c[WARNING]} warning{'s' * (c[WARNING] != 1)}, "
+            f"{c[INFO]} info"
+        )
         return "\n".join(lines)
 
 
@@ -150,14 +180,19 @@ class _Part:
         return f"{Path(self.file).name} {self.unit} {self.lines[i]}"
 
     @classmethod
-    def of(cls, name: str, data: Labeled, keep: list[int] | None = None) -> "_Part":
+    def of(cls, name: str, data: Labeled, keep: list[int] | None = None) -> _Part:
         if keep is None:
             return cls(name, data.path, data.texts, data.labels, data.lines)
-        return cls(name, data.path, [data.texts[i] for i in keep], [data.labels[i] for i in keep],
-                   [data.lines[i] for i in keep])
+        return cls(
+            name,
+            data.path,
+            [data.texts[i] for i in keep],
+            [data.labels[i] for i in keep],
+            [data.lines[i] for i in keep],
+        )
 
     @classmethod
-    def from_lists(cls, name: str, texts, labels, lines=None) -> "_Part":
+    def from_lists(cls, name: str, texts, labels, lines=None) -> _Part:
         texts, labels = list(texts), list(labels)
         if lines is not None:
             return cls(name, name, texts, labels, list(lines), "line")
@@ -174,10 +209,16 @@ def _check_empty(part: _Part, n_examples: int, severity: str = WARNING) -> list[
     idx = [i for i, t in enumerate(part.texts) if not t.strip()]
     if not idx:
         return []
-    return [Finding(severity, "empty_texts",
-                    f"{part.name}: {len(idx):,} of {len(part.texts):,} texts {verb(len(idx))} empty or only whitespace; "
-                    "the model sees nothing in them: remove them or fill them in",
-                    len(idx), [part.ex(i) for i in idx[:n_examples]])]
+    return [
+        Finding(
+            severity,
+            "empty_texts",
+            f"{part.name}: {len(idx):,} of {len(part.texts):,} texts {verb(len(idx))} empty or only whitespace; "
+            "the model sees nothing in them: remove them or fill them in",
+            len(idx),
+            [part.ex(i) for i in idx[:n_examples]],
+        )
+    ]
 
 
 def _check_duplicates(part: _Part, task: str, separator: str, n_examples: int) -> list[Finding]:
@@ -204,29 +245,51 @@ def _check_duplicates(part: _Part, task: str, separator: str, n_examples: int) -
         for t in conflicting[:n_examples]:
             j = first[t]
             others = sorted(labels[t] - {_label_key(part.labels[j], task, separator)})
-            examples.append(part.ex(j, f"is labeled {part.labels[j]!r} here and "
-                                       f"{', '.join(map(repr, others[:3]))} elsewhere"))
-        out.append(Finding(PROBLEM, "conflicting_duplicates",
-                           f"{part.name}: {plural(len(conflicting), 'text')} {verb(len(conflicting), 'appears', 'appear')} with different "
-                           f"labels ({rows:,} rows); "
-                           "the same input cannot have two answers: fix or drop the wrong rows",
-                           len(conflicting), examples))
+            examples.append(
+                part.ex(j, f"is labeled {part.labels[j]!r} here and {', '.join(map(repr, others[:3]))} elsewhere")
+            )
+        out.append(
+            Finding(
+                PROBLEM,
+                "conflicting_duplicates",
+                f"{part.name}: {plural(len(conflicting), 'text')} {verb(len(conflicting), 'appears', 'appear')} with different "
+                f"labels ({rows:,} rows); "
+                "the same input cannot have two answers: fix or drop the wrong rows",
+                len(conflicting),
+                examples,
+            )
+        )
     if repeats:
         groups = len({part.texts[j] for _, j in repeats})
-        out.append(Finding(WARNING, "duplicate_texts",
-                           f"{part.name}: {plural(len(repeats), 'row')} {verb(len(repeats), 'repeats', 'repeat')} an "
-                           f"earlier text exactly ({plural(groups, 'distinct text')}, {len(repeats) / len(part.texts):.1%} of rows); "
-                           + ("duplicates weigh those examples more and leak into a validation split: drop them "
-                              "unless intended" if part.name == "train" else
-                              "duplicates weigh those examples more in the scores: drop them unless intended"),
-                           len(repeats),
-                           [part.ex(i, f"repeats {part.unit} {part.lines[j]}") for i, j in repeats[:n_examples]]))
+        out.append(
+            Finding(
+                WARNING,
+                "duplicate_texts",
+                f"{part.name}: {plural(len(repeats), 'row')} {verb(len(repeats), 'repeats', 'repeat')} an "
+                f"earlier text exactly ({plural(groups, 'distinct text')}, {len(repeats) / len(part.texts):.1%} of rows); "
+                + (
+                    "duplicates weigh those examples more and leak into a validation split: drop them unless intended"
+                    if part.name == "train"
+                    else "duplicates weigh those examples more in the scores: drop them unless intended"
+                ),
+                len(repeats),
+                [part.ex(i, f"repeats {part.unit} {part.lines[j]}") for i, j in repeats[:n_examples]],
+            )
+        )
     return out
 
 
-def _check_overlap(train: _Part, other: _Part, task: str, separator: str, n_examples: int,
-                   severity: str = PROBLEM, hint: str = "", mode: str | None = None,
-                   tokens: tuple[list[list[str]], list[list[str]]] | None = None) -> list[Finding]:
+def _check_overlap(
+    train: _Part,
+    other: _Part,
+    task: str,
+    separator: str,
+    n_examples: int,
+    severity: str = PROBLEM,
+    hint: str = "",
+    mode: str | None = None,
+    tokens: tuple[list[list[str]], list[list[str]]] | None = None,
+) -> list[Finding]:
     """Texts of ``other`` that also appear in ``train``: exactly, and (given the ``tokens`` of both under the
     standardization ``mode``) once standardized."""
     seen: dict[str, int] = {}
@@ -236,42 +299,66 @@ def _check_overlap(train: _Part, other: _Part, task: str, separator: str, n_exam
     hits = [(i, seen[t]) for i, t in enumerate(other.texts) if t.strip() and t in seen]
     out = []
     if hits:
-        differ = sum(1 for i, j in hits
-                     if _label_key(other.labels[i], task, separator) != _label_key(train.labels[j], task, separator))
+        differ = sum(
+            1
+            for i, j in hits
+            if _label_key(other.labels[i], task, separator) != _label_key(train.labels[j], task, separator)
+        )
         extra = f"; {differ:,} of them with a different label" if differ else ""
-        out.append(Finding(severity, f"overlap_{other.name}",
-                           f"leakage: {len(hits):,} of {len(other.texts):,} {other.name} texts "
-                           f"({len(hits) / len(other.texts):.1%}) also {verb(len(hits), 'appears', 'appear')} in "
-                           f"train{extra}; "
-                           f"{other.name} scores will be too optimistic: remove them from one side{hint}",
-                           len(hits), [other.ex(i, f"= {train.where(j)}")
-                                       for i, j in hits[:n_examples]]))
+        out.append(
+            Finding(
+                severity,
+                f"overlap_{other.name}",
+                f"leakage: {len(hits):,} of {len(other.texts):,} {other.name} texts "
+                f"({len(hits) / len(other.texts):.1%}) also {verb(len(hits), 'appears', 'appear')} in "
+                f"train{extra}; "
+                f"{other.name} scores will be too optimistic: remove them from one side{hint}",
+                len(hits),
+                [other.ex(i, f"= {train.where(j)}") for i, j in hits[:n_examples]],
+            )
+        )
     if tokens is not None:
-        exact = {i for i, _ in hits}
-        norm: dict[str, int] = {}
-        for i, toks in enumerate(tokens[0]):
-            key = " ".join(toks)
-            if key:
-                norm.setdefault(key, i)
-        near = []
-        for i, toks in enumerate(tokens[1]):
-            if i in exact:
-                continue
-            key = " ".join(toks)
-            if key and key in norm:
-                near.append((i, norm[key]))
-        if near:
-            out.append(Finding(WARNING, f"near_overlap_{other.name}",
-                               f"leakage: {len(near):,} more {other.name} "
-                               f"{'text equals' if len(near) == 1 else 'texts equal'} a training text once "
-                               f"standardized (they differ only in {_IGNORED[mode]}), so the model sees the same input",
-                               len(near), [other.ex(i, f"~ {train.where(j)}")
-                                           for i, j in near[:n_examples]]))
+        out += _check_near_overlap(train, other, {i for i, _ in hits}, tokens, mode, n_examples)
     return out
 
 
-_IGNORED = {"lower_and_split_punctuation": "case and spacing", "lower_and_strip_punctuation":
-            "case, punctuation and spacing", "lower": "case and spacing", "none": "spacing"}
+def _check_near_overlap(
+    train: _Part,
+    other: _Part,
+    exact: set[int],
+    tokens: tuple[list[list[str]], list[list[str]]],
+    mode: str | None,
+    n_examples: int,
+) -> list[Finding]:
+    """Texts of ``other`` that equal a training text once standardized (and not exactly: those are reported)."""
+    norm: dict[str, int] = {}
+    for i, toks in enumerate(tokens[0]):
+        key = " ".join(toks)
+        if key:
+            norm.setdefault(key, i)
+    near = [(i, norm[" ".join(toks)]) for i, toks in enumerate(tokens[1])
+            if i not in exact and toks and " ".join(toks) in norm]  # fmt: skip
+    if not near:
+        return []
+    return [
+        Finding(
+            WARNING,
+            f"near_overlap_{other.name}",
+            f"leakage: {len(near):,} more {other.name} "
+            f"{'text equals' if len(near) == 1 else 'texts equal'} a training text once "
+            f"standardized (they differ only in {_IGNORED[mode]}), so the model sees the same input",
+            len(near),
+            [other.ex(i, f"~ {train.where(j)}") for i, j in near[:n_examples]],
+        )
+    ]
+
+
+_IGNORED = {
+    "lower_and_split_punctuation": "case and spacing",
+    "lower_and_strip_punctuation": "case, punctuation and spacing",
+    "lower": "case and spacing",
+    "none": "spacing",
+}
 
 
 def _label_counts(labels: list[str], task: str, separator: str) -> Counter:
@@ -301,8 +388,10 @@ def _check_imbalance(train: _Part, task: str, separator: str, class_weight: str 
             msg += "; consider class weights"
     if rare:
         severity = WARNING
-        msg += (f"; {len(rare)} label(s) have fewer than 5 training rows ({', '.join(map(repr, rare[:5]))}"
-                f"{', ...' if len(rare) > 5 else ''}): too few to learn")
+        msg += (
+            f"; {len(rare)} label(s) have fewer than 5 training rows ({', '.join(map(repr, rare[:5]))}"
+            f"{', ...' if len(rare) > 5 else ''}): too few to learn"
+        )
     return [Finding(severity, "label_balance", msg, len(counts))]
 
 
@@ -311,31 +400,52 @@ def _check_unseen(part: _Part, classes: list[str], task: str, separator: str, n_
     out = []
     if unseen:
         keys = set(unseen)
-        idx = [i for i, lab in enumerate(part.labels)
-               if (set(split_labels([lab], task, separator)[0]) & keys if task == "multilabel" else lab in keys)]
-        out.append(Finding(PROBLEM, f"unseen_labels_{part.name}",
-                           f"{part.name}: labels that train never has: {describe_unseen(unseen, classes)}; "
-                           f"training refuses this {part.name} set: fix the labels or add training examples",
-                           sum(unseen.values()), [part.ex(i, f"label {part.labels[i]!r}") for i in idx[:n_examples]]))
+        idx = [
+            i
+            for i, lab in enumerate(part.labels)
+            if (set(split_labels([lab], task, separator)[0]) & keys if task == "multilabel" else lab in keys)
+        ]
+        out.append(
+            Finding(
+                PROBLEM,
+                f"unseen_labels_{part.name}",
+                f"{part.name}: labels that train never has: {describe_unseen(unseen, classes)}; "
+                f"training refuses this {part.name} set: fix the labels or add training examples",
+                sum(unseen.values()),
+                [part.ex(i, f"label {part.labels[i]!r}") for i in idx[:n_examples]],
+            )
+        )
     present = set(_label_counts(part.labels, task, separator))
     missing = [c for c in classes if c not in present]
     if missing:
-        out.append(Finding(WARNING if part.name == "test" else INFO, f"missing_labels_{part.name}",
-                           f"{part.name}: {len(missing)} of {len(classes)} training labels never occur here "
-                           f"({', '.join(map(repr, missing[:8]))}{', ...' if len(missing) > 8 else ''}); "
-                           f"their {part.name} scores are undefined", len(missing)))
+        out.append(
+            Finding(
+                WARNING if part.name == "test" else INFO,
+                f"missing_labels_{part.name}",
+                f"{part.name}: {len(missing)} of {len(classes)} training labels never occur here "
+                f"({', '.join(map(repr, missing[:8]))}{', ...' if len(missing) > 8 else ''}); "
+                f"their {part.name} scores are undefined",
+                len(missing),
+            )
+        )
     return out
 
 
-def _check_truncation(parts: list[_Part], sequence_length: int, mode: str | None, n_examples: int,
-                      lengths: dict[str, list[int]] | None = None) -> list[Finding]:
+def _check_truncation(
+    parts: list[_Part],
+    sequence_length: int,
+    mode: str | None,
+    n_examples: int,
+    lengths: dict[str, list[int]] | None = None,
+) -> list[Finding]:
     """Share of texts longer than ``sequence_length`` tokens (``mode`` None: whitespace tokens, an estimate)."""
     if not parts:
         return []
     counts = {}
     for part in parts:
         counts[part.name] = (lengths or {}).get(part.name) or [
-            len(tokenize(t, mode)) if mode else len(t.split()) for t in part.texts]
+            len(tokenize(t, mode)) if mode else len(t.split()) for t in part.texts
+        ]
     main = parts[0]
     n = counts[main.name]
     cut = [i for i, k in enumerate(n) if k > sequence_length]
@@ -343,24 +453,44 @@ def _check_truncation(parts: list[_Part], sequence_length: int, mode: str | None
     p95 = percentile(ordered, 0.95)
     longest = max(range(len(n)), key=n.__getitem__) if n else 0
     unit = "tokens" if mode else "words (whitespace tokens, an estimate)"
-    others = "".join(f", {sum(1 for k in counts[p.name] if k > sequence_length) / max(len(p.texts), 1):.1%} of {p.name}"
-                     for p in parts[1:])
+    others = "".join(
+        f", {sum(1 for k in counts[p.name] if k > sequence_length) / max(len(p.texts), 1):.1%} of {p.name}"
+        for p in parts[1:]
+    )
     share = len(cut) / max(len(n), 1)
-    msg = (f"model.sequence_length {sequence_length} cuts {len(cut):,} of {len(n):,} {main.name} texts "
-           f"({share:.1%}){others}; 95% have <= {p95} {unit}, the longest {n[longest] if n else 0}")
+    msg = (
+        f"model.sequence_length {sequence_length} cuts {len(cut):,} of {len(n):,} {main.name} texts "
+        f"({share:.1%}){others}; 95% have <= {p95} {unit}, the longest {n[longest] if n else 0}"
+    )
     severity = INFO
     if share > 0.10:
         severity = WARNING
-        msg += (f"; the RNN reads only their first {sequence_length} tokens (the n-gram branch reads more): "
-                f"a longer model.sequence_length (95% fit in {suggest_sequence_length(n)}) may help, at a cost in time")
+        msg += (
+            f"; the RNN reads only their first {sequence_length} tokens (the n-gram branch reads more): "
+            f"a longer model.sequence_length (95% fit in {suggest_sequence_length(n)}) may help, at a cost in time"
+        )
     elif sequence_length > 4 * max(p95, 16) and sequence_length > 64:
         msg += f"; {suggest_sequence_length(n)} would cover 95% (a shorter length trains faster)"
-    return [Finding(severity, "truncation", msg, len(cut), [main.ex(i, f"{n[i]} {unit.split()[0]}")
-                                                        for i in sorted(cut, key=lambda i: -n[i])[:n_examples]])]
+    return [
+        Finding(
+            severity,
+            "truncation",
+            msg,
+            len(cut),
+            [main.ex(i, f"{n[i]} {unit.split()[0]}") for i in sorted(cut, key=lambda i: -n[i])[:n_examples]],
+        )
+    ]
 
 
-def _check_oov(train_tokens: list[list[str]], valid: _Part, valid_tokens: list[list[str]], max_tokens: int,
-               mode: str, n_examples: int, valid_desc: str) -> list[Finding]:
+def _check_oov(
+    train_tokens: list[list[str]],
+    valid: _Part,
+    valid_tokens: list[list[str]],
+    max_tokens: int,
+    mode: str,
+    n_examples: int,
+    valid_desc: str,
+) -> list[Finding]:
     counts: Counter = Counter()
     for toks in train_tokens:
         counts.update(toks)
@@ -378,18 +508,25 @@ def _check_oov(train_tokens: list[list[str]], valid: _Part, valid_tokens: list[l
         return []
     rate = oov / total
     capped = len(counts) > max_tokens - 2
-    msg = (f"out-of-vocabulary: {rate:.1%} of the {total:,} {valid_desc} tokens ({oov:,}) are not in the "
-           f"vocabulary of model.max_tokens {max_tokens} fit on train ({len(counts):,} distinct training tokens, "
-           f"{min(len(counts), max_tokens - 2):,} kept; standardize {mode})")
+    msg = (
+        f"out-of-vocabulary: {rate:.1%} of the {total:,} {valid_desc} tokens ({oov:,}) are not in the "
+        f"vocabulary of model.max_tokens {max_tokens} fit on train ({len(counts):,} distinct training tokens, "
+        f"{min(len(counts), max_tokens - 2):,} kept; standardize {mode})"
+    )
     if capped and oov > oov_unseen:
-        msg += f"; {(oov - oov_unseen) / total:.1%} are cut by max_tokens, {oov_unseen / total:.1%} never occur in train"
+        msg += (
+            f"; {(oov - oov_unseen) / total:.1%} are cut by max_tokens, {oov_unseen / total:.1%} never occur in train"
+        )
     if all_oov:
         msg += f"; {len(all_oov):,} {valid.name} texts have no known token at all"
     severity = INFO
     if rate > 0.15:
         severity = WARNING
-        msg += ("; raise model.max_tokens" if capped and (oov - oov_unseen) > oov_unseen
-                else "; more training data (or pretrained embeddings) would help")
+        msg += (
+            "; raise model.max_tokens"
+            if capped and (oov - oov_unseen) > oov_unseen
+            else "; more training data (or pretrained embeddings) would help"
+        )
     return [Finding(severity, "oov", msg, oov, [valid.ex(i, "(every token unknown)") for i in all_oov[:n_examples]])]
 
 
@@ -437,18 +574,31 @@ class _Lint:
         """One split's rows; unreadable rows, long texts and empty labels become findings."""
         d = self.d
         paths = expand_paths(value, f"data.{name}")
-        data = read_labeled_many(paths, d.text_column, d.label_column, encoding=d.encoding,
-                                 policy=RowPolicy(skip=True, keep_empty_labels=True))
+        data = read_labeled_many(
+            paths,
+            d.text_column,
+            d.label_column,
+            encoding=d.encoding,
+            policy=RowPolicy(skip=True, keep_empty_labels=True),
+        )
         self._bad_rows(data, name)
         empty = [i for i, lab in enumerate(data.labels) if not lab.strip()]
         if empty:
-            self.findings.append(Finding(
-                WARNING if self.skip else PROBLEM, f"empty_labels_{name}",
-                f"{name}: {plural(len(empty), 'row')} {verb(len(empty), 'has', 'have')} an empty label in column "
-                f"{d.label_column!r}; "
-                + ("training leaves them out (data.on_bad_rows: skip)" if self.skip else
-                   "training refuses the file: fill them in, remove them, or set data.on_bad_rows: skip"),
-                len(empty), [Example(data.path, data.lines[i], data.texts[i]) for i in empty[:self.examples]]))
+            self.findings.append(
+                Finding(
+                    WARNING if self.skip else PROBLEM,
+                    f"empty_labels_{name}",
+                    f"{name}: {plural(len(empty), 'row')} {verb(len(empty), 'has', 'have')} an empty label in column "
+                    f"{d.label_column!r}; "
+                    + (
+                        "training leaves them out (data.on_bad_rows: skip)"
+                        if self.skip
+                        else "training refuses the file: fill them in, remove them, or set data.on_bad_rows: skip"
+                    ),
+                    len(empty),
+                    [Example(data.path, data.lines[i], data.texts[i]) for i in empty[: self.examples]],
+                )
+            )
             data = data.subset([i for i, lab in enumerate(data.labels) if lab.strip()])
         if not data.texts:
             raise DataError(f"{data.path}: no row has a label in column {d.label_column!r}; check data.label_column")
@@ -459,19 +609,33 @@ class _Lint:
         if bad:
             over = RowPolicy.of(d).over_limit(len(bad), len(data) + len(bad))
             sev = PROBLEM if (not self.skip or over) else WARNING
-            what = ("training stops at the first (data.on_bad_rows: error): fix them or set data.on_bad_rows: skip"
-                    if not self.skip else
-                    f"over data.max_bad_fraction {d.max_bad_fraction}: training refuses the file" if over
-                    else "training skips them (data.on_bad_rows: skip)")
-            self.findings.append(Finding(sev, f"bad_rows_{name}",
-                                         f"{name}: {plural(len(bad), 'row')} cannot be read (first at line "
-                                         f"{bad[0].line}: {bad[0].reason}); {what}", len(bad),
-                                         [Example(data.path, b.line, None, b.reason) for b in bad[:self.examples]]))
+            what = (
+                "training stops at the first (data.on_bad_rows: error): fix them or set data.on_bad_rows: skip"
+                if not self.skip
+                else f"over data.max_bad_fraction {d.max_bad_fraction}: training refuses the file"
+                if over
+                else "training skips them (data.on_bad_rows: skip)"
+            )
+            self.findings.append(
+                Finding(
+                    sev,
+                    f"bad_rows_{name}",
+                    f"{name}: {plural(len(bad), 'row')} cannot be read (first at line "
+                    f"{bad[0].line}: {bad[0].reason}); {what}",
+                    len(bad),
+                    [Example(data.path, b.line, None, b.reason) for b in bad[: self.examples]],
+                )
+            )
         if data.report.truncated_texts:
-            self.findings.append(Finding(INFO, f"long_texts_{name}",
-                                         f"{name}: {data.report.truncated_texts:,} texts are longer than "
-                                         f"{MAX_TEXT_CHARS:,} characters and are cut to that length when read",
-                                         data.report.truncated_texts))
+            self.findings.append(
+                Finding(
+                    INFO,
+                    f"long_texts_{name}",
+                    f"{name}: {data.report.truncated_texts:,} texts are longer than "
+                    f"{MAX_TEXT_CHARS:,} characters and are cut to that length when read",
+                    data.report.truncated_texts,
+                )
+            )
 
     def read_splits(self) -> None:
         """Train, valid (a file, or the split training makes) and test; the task and the classes."""
@@ -505,23 +669,38 @@ class _Lint:
             return
         self.valid, self.fit_train = _Part.of("valid", va), _Part.of("train", tr)
         how = "seeded" if self.task == "multilabel" else "seeded, stratified"
-        self.splits.append(SplitInfo("valid", None, len(va), f"a {how} {d.valid_fraction:.0%} split of train "
-                                     f"(train.seed {seed}); training keeps {len(tr):,} rows of train"))
+        self.splits.append(
+            SplitInfo(
+                "valid",
+                None,
+                len(va),
+                f"a {how} {d.valid_fraction:.0%} split of train "
+                f"(train.seed {seed}); training keeps {len(tr):,} rows of train",
+            )
+        )
 
     def check_files(self) -> None:
         """Within each file: empty texts, texts without tokens, duplicates and conflicting labels."""
         mode, sep, n = self.config.model.standardize, self.d.label_separator, self.examples
-        self.file_parts = [self.train] + [p for p in (self.valid if self.valid_file is not None else None, self.test)
-                                          if p is not None]
+        self.file_parts = [self.train] + [
+            p for p in (self.valid if self.valid_file is not None else None, self.test) if p is not None
+        ]
         self.tokens = {p.name: [tokenize(t, mode) for t in p.texts] for p in self.file_parts}
         for part in self.file_parts:
             self.findings += _check_empty(part, n)
             no_tokens = [i for i, (t, k) in enumerate(zip(part.texts, self.tokens[part.name])) if t.strip() and not k]
             if no_tokens:
-                self.findings.append(Finding(
-                    WARNING, "no_tokens", f"{part.name}: {plural(len(no_tokens), 'text')} "
-                    f"{verb(len(no_tokens), 'has', 'have')} no token once standardized (model.standardize {mode}); "
-                    "the model sees nothing in them", len(no_tokens), [part.ex(i) for i in no_tokens[:n]]))
+                self.findings.append(
+                    Finding(
+                        WARNING,
+                        "no_tokens",
+                        f"{part.name}: {plural(len(no_tokens), 'text')} "
+                        f"{verb(len(no_tokens), 'has', 'have')} no token once standardized (model.standardize {mode}); "
+                        "the model sees nothing in them",
+                        len(no_tokens),
+                        [part.ex(i) for i in no_tokens[:n]],
+                    )
+                )
             self.findings += _check_duplicates(part, self.task, sep, n)
 
     def toks(self, part: _Part) -> list[list[str]]:
@@ -536,34 +715,50 @@ class _Lint:
         m, sep, n, mode = self.config.model, self.d.label_separator, self.examples, self.config.model.standardize
         valid, test, task = self.valid, self.test, self.task
         if valid is not None:
-            hint = ("" if self.valid_file is not None
-                    else " (the split puts copies of a duplicated training text on both sides)")
-            self.findings += _check_overlap(self.fit_train, valid, task, sep, n, PROBLEM, hint, mode,
-                                            (self.toks(self.fit_train), self.toks(valid)))
+            hint = (
+                ""
+                if self.valid_file is not None
+                else " (the split puts copies of a duplicated training text on both sides)"
+            )
+            self.findings += _check_overlap(
+                self.fit_train, valid, task, sep, n, PROBLEM, hint, mode, (self.toks(self.fit_train), self.toks(valid))
+            )
             self.findings += _check_unseen(valid, self.classes, task, sep, n)
         if test is not None:
-            self.findings += _check_overlap(self.train, test, task, sep, n, PROBLEM, "", mode,
-                                            (self.tokens["train"], self.tokens["test"]))
+            self.findings += _check_overlap(
+                self.train, test, task, sep, n, PROBLEM, "", mode, (self.tokens["train"], self.tokens["test"])
+            )
             self.findings += _check_unseen(test, self.classes, task, sep, n)
         self.findings += _check_imbalance(self.train, task, sep, self.config.train.class_weight)
         lengths = {name: [len(k) for k in ts] for name, ts in self.tokens.items()}
         self.findings += _check_truncation(self.file_parts, m.sequence_length, mode, n, lengths)
         if valid is not None:
             desc = "validation" if self.valid_file is not None else "validation-split"
-            self.findings += _check_oov(self.toks(self.fit_train), valid, self.toks(valid), m.max_tokens, mode, n,
-                                        desc)
+            self.findings += _check_oov(self.toks(self.fit_train), valid, self.toks(valid), m.max_tokens, mode, n, desc)
 
 
 # --------------------------------------------------------------------------------------------------
 # The cheap subset, for training
 
 
-def cheap_checks(train_texts: list[str], train_labels: list[str], valid_texts: list[str], valid_labels: list[str],
-                 test_texts: list[str] | None = None, test_labels: list[str] | None = None, *,
-                 task: str | None = None, separator: str = "|", sequence_length: int | None = None,
-                 standardize: str | None = None, class_weight: str | None = None, examples: int = 2,
-                 train_lines: list[int] | None = None, valid_lines: list[int] | None = None,
-                 test_lines: list[int] | None = None) -> list[str]:
+def cheap_checks(
+    train_texts: list[str],
+    train_labels: list[str],
+    valid_texts: list[str],
+    valid_labels: list[str],
+    test_texts: list[str] | None = None,
+    test_labels: list[str] | None = None,
+    *,
+    task: str | None = None,
+    separator: str = "|",
+    sequence_length: int | None = None,
+    standardize: str | None = None,
+    class_weight: str | None = None,
+    examples: int = 2,
+    train_lines: list[int] | None = None,
+    valid_lines: list[int] | None = None,
+    test_lines: list[int] | None = None,
+) -> list[str]:
     """The warnings of :func:`check_data` that cost one pass over texts already in memory; no TensorFlow.
 
     Covers: empty texts (each split), duplicate and conflicting texts in train, exact train/valid and
@@ -602,13 +797,12 @@ def cheap_checks(train_texts: list[str], train_labels: list[str], valid_texts: l
     found += _check_imbalance(train, task, separator, class_weight)
     if sequence_length is not None:
         found += _check_truncation([train], sequence_length, standardize, examples)
-    out = []
-    for f in _sort(found):
-        if f.severity == INFO:
-            continue
-        shown = "; ".join(_short_example(e) for e in f.examples)
-        out.append(f.message + (f" (e.g. {shown})" if shown else ""))
-    return out
+    return [_one_line(f) for f in _sort(found) if f.severity != INFO]
+
+
+def _one_line(f: Finding) -> str:
+    shown = "; ".join(_short_example(e) for e in f.examples)
+    return f.message + (f" (e.g. {shown})" if shown else "")
 
 
 def _short_example(e: Example) -> str:

@@ -15,11 +15,19 @@ from importlib import metadata
 
 PACKAGES = ("textclf", "tensorflow", "keras", "numpy", "pandas", "scikit-learn", "pyarrow", "click", "PyYAML")
 # CPU feature flags that matter for TensorFlow on CPU (bf16 and int8 kernels of oneDNN)
-CPU_FLAGS = ("avx2", "fma", "avx512f", "avx512_vnni", "avx512_bf16", "avx512_fp16", "amx_tile", "amx_bf16",
-             "amx_int8")
-ENV_VARS = ("CUDA_VISIBLE_DEVICES", "TF_CPP_MIN_LOG_LEVEL", "TF_ENABLE_ONEDNN_OPTS", "TF_FORCE_GPU_ALLOW_GROWTH",
-            "TF_XLA_FLAGS", "XLA_FLAGS", "TF_NUM_INTRAOP_THREADS", "TF_NUM_INTEROP_THREADS", "OMP_NUM_THREADS",
-            "KERAS_BACKEND")
+CPU_FLAGS = ("avx2", "fma", "avx512f", "avx512_vnni", "avx512_bf16", "avx512_fp16", "amx_tile", "amx_bf16", "amx_int8")
+ENV_VARS = (
+    "CUDA_VISIBLE_DEVICES",
+    "TF_CPP_MIN_LOG_LEVEL",
+    "TF_ENABLE_ONEDNN_OPTS",
+    "TF_FORCE_GPU_ALLOW_GROWTH",
+    "TF_XLA_FLAGS",
+    "XLA_FLAGS",
+    "TF_NUM_INTRAOP_THREADS",
+    "TF_NUM_INTEROP_THREADS",
+    "OMP_NUM_THREADS",
+    "KERAS_BACKEND",
+)
 
 
 def package_version(name: str) -> str | None:
@@ -58,9 +66,15 @@ def cpu_info(cpuinfo: str = "/proc/cpuinfo", meminfo: str = "/proc/meminfo") -> 
         usable = len(os.sched_getaffinity(0))
     except (AttributeError, OSError):
         usable = os.cpu_count()
-    return {"model": model, "cores": os.cpu_count(), "usable_cores": usable, "memory_bytes": memory,
-            "flags": [f for f in CPU_FLAGS if f in flags],
-            "avx512": any(f.startswith("avx512") for f in flags), "amx": any(f.startswith("amx") for f in flags)}
+    return {
+        "model": model,
+        "cores": os.cpu_count(),
+        "usable_cores": usable,
+        "memory_bytes": memory,
+        "flags": [f for f in CPU_FLAGS if f in flags],
+        "avx512": any(f.startswith("avx512") for f in flags),
+        "amx": any(f.startswith("amx") for f in flags),
+    }
 
 
 def tensorflow_info() -> dict:
@@ -128,13 +142,17 @@ def format_environment(env: dict) -> str:
     row("python", env["python"])
     row("platform", env["platform"])
     cpu = env["cpu"]
-    cores = f"{cpu['cores']} logical cores" + (f" ({cpu['usable_cores']} usable by this process)"
-                                               if cpu["usable_cores"] != cpu["cores"] else "")
+    cores = f"{cpu['cores']} logical cores" + (
+        f" ({cpu['usable_cores']} usable by this process)" if cpu["usable_cores"] != cpu["cores"] else ""
+    )
     row("cpu", f"{cpu['model'] or 'unknown model'}, {cores}")
     if cpu["memory_bytes"]:
         row("memory", f"{cpu['memory_bytes'] / (1 << 30):.1f} GiB")
-    row("cpu avx512 / amx", f"{'yes' if cpu['avx512'] else 'no'} / {'yes' if cpu['amx'] else 'no'}"
-        + (f"  ({' '.join(cpu['flags'])})" if cpu["flags"] else ""))
+    row(
+        "cpu avx512 / amx",
+        f"{'yes' if cpu['avx512'] else 'no'} / {'yes' if cpu['amx'] else 'no'}"
+        + (f"  ({' '.join(cpu['flags'])})" if cpu["flags"] else ""),
+    )
     for name, version in env["packages"].items():
         row(name, version or "not installed")
     for i, (name, value) in enumerate(env["environment_variables"].items()):
@@ -149,11 +167,17 @@ def format_environment(env: dict) -> str:
     row("tf built with CUDA", cuda if tf["built_with_cuda"] else "no")
     gpus = [d for d in tf["devices"] if d["type"] == "GPU"]
     others = [d for d in tf["devices"] if d["type"] != "GPU"]
-    row("tf devices", (", ".join(d["name"].replace("/physical_device:", "") for d in others) or "none")
-        + (f", {len(gpus)} GPU(s)" if gpus else "; no GPU"))
+    row(
+        "tf devices",
+        (", ".join(d["name"].replace("/physical_device:", "") for d in others) or "none")
+        + (f", {len(gpus)} GPU(s)" if gpus else "; no GPU"),
+    )
     for d in gpus:
-        row("", f"{d['name'].replace('/physical_device:', '')}: {d.get('device_name') or 'unknown'}, "
-                f"compute capability {d.get('compute_capability') or 'unknown'}")
+        row(
+            "",
+            f"{d['name'].replace('/physical_device:', '')}: {d.get('device_name') or 'unknown'}, "
+            f"compute capability {d.get('compute_capability') or 'unknown'}",
+        )
     auto = lambda n: f"{n}" + (" (TensorFlow chooses)" if n == 0 else "")  # noqa: E731
     row("tf intra-op threads", auto(tf["intra_op_threads"]))
     row("tf inter-op threads", auto(tf["inter_op_threads"]))

@@ -14,25 +14,53 @@ import math
 import os
 import re
 from collections import Counter
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterable
 
 from ..config import Config, DataConfig, ModelConfig, TrainConfig, load_config
 from ..errors import ConfigError, DataError, UsageError
+from ..io.files import atomic_write
 from ..io.labeled import infer_task, split_labels
 from ..io.tables import FORMATS, ReadReport, check_file, file_format, iter_chunks, sniff_encoding
-from ..io.files import atomic_write
 from ..model.tokens import tokenize
 from ..run.outputs import check_output
 from .wording import percentile, plural, times, verb
 
 SAMPLE_ROWS = 100_000
 
-TEXT_NAMES = ("text", "sentence", "review", "content", "body", "message", "document", "comment", "tweet",
-              "question", "utterance", "description", "abstract", "title")
-LABEL_NAMES = ("label", "labels", "category", "categories", "class", "target", "sentiment", "topic", "topics",
-               "tag", "tags", "intent", "y")
+TEXT_NAMES = (
+    "text",
+    "sentence",
+    "review",
+    "content",
+    "body",
+    "message",
+    "document",
+    "comment",
+    "tweet",
+    "question",
+    "utterance",
+    "description",
+    "abstract",
+    "title",
+)
+LABEL_NAMES = (
+    "label",
+    "labels",
+    "category",
+    "categories",
+    "class",
+    "target",
+    "sentiment",
+    "topic",
+    "topics",
+    "tag",
+    "tags",
+    "intent",
+    "y",
+)
+
 
 def suggest_sequence_length(lengths: Iterable[int], q: float = 0.95) -> int:
     """The ``q`` quantile of token counts rounded up to a multiple of 8, clamped to [16, 512]."""
@@ -63,8 +91,10 @@ class ColumnStats:
         if self.nonempty == 0:
             return f"{self.name!r} (empty)"
         kind = "numbers, " if self.numeric_share >= 0.9 else ""
-        return (f"{self.name!r} ({kind}{self.distinct:,} distinct values in {self.rows:,} rows, "
-                f"{self.mean_words:.1f} words on average)")
+        return (
+            f"{self.name!r} ({kind}{self.distinct:,} distinct values in {self.rows:,} rows, "
+            f"{self.mean_words:.1f} words on average)"
+        )
 
 
 @dataclass
@@ -103,8 +133,11 @@ class Inspection:
         return next(c for c in self.columns if c.name == name)
 
     def sample_words(self) -> str:
-        return (f"the first {self.rows:,} rows (the file has more; pass --sample-rows to read more)"
-                if self.more_rows else f"all {self.rows:,} rows")
+        return (
+            f"the first {self.rows:,} rows (the file has more; pass --sample-rows to read more)"
+            if self.more_rows
+            else f"all {self.rows:,} rows"
+        )
 
 
 @dataclass
@@ -146,8 +179,9 @@ def _columns_of(path: Path, fmt: str, encoding: str) -> list[str]:
             with open(path, encoding=enc, newline="") as f:
                 header = next(csv.reader(f, delimiter="\t" if fmt == "tsv" else ","), None)
         except LookupError:
-            raise UsageError(f"unknown text encoding {encoding!r}; use a Python codec name such as utf-8, latin-1, "
-                             "cp1252 or utf-16") from None
+            raise UsageError(
+                f"unknown text encoding {encoding!r}; use a Python codec name such as utf-8, latin-1, cp1252 or utf-16"
+            ) from None
         except UnicodeDecodeError:
             raise DataError(f"{path}, line 1: the header cannot be decoded as {enc}; pass --encoding") from None
         if not header:
@@ -164,8 +198,9 @@ def _columns_of(path: Path, fmt: str, encoding: str) -> list[str]:
                 except ValueError as exc:
                     raise DataError(f"{path}, line {number}: not a JSON object ({exc}); fix the line") from None
                 if not isinstance(obj, dict):
-                    raise DataError(f"{path}, line {number}: expected a JSON object per line, "
-                                    f"found {type(obj).__name__}")
+                    raise DataError(
+                        f"{path}, line {number}: expected a JSON object per line, found {type(obj).__name__}"
+                    )
                 return list(obj)
         raise DataError(f"{path} is empty: expected one JSON object per line")
     import pyarrow as pa
@@ -201,10 +236,18 @@ def _column_stats(name: str, values: list[str], separator: str) -> ColumnStats:
         else:
             labels.update(nonempty)
         n_labels = len(labels)
-    return ColumnStats(name, len(values), n, distinct,
-                       sum(len(v) for v in nonempty) / n if n else 0.0,
-                       sum(len(v.split()) for v in nonempty) / n if n else 0.0,
-                       numeric / n if n else 0.0, joined / n if n else 0.0, labels, n_labels)
+    return ColumnStats(
+        name,
+        len(values),
+        n,
+        distinct,
+        sum(len(v) for v in nonempty) / n if n else 0.0,
+        sum(len(v.split()) for v in nonempty) / n if n else 0.0,
+        numeric / n if n else 0.0,
+        joined / n if n else 0.0,
+        labels,
+        n_labels,
+    )
 
 
 def _name_rank(name: str, preferred: tuple[str, ...]) -> int:
@@ -223,19 +266,29 @@ def _pick_text(cols: list[ColumnStats], exclude: str | None) -> tuple[ColumnStat
     if not cands:
         return None, ""
     longest = max(cands, key=lambda c: (c.mean_chars, c.distinct))
-    named = sorted((c for c in cands if _name_rank(c.name, TEXT_NAMES) < 10 * len(TEXT_NAMES)),
-                   key=lambda c: _name_rank(c.name, TEXT_NAMES))
+    named = sorted(
+        (c for c in cands if _name_rank(c.name, TEXT_NAMES) < 10 * len(TEXT_NAMES)),
+        key=lambda c: _name_rank(c.name, TEXT_NAMES),
+    )
     for c in named:
         # a preferred name wins when the column looks like free text (not a short, repeated code)
         if c.distinct >= 0.5 * c.nonempty and c.mean_chars >= 0.5 * longest.mean_chars:
             why = "its name" if c is not longest else "its name, and the longest texts"
             return c, f"{why}: {c.mean_words:.1f} words on average, {c.distinct:,} distinct values"
-    return longest, f"the longest texts: {longest.mean_words:.1f} words on average, {longest.distinct:,} distinct values"
+    return (
+        longest,
+        f"the longest texts: {longest.mean_words:.1f} words on average, {longest.distinct:,} distinct values",
+    )
 
 
 def _plausible_label(c: ColumnStats) -> bool:
-    return (bool(c.name) and c.nonempty >= 0.5 * c.rows and 2 <= c.n_labels <= max(2, c.nonempty // 2)
-            and c.n_labels <= 10_000 and c.mean_chars <= 200)
+    return (
+        bool(c.name)
+        and c.nonempty >= 0.5 * c.rows
+        and 2 <= c.n_labels <= max(2, c.nonempty // 2)
+        and c.n_labels <= 10_000
+        and c.mean_chars <= 200
+    )
 
 
 def _pick_label(cols: list[ColumnStats], exclude: str | None, separator: str) -> tuple[ColumnStats | None, str]:
@@ -265,7 +318,7 @@ def _siblings(path: Path) -> tuple[Path | None, Path | None]:
     for role, words in names.items():
         for word in words:
             for suffix in [path.suffix] + [s for s in FORMATS if s != path.suffix]:
-                cand = path.with_name(stem[:at] + word + stem[at + 5:] + suffix)
+                cand = path.with_name(stem[:at] + word + stem[at + 5 :] + suffix)
                 if cand.is_file():
                     found[role] = cand
                     break
@@ -274,8 +327,15 @@ def _siblings(path: Path) -> tuple[Path | None, Path | None]:
     return found["valid"], found["test"]
 
 
-def inspect_file(path: str | os.PathLike, *, text_column: str | None = None, label_column: str | None = None,
-                 encoding: str = "utf-8", sample_rows: int = SAMPLE_ROWS, separator: str = "|") -> Inspection:
+def inspect_file(
+    path: str | os.PathLike,
+    *,
+    text_column: str | None = None,
+    label_column: str | None = None,
+    encoding: str = "utf-8",
+    sample_rows: int = SAMPLE_ROWS,
+    separator: str = "|",
+) -> Inspection:
     """Read at most ``sample_rows`` rows of a data file and choose the columns, task and sequence length.
 
     Raises:
@@ -320,8 +380,9 @@ def _read_sample(p: Path, names: list[str], encoding: str, sample_rows: int) -> 
     report = ReadReport(str(p))
     values: dict[str, list[str]] = {n: [] for n in names}
     rows, more = 0, False
-    chunks = iter_chunks(p, names, encoding=encoding, skip_bad=True, report=report,
-                         chunk_rows=min(8192, sample_rows + 1))
+    chunks = iter_chunks(
+        p, names, encoding=encoding, skip_bad=True, report=report, chunk_rows=min(8192, sample_rows + 1)
+    )
     for chunk in chunks:
         take = min(len(chunk.frame), sample_rows - rows)
         for n in names:
@@ -339,19 +400,23 @@ def _read_sample(p: Path, names: list[str], encoding: str, sample_rows: int) -> 
 _NAME_THEM = "; name them with --text-column COLUMN --label-column COLUMN"
 
 
-def _text_column(p: Path, cols: list[ColumnStats], sample: _Sample, text_column: str | None,
-                 label_column: str | None) -> tuple[ColumnStats, str]:
+def _text_column(
+    p: Path, cols: list[ColumnStats], sample: _Sample, text_column: str | None, label_column: str | None
+) -> tuple[ColumnStats, str]:
     if text_column is not None:
         return next(c for c in cols if c.name == text_column), "given with --text-column"
     text, why = _pick_text(cols, label_column)
     if text is None:
-        raise DataError(f"{p}: no column looks like text (every column is empty or numbers) in {sample.first()}; "
-                        "columns found: " + ", ".join(c.describe() for c in cols) + _NAME_THEM)
+        raise DataError(
+            f"{p}: no column looks like text (every column is empty or numbers) in {sample.first()}; "
+            "columns found: " + ", ".join(c.describe() for c in cols) + _NAME_THEM
+        )
     return text, why
 
 
-def _label_column(p: Path, cols: list[ColumnStats], sample: _Sample, text: ColumnStats, label_column: str | None,
-                  separator: str) -> tuple[ColumnStats, str]:
+def _label_column(
+    p: Path, cols: list[ColumnStats], sample: _Sample, text: ColumnStats, label_column: str | None, separator: str
+) -> tuple[ColumnStats, str]:
     if label_column is None:
         label, why = _pick_label(cols, text.name, separator)
         if label is None:
@@ -359,7 +424,9 @@ def _label_column(p: Path, cols: list[ColumnStats], sample: _Sample, text: Colum
             raise DataError(
                 f"{p}: no plausible label column (one with few distinct values, at least 2 and at most half the "
                 f"rows) in {sample.first()}; the text column is {text.name!r}, the other columns: "
-                + (", ".join(c.describe() for c in others) or "(none)") + _NAME_THEM)
+                + (", ".join(c.describe() for c in others) or "(none)")
+                + _NAME_THEM
+            )
         return label, why
     label = next(c for c in cols if c.name == label_column)
     if label.labels is None:  # many distinct values were not counted: count them now
@@ -367,13 +434,23 @@ def _label_column(p: Path, cols: list[ColumnStats], sample: _Sample, text: Colum
         label.labels = Counter(split_labels(cells, "multiclass", separator))
         label.n_labels = len(label.labels)
     if label.n_labels < 2:
-        raise DataError(f"{p}, column {label_column!r}: {label.n_labels} distinct label(s) in {sample.rows:,} rows; "
-                        "a classifier needs at least two; choose another --label-column")
+        raise DataError(
+            f"{p}, column {label_column!r}: {label.n_labels} distinct label(s) in {sample.rows:,} rows; "
+            "a classifier needs at least two; choose another --label-column"
+        )
     return label, "given with --label-column"
 
 
-def _inspection(p: Path, fmt: str, cols: list[ColumnStats], sample: _Sample, text_pick: tuple, label_pick: tuple,
-                separator: str, encoding: str) -> Inspection:
+def _inspection(
+    p: Path,
+    fmt: str,
+    cols: list[ColumnStats],
+    sample: _Sample,
+    text_pick: tuple,
+    label_pick: tuple,
+    separator: str,
+    encoding: str,
+) -> Inspection:
     """The choices made from the sample: task, token counts, sequence length, sibling valid/test files."""
     (text, text_why), (label, label_why) = text_pick, label_pick
     values = sample.values
@@ -388,13 +465,28 @@ def _inspection(p: Path, fmt: str, cols: list[ColumnStats], sample: _Sample, tex
     total = sum(tokens.values())
     kept = sum(n for _, n in tokens.most_common(ModelConfig.max_tokens - 2))
     insp = Inspection(
-        path=p, format=fmt, columns=cols, rows=sample.rows, more_rows=sample.more, sample_rows=sample.limit,
-        bad_rows=sample.bad_rows, text_column=text.name, label_column=label.name, text_reason=text_why,
-        label_reason=label_why, task=infer_task(label_values, separator), separator=separator, encoding=encoding,
-        token_lengths=lengths, distinct_tokens=len(tokens), token_total=total,
+        path=p,
+        format=fmt,
+        columns=cols,
+        rows=sample.rows,
+        more_rows=sample.more,
+        sample_rows=sample.limit,
+        bad_rows=sample.bad_rows,
+        text_column=text.name,
+        label_column=label.name,
+        text_reason=text_why,
+        label_reason=label_why,
+        task=infer_task(label_values, separator),
+        separator=separator,
+        encoding=encoding,
+        token_lengths=lengths,
+        distinct_tokens=len(tokens),
+        token_total=total,
         top_token_cover=kept / total if total else 1.0,
         empty_texts=sum(1 for t in values[text.name] if not t.strip()),
-        empty_labels=sample.rows - len(label_values), sequence_length=suggest_sequence_length(lengths))
+        empty_labels=sample.rows - len(label_values),
+        sequence_length=suggest_sequence_length(lengths),
+    )
     for role, sib in zip(("valid", "test"), _siblings(p)):
         if sib is not None:
             try:
@@ -409,8 +501,11 @@ def _inspection(p: Path, fmt: str, cols: list[ColumnStats], sample: _Sample, tex
 def _yaml_str(value: str) -> str:
     """A YAML scalar for a string: plain when that is safe, else double-quoted with escapes."""
     special = {"y", "n", "yes", "no", "on", "off", "true", "false", "null", "~", "", ".inf", ".nan"}
-    if (re.fullmatch(r"[A-Za-z_./][A-Za-z0-9_./-]*", value) and value.lower() not in special
-            and not re.fullmatch(r"[-+.\d_:eE]+", value)):
+    if (
+        re.fullmatch(r"[A-Za-z_./][A-Za-z0-9_./-]*", value)
+        and value.lower() not in special
+        and not re.fullmatch(r"[-+.\d_:eE]+", value)
+    ):
         return value
     out = []
     for ch in value:
@@ -447,13 +542,16 @@ def render_config(insp: Inspection, output: str | os.PathLike) -> str:
         f"#   textclf check-data --config {name}",
         f"# and train with: textclf train --config {name}",
         "# Relative paths resolve against the folder of this file.",
-        "# Columns found: " + ", ".join(c.describe() for c in insp.columns[:12])
+        "# Columns found: "
+        + ", ".join(c.describe() for c in insp.columns[:12])
         + (f", and {len(insp.columns) - 12} more" if len(insp.columns) > 12 else ""),
         "",
     ]
     if insp.task == "multilabel":
-        task_why = (f"{insp.column(insp.label_column).joined_share:.0%} of the label cells join several labels "
-                    f"with {insp.separator!r}: one sigmoid output per label")
+        task_why = (
+            f"{insp.column(insp.label_column).joined_share:.0%} of the label cells join several labels "
+            f"with {insp.separator!r}: one sigmoid output per label"
+        )
     elif insp.task == "binary":
         task_why = "2 labels: one sigmoid output"
     else:
@@ -467,18 +565,24 @@ def render_config(insp: Inspection, output: str | os.PathLike) -> str:
 
 def _data_section(insp: Inspection, out_dir: Path) -> list[str]:
     rows, labeled = insp.rows, insp.rows - insp.empty_labels
-    lines = [f"  train: {_yaml_str(_rel(insp.path, out_dir))}  # {rows:,} rows read"
-             + (f", {insp.bad_rows:,} unreadable rows skipped" if insp.bad_rows else "")]
+    lines = [
+        f"  train: {_yaml_str(_rel(insp.path, out_dir))}  # {rows:,} rows read"
+        + (f", {insp.bad_rows:,} unreadable rows skipped" if insp.bad_rows else "")
+    ]
     if insp.valid:
         lines.append(f"  valid: {_yaml_str(_rel(insp.valid, out_dir))}  # found next to the training file")
     else:
         n_valid = max(int(round(labeled * DataConfig.valid_fraction)), 1)
         how = "seeded" if insp.task == "multilabel" else "seeded, stratified"
-        lines.append(f"  valid: null  # no validation file found: training holds out a {how} "
-                     f"{DataConfig.valid_fraction:.0%} of train (about {n_valid:,} rows)")
+        lines.append(
+            f"  valid: null  # no validation file found: training holds out a {how} "
+            f"{DataConfig.valid_fraction:.0%} of train (about {n_valid:,} rows)"
+        )
     if insp.test:
-        lines.append(f"  test: {_yaml_str(_rel(insp.test, out_dir))}  # found next to the training file; "
-                     "evaluated once after training")
+        lines.append(
+            f"  test: {_yaml_str(_rel(insp.test, out_dir))}  # found next to the training file; "
+            "evaluated once after training"
+        )
     else:
         lines.append("  test: null  # no test file found; set one to get a final score after training")
     lines.append(f"  text_column: {_yaml_str(insp.text_column)}  # {insp.text_reason}")
@@ -488,13 +592,21 @@ def _data_section(insp: Inspection, out_dir: Path) -> list[str]:
     if insp.encoding.lower().replace("_", "-") not in ("utf-8", "utf8"):
         lines.append(f"  encoding: {_yaml_str(insp.encoding)}  # given with --encoding")
     if insp.empty_labels or insp.bad_rows:
-        why = " and ".join(w for w in (f"{insp.empty_labels:,} rows have an empty label" if insp.empty_labels else "",
-                                       f"{insp.bad_rows:,} rows cannot be read" if insp.bad_rows else "") if w)
+        why = " and ".join(
+            w
+            for w in (
+                f"{insp.empty_labels:,} rows have an empty label" if insp.empty_labels else "",
+                f"{insp.bad_rows:,} rows cannot be read" if insp.bad_rows else "",
+            )
+            if w
+        )
         lines.append(f"  on_bad_rows: skip  # {why}: training leaves them out (with error it stops at the first)")
         share = (insp.empty_labels + insp.bad_rows) / (rows + insp.bad_rows)
         if share > DataConfig.max_bad_fraction:
-            lines.append(f"  max_bad_fraction: {min(1.0, math.ceil(share * 120) / 100)}  "
-                         f"# {share:.1%} of the rows are left out; training refuses more than this")
+            lines.append(
+                f"  max_bad_fraction: {min(1.0, math.ceil(share * 120) / 100)}  "
+                f"# {share:.1%} of the rows are left out; training refuses more than this"
+            )
     return lines
 
 
@@ -513,8 +625,10 @@ def _model_section(insp: Inspection) -> list[str]:
     if insp.distinct_tokens + 2 <= mt:
         vwhy = f"the sample has {insp.distinct_tokens:,} distinct tokens: the default keeps them all"
     else:
-        vwhy = (f"keeps the {mt - 2:,} most frequent of {insp.distinct_tokens:,} distinct tokens, "
-                f"{insp.top_token_cover:.1%} of the tokens in the sample")
+        vwhy = (
+            f"keeps the {mt - 2:,} most frequent of {insp.distinct_tokens:,} distinct tokens, "
+            f"{insp.top_token_cover:.1%} of the tokens in the sample"
+        )
     return [f"  sequence_length: {insp.sequence_length}  # {why}", f"  max_tokens: {mt}  # {vwhy}"]
 
 
@@ -526,18 +640,29 @@ def _train_section(insp: Inspection) -> list[str]:
         rare = min(classes, key=lambda k: (classes[k], k))
         common = max(classes, key=lambda k: (classes[k], k))
         if ratio >= 3:
-            lines.append(f"  class_weight: auto  # imbalanced: {common!r} has {big:,} rows, {rare!r} {small:,} "
-                         f"({times(ratio)}); weight by inverse frequency")
+            lines.append(
+                f"  class_weight: auto  # imbalanced: {common!r} has {big:,} rows, {rare!r} {small:,} "
+                f"({times(ratio)}); weight by inverse frequency"
+            )
         else:
-            lines.append(f"  class_weight: none  # balanced enough: the largest label has {times(ratio)} the rows "
-                         f"of the smallest")
+            lines.append(
+                f"  class_weight: none  # balanced enough: the largest label has {times(ratio)} the rows "
+                f"of the smallest"
+            )
     lines.append(f"  seed: {TrainConfig.seed}  # the validation split, initialization and shuffling repeat exactly")
     return lines
 
 
-def init_config(data: str | os.PathLike, output: str | os.PathLike = "config.yaml", *, force: bool = False,
-                text_column: str | None = None, label_column: str | None = None, encoding: str = "utf-8",
-                sample_rows: int = SAMPLE_ROWS) -> InitResult:
+def init_config(
+    data: str | os.PathLike,
+    output: str | os.PathLike = "config.yaml",
+    *,
+    force: bool = False,
+    text_column: str | None = None,
+    label_column: str | None = None,
+    encoding: str = "utf-8",
+    sample_rows: int = SAMPLE_ROWS,
+) -> InitResult:
     """Inspect a data file and write a commented config for it; the config is loaded back before it is kept.
 
     Args:
@@ -554,11 +679,15 @@ def init_config(data: str | os.PathLike, output: str | os.PathLike = "config.yam
     """
     out = Path(output)
     if out.suffix.lower() in FORMATS:
-        raise UsageError(f"--output {out}: received a data file name ({out.suffix}), expected a YAML file such as "
-                         "config.yaml")
-    check_output(out, "--output", inputs=[("the data file", data)], overwrite=force, example="config.yaml", create_parent=True)
-    insp = inspect_file(data, text_column=text_column, label_column=label_column, encoding=encoding,
-                        sample_rows=sample_rows)
+        raise UsageError(
+            f"--output {out}: received a data file name ({out.suffix}), expected a YAML file such as config.yaml"
+        )
+    check_output(
+        out, "--output", inputs=[("the data file", data)], overwrite=force, example="config.yaml", create_parent=True
+    )
+    insp = inspect_file(
+        data, text_column=text_column, label_column=label_column, encoding=encoding, sample_rows=sample_rows
+    )
     text = render_config(insp, out)
     out.parent.mkdir(parents=True, exist_ok=True)
     with atomic_write(out, "w", encoding="utf-8") as f:
@@ -575,12 +704,13 @@ def init_config(data: str | os.PathLike, output: str | os.PathLike = "config.yam
     if insp.empty_texts:
         notes.append(f"{plural(insp.empty_texts, 'row')} {verb(insp.empty_texts, 'has', 'have')} an empty text")
     if insp.empty_labels:
-        notes.append(f"{plural(insp.empty_labels, 'row')} {verb(insp.empty_labels, 'has', 'have')} an empty label; "
-                     "the config sets data.on_bad_rows: skip")
+        notes.append(
+            f"{plural(insp.empty_labels, 'row')} {verb(insp.empty_labels, 'has', 'have')} an empty label; "
+            "the config sets data.on_bad_rows: skip"
+        )
     if insp.bad_rows:
         notes.append(f"{insp.bad_rows:,} rows could not be read and were skipped; textclf check-data lists them")
     return InitResult(out, text, insp, cfg, notes)
 
 
-__all__ = ["init_config", "inspect_file", "render_config", "InitResult", "Inspection", "tokenize", "standardize",
-           "suggest_sequence_length"]
+__all__ = ["init_config", "inspect_file", "render_config", "InitResult", "Inspection", "suggest_sequence_length"]

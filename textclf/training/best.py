@@ -10,8 +10,8 @@ loss). After ``patience`` epochs without a better one, training stops (0: never)
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Callable
 
 METRIC_TOLERANCE = 1e-9
 LOSS_TOLERANCE = 1e-6

@@ -78,34 +78,66 @@ def _threshold_gains(cfg: Config, data: TrainingData, tuned, metrics: dict, part
     thresholds = tuned.to_json(output_names(data.task, data.classes))
     thresholds["gain"] = {"metric": key, **gain}
     metrics["thresholds"] = thresholds
-    log.info(f"thresholds tuned on validation ({t.threshold_objective}"
-             + (f" {t.threshold_target:g}" if t.threshold_objective != "f1" else "") + "): "
-             + ", ".join(f"{name} {key.replace('_', '-')} {metrics[name]['at_0.5'][key]:.4f} → {metrics[name][key]:.4f}"
-                         for name, _, _ in parts))
+    log.info(
+        f"thresholds tuned on validation ({t.threshold_objective}"
+        + (f" {t.threshold_target:g}" if t.threshold_objective != "f1" else "")
+        + "): "
+        + ", ".join(
+            f"{name} {key.replace('_', '-')} {metrics[name]['at_0.5'][key]:.4f} → {metrics[name][key]:.4f}"
+            for name, _, _ in parts
+        )
+    )
     return thresholds
 
 
-def finish(cfg: Config, data: TrainingData, inputs: Inputs, trainable: Trainable, plan: StepPlan, run: Path,
-           state: LoopState, inference, timing: Timing, extra: dict) -> None:
+def finish(
+    cfg: Config,
+    data: TrainingData,
+    inputs: Inputs,
+    trainable: Trainable,
+    plan: StepPlan,
+    run: Path,
+    state: LoopState,
+    inference,
+    timing: Timing,
+    extra: dict,
+) -> None:
     """Save the finished run with the best weights (already set on the model), then check that it reloads.
 
     ``extra``: more entries for metrics.json (the data fingerprints, the pretrained vectors' coverage).
     """
     evaluated, thresholds = final_metrics(cfg, data, inputs, inference)
     metrics = {"task": data.task, "best_epoch": state.best.epoch, "epochs_run": len(state.history), **evaluated}
-    metrics["timing"] = {"fit_seconds": round(timing.fit, 2), "tensorflow_start_seconds": round(timing.tensorflow, 2),
-                         "train_phase_seconds": round(time.perf_counter() - timing.started - timing.tensorflow, 2)}
+    metrics["timing"] = {
+        "fit_seconds": round(timing.fit, 2),
+        "tensorflow_start_seconds": round(timing.tensorflow, 2),
+        "train_phase_seconds": round(time.perf_counter() - timing.started - timing.tensorflow, 2),
+    }
     metrics.update(extra)
     metrics["distribution"] = _distribution(cfg, data, plan)
     _write_rejects(run, data)
     sep = cfg.data.label_separator
-    labels = {"task": data.task, "classes": data.classes, "separator": sep,
-              "text_column": cfg.data.text_column, "label_column": cfg.data.label_column}
+    labels = {
+        "task": data.task,
+        "classes": data.classes,
+        "separator": sep,
+        "text_column": cfg.data.text_column,
+        "label_column": cfg.data.label_column,
+    }
     name = metric_name(data.task)
     plots = _draw_plots(state.history, name, metrics) if cfg.train.plots else {}
-    save_run(run, config_yaml=cfg.to_yaml(), hyperparameters=trainable.hyperparameters.to_json(),
-             vocab=inputs.vocab.to_json(), labels=labels, model=trainable.model, history=state.history,
-             metrics=metrics, thresholds=thresholds, plots=plots)
+    save_run(
+        run,
+        config_yaml=cfg.to_yaml(),
+        hyperparameters=trainable.hyperparameters.to_json(),
+        vocab=inputs.vocab.to_json(),
+        labels=labels,
+        model=trainable.model,
+        history=state.history,
+        metrics=metrics,
+        thresholds=thresholds,
+        plots=plots,
+    )
     check_reload(run, trainable.model, inputs.x_valid)
     summary = f"best epoch {state.best.epoch}: valid {name} {metrics['valid'][name]:.4f}"
     if "test" in metrics:
@@ -114,11 +146,20 @@ def finish(cfg: Config, data: TrainingData, inputs: Inputs, trainable: Trainable
 
 
 def _distribution(cfg: Config, data: TrainingData, plan: StepPlan) -> dict:
-    out = {"workers": plan.workers, "replicas": plan.replicas, "batch_per_replica": plan.per_replica,
-           "steps_per_epoch": plan.steps_per_epoch, "streaming": data.scan is not None}
+    out = {
+        "workers": plan.workers,
+        "replicas": plan.replicas,
+        "batch_per_replica": plan.per_replica,
+        "steps_per_epoch": plan.steps_per_epoch,
+        "streaming": data.scan is not None,
+    }
     if data.scan is not None:
-        out.update(train_rows=data.train_rows, vocab_sample_rows=len(data.scan.sample),
-                   valid_rows_evaluated=len(data.valid), shuffle_buffer=cfg.data.shuffle_buffer)
+        out.update(
+            train_rows=data.train_rows,
+            vocab_sample_rows=len(data.scan.sample),
+            valid_rows_evaluated=len(data.valid),
+            shuffle_buffer=cfg.data.shuffle_buffer,
+        )
     return out
 
 
@@ -156,5 +197,7 @@ def check_reload(run: Path, model, x_valid) -> None:
     before = np.asarray(model(batch, training=False))
     after = np.asarray(loaded.model(batch, training=False))
     if not np.allclose(before, after, atol=1e-5):
-        raise TextclfError(f"the saved run in {run} does not reproduce the trained model's predictions "
-                           f"(max difference {np.abs(before - after).max():.3g}); this is a bug in textclf")
+        raise TextclfError(
+            f"the saved run in {run} does not reproduce the trained model's predictions "
+            f"(max difference {np.abs(before - after).max():.3g}); this is a bug in textclf"
+        )

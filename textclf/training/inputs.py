@@ -18,8 +18,19 @@ import numpy as np
 
 from ..config import Config
 from ..errors import DataError, UsageError
-from ..io.labeled import (Labeled, RowPolicy, check_classes, describe_unseen, expand_paths, infer_task, read_labeled,
-                          read_labeled_many, split_labels, stratified_split, unseen_labels)
+from ..io.labeled import (
+    Labeled,
+    RowPolicy,
+    check_classes,
+    describe_unseen,
+    expand_paths,
+    infer_task,
+    read_labeled,
+    read_labeled_many,
+    split_labels,
+    stratified_split,
+    unseen_labels,
+)
 
 log = logging.getLogger(__name__)
 
@@ -59,8 +70,9 @@ def load_training_data(cfg: Config) -> TrainingData:
     if stream is not None:
         train = stream.labeled()
     else:
-        train = read_labeled_many(paths, data_cfg.text_column, data_cfg.label_column, encoding=data_cfg.encoding,
-                                  policy=policy)
+        train = read_labeled_many(
+            paths, data_cfg.text_column, data_cfg.label_column, encoding=data_cfg.encoding, policy=policy
+        )
     task = cfg.task if cfg.task != "auto" else infer_task(train.labels, data_cfg.label_separator)
     classes = check_classes(train, task, data_cfg.label_separator, data_cfg.label_column)
     if stream is not None:
@@ -68,15 +80,18 @@ def load_training_data(cfg: Config) -> TrainingData:
     elif data_cfg.valid:
         valid, split = _read(cfg, data_cfg.valid), False
     else:
-        train, valid = stratified_split(train, data_cfg.valid_fraction, cfg.train.seed, task,
-                                        data_cfg.label_separator, data_cfg.label_column)
+        train, valid = stratified_split(
+            train, data_cfg.valid_fraction, cfg.train.seed, task, data_cfg.label_separator, data_cfg.label_column
+        )
         split = True
     test = _read(cfg, data_cfg.test) if data_cfg.test else None
     for name, part in (("valid", valid), ("test", test)):
         unseen = unseen_labels(part.labels, classes, task, data_cfg.label_separator) if part is not None else None
         if unseen:
-            raise DataError(f"{part.path}: labels that the training data never has: {describe_unseen(unseen, classes)}; "
-                            f"the {name} set must use the training labels")
+            raise DataError(
+                f"{part.path}: labels that the training data never has: {describe_unseen(unseen, classes)}; "
+                f"the {name} set must use the training labels"
+            )
     for part in (train, valid, test):
         if part is not None and (part.report.bad_rows or part.report.truncated_texts):
             log.info(part.report.summary())
@@ -93,12 +108,16 @@ def _scan(cfg: Config, paths: list[Path]):
 
     d = cfg.data
     stream = scan(paths, cfg, split_valid=not d.valid)
-    log.info(f"streaming {len(paths)} training file(s): {stream.rows:,} rows; vocabulary fitted on a sample of "
-             f"{len(stream.sample):,} rows, shuffle window {d.shuffle_buffer:,} rows")
+    log.info(
+        f"streaming {len(paths)} training file(s): {stream.rows:,} rows; vocabulary fitted on a sample of "
+        f"{len(stream.sample):,} rows, shuffle window {d.shuffle_buffer:,} rows"
+    )
     if stream.longest_run > d.shuffle_buffer:
-        log.warning(f"warning: {stream.longest_run:,} consecutive rows share one label, more than "
-                    f"data.shuffle_buffer ({d.shuffle_buffer:,}); batches will mix poorly. Shuffle the file, or raise "
-                    "data.shuffle_buffer")
+        log.warning(
+            f"warning: {stream.longest_run:,} consecutive rows share one label, more than "
+            f"data.shuffle_buffer ({d.shuffle_buffer:,}); batches will mix poorly. Shuffle the file, or raise "
+            "data.shuffle_buffer"
+        )
     return stream
 
 
@@ -113,8 +132,10 @@ def _streamed_valid(cfg: Config, stream) -> Labeled:
             log.info(f"validation: a uniform sample of {len(valid):,} of {total:,} rows (data.valid_max_rows)")
         return valid
     if stream.valid_rows > len(stream.valid):
-        log.info(f"validation: {stream.valid_rows:,} rows held out; a uniform sample of {len(stream.valid):,} is "
-                 "evaluated (data.valid_max_rows)")
+        log.info(
+            f"validation: {stream.valid_rows:,} rows held out; a uniform sample of {len(stream.valid):,} is "
+            "evaluated (data.valid_max_rows)"
+        )
     return stream.valid
 
 
@@ -139,7 +160,7 @@ def label_counts(cells: dict, task: str, classes: list[str], separator: str) -> 
     index = {c: i for i, c in enumerate(classes)}
     counts = np.zeros(len(classes), dtype=np.int64)
     for cell, n in cells.items():
-        for lab in (split_labels([cell], task, separator)[0] if task == "multilabel" else [cell]):
+        for lab in split_labels([cell], task, separator)[0] if task == "multilabel" else [cell]:
             if lab in index:
                 counts[index[lab]] += n
     return counts, int(sum(cells.values()))
@@ -194,9 +215,15 @@ def prepare_inputs(cfg: Config, data: TrainingData, rank: int = 0, workers: int 
 
     m, sep = cfg.model, cfg.data.label_separator
     t0 = time.perf_counter()
-    fit = dict(max_tokens=m.max_tokens, sequence_length=m.sequence_length, standardize=m.standardize,
-               ngrams=m.ngrams, ngram_max_tokens=m.ngram_max_tokens, ngram_length=m.ngram_length,
-               ngram_standardize=m.ngram_standardize)
+    fit = dict(
+        max_tokens=m.max_tokens,
+        sequence_length=m.sequence_length,
+        standardize=m.standardize,
+        ngrams=m.ngrams,
+        ngram_max_tokens=m.ngram_max_tokens,
+        ngram_length=m.ngram_length,
+        ngram_standardize=m.ngram_standardize,
+    )
     x_train = y_train = None
     if data.scan is None:
         vocab, x_train = Vocabulary.fit_encode(data.train.texts, **fit)
@@ -213,7 +240,10 @@ def prepare_inputs(cfg: Config, data: TrainingData, rank: int = 0, workers: int 
     encoder = vocab.encoder()
     x_valid = encoder.encode(data.valid.texts)
     y_valid = encode_targets(data.valid.labels, data.task, data.classes, sep)
-    log.info(f"vocabulary: {len(vocab.tokens):,} tokens"
-             + (f", {len(vocab.ngram_tokens):,} n-grams" if vocab.ngram_tokens else "") + per_text
-             + f" ({time.perf_counter() - t0:.1f}s)")
+    log.info(
+        f"vocabulary: {len(vocab.tokens):,} tokens"
+        + (f", {len(vocab.ngram_tokens):,} n-grams" if vocab.ngram_tokens else "")
+        + per_text
+        + f" ({time.perf_counter() - t0:.1f}s)"
+    )
     return Inputs(vocab, encoder, x_train, y_train, x_valid, y_valid, counts, rows)

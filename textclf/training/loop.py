@@ -17,10 +17,10 @@ from __future__ import annotations
 import math
 import signal
 import time
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from itertools import islice
 from pathlib import Path
-from typing import Callable, Iterator
 
 import numpy as np
 
@@ -61,8 +61,17 @@ def metric_name(task: str) -> str:
 class EpochLoop:
     """Trains ``trainable`` on the inputs, epoch by epoch, from where ``state`` stands."""
 
-    def __init__(self, cfg: Config, data: TrainingData, inputs: Inputs, trainable: Trainable, strategy,
-                 plan: StepPlan, run: Path, state: LoopState):
+    def __init__(
+        self,
+        cfg: Config,
+        data: TrainingData,
+        inputs: Inputs,
+        trainable: Trainable,
+        strategy,
+        plan: StepPlan,
+        run: Path,
+        state: LoopState,
+    ):
         from ..model.network import Inference
 
         self.cfg, self.data, self.inputs, self.trainable = cfg, data, inputs, trainable
@@ -80,8 +89,9 @@ class EpochLoop:
 
         logits = tf.cast(logits, tf.float32)
         if self.data.task == "multiclass":
-            right = tf.reduce_sum(tf.cast(tf.equal(tf.argmax(logits, axis=-1, output_type=tf.int32),
-                                                   tf.cast(y, tf.int32)), tf.float32))
+            right = tf.reduce_sum(
+                tf.cast(tf.equal(tf.argmax(logits, axis=-1, output_type=tf.int32), tf.cast(y, tf.int32)), tf.float32)
+            )
             return tf.stack([right, tf.cast(tf.shape(y)[0], tf.float32), 0.0])
         pred = tf.cast(logits > 0.0, tf.float32)
         if self.data.task == "binary":
@@ -144,15 +154,24 @@ class EpochLoop:
             x, y = inputs.x_train, inputs.y_train
             batches = epoch_batches(x.lengths, plan.per_replica, rng)
             if plan.fixed:
-                batches = [b for b in batches if len(b) == plan.per_replica][:plan.steps_per_epoch * plan.local]
-            return len(batches) // plan.local, lambda skip: ((x.batch(b), y[b]) for b in batches[skip * plan.local:])
+                batches = [b for b in batches if len(b) == plan.per_replica][: plan.steps_per_epoch * plan.local]
+            return len(batches) // plan.local, lambda skip: ((x.batch(b), y[b]) for b in batches[skip * plan.local :])
         from .stream import epoch_stream
 
         def stream(skip):
-            batches = epoch_stream(data.scan, self.cfg, inputs.encoder, data.task, data.classes, epoch=epoch,
-                                   batch_size=plan.per_replica, worker=plan.rank, workers=plan.workers,
-                                   steps=plan.steps_per_epoch * plan.local if plan.fixed else None,
-                                   drop_remainder=plan.fixed)
+            batches = epoch_stream(
+                data.scan,
+                self.cfg,
+                inputs.encoder,
+                data.task,
+                data.classes,
+                epoch=epoch,
+                batch_size=plan.per_replica,
+                worker=plan.rank,
+                workers=plan.workers,
+                steps=plan.steps_per_epoch * plan.local if plan.fixed else None,
+                drop_remainder=plan.fixed,
+            )
             return islice(batches, skip * plan.local, None)  # a resume re-reads the skipped batches
 
         return plan.steps_per_epoch, stream
@@ -196,7 +215,8 @@ class EpochLoop:
                 raise DivergedError(
                     f"training diverged at epoch {epoch}, batch {step}: the loss is {loss}. Lower "
                     f"train.learning_rate (now {t.learning_rate:g}), e.g. --set train.learning_rate="
-                    f"{t.learning_rate / 10:g}; no model was saved and no checkpoint holds these weights")
+                    f"{t.learning_rate / 10:g}; no model was saved and no checkpoint holds these weights"
+                )
             state.partial_loss += loss
             state.partial_count += 1
             bar.update(step, values=[("loss", loss)])
@@ -222,23 +242,46 @@ class EpochLoop:
         logits = self.inference.logits(inputs.x_valid, batch_size=max(t.batch_size, 256))
         val_loss = numpy_loss(data.task, inputs.y_valid, logits)
         if not math.isfinite(val_loss):
-            raise DivergedError(f"training diverged at epoch {epoch}: the validation loss is {val_loss}. "
-                                f"Lower train.learning_rate (now {t.learning_rate:g}); no model was saved")
+            raise DivergedError(
+                f"training diverged at epoch {epoch}: the validation loss is {val_loss}. "
+                f"Lower train.learning_rate (now {t.learning_rate:g}); no model was saved"
+            )
         probs = probabilities_from_logits(data.task, logits)
-        figures = metrics_from_probs(data.task, data.classes, data.valid.labels, probs,
-                                     self.cfg.data.label_separator, brief=True)
+        figures = metrics_from_probs(
+            data.task, data.classes, data.valid.labels, probs, self.cfg.data.label_separator, brief=True
+        )
         return val_loss, figures[self.metric_name]
 
-    def _record(self, epoch: int, loss: float, metric: float, val_loss: float, val_metric: float,
-                seconds: float) -> EpochResult:
+    def _record(
+        self, epoch: int, loss: float, metric: float, val_loss: float, val_metric: float, seconds: float
+    ) -> EpochResult:
         """Add the epoch to the history and the best-epoch tracker; the state now says the epoch is complete."""
         state, name = self.state, self.metric_name
-        state.history.append({"epoch": epoch, "loss": round(loss, 6), name: round(metric, 6),
-                              "val_loss": round(val_loss, 6), f"val_{name}": round(val_metric, 6),
-                              "learning_rate": self.cfg.train.learning_rate, "seconds": round(seconds, 3)})
+        state.history.append(
+            {
+                "epoch": epoch,
+                "loss": round(loss, 6),
+                name: round(metric, 6),
+                "val_loss": round(val_loss, 6),
+                f"val_{name}": round(val_metric, 6),
+                "learning_rate": self.cfg.train.learning_rate,
+                "seconds": round(seconds, 3),
+            }
+        )
         model = self.trainable.model
         improved = state.best.update(epoch, val_metric, val_loss, lambda: [v.numpy() for v in model.weights])
         state.epoch, state.step, state.stopped_early = epoch, 0, state.best.stop
         state.partial_loss, state.partial_count, state.partial_stats = 0.0, 0, [0.0, 0.0, 0.0]
-        return EpochResult(epoch, self.cfg.train.epochs, name, loss, metric, val_loss, val_metric,
-                           round(seconds, 3), improved, state.best.stop, state.best.wait)
+        return EpochResult(
+            epoch,
+            self.cfg.train.epochs,
+            name,
+            loss,
+            metric,
+            val_loss,
+            val_metric,
+            round(seconds, 3),
+            improved,
+            state.best.stop,
+            state.best.wait,
+        )

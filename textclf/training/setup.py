@@ -38,18 +38,21 @@ def cluster() -> tuple[int, int, bool]:
         kind, index = task.get("type"), int(task.get("index", 0))
         chiefs, workers = list(roles.get("chief", [])), list(roles.get("worker", []))
     except (ValueError, AttributeError, TypeError) as exc:
-        raise UsageError(f"TF_CONFIG is not a valid cluster spec ({exc}); expected JSON like "
-                         '{"cluster": {"worker": ["host1:12345", "host2:12345"]}, "task": {"type": "worker", '
-                         '"index": 0}}') from None
+        raise UsageError(
+            f"TF_CONFIG is not a valid cluster spec ({exc}); expected JSON like "
+            '{"cluster": {"worker": ["host1:12345", "host2:12345"]}, "task": {"type": "worker", '
+            '"index": 0}}'
+        ) from None
     total = len(chiefs) + len(workers)
     if kind not in ("chief", "worker") or total == 0:
-        raise UsageError(f"TF_CONFIG task type {kind!r}: textclf trains with chief/worker tasks only (no parameter "
-                         "servers or evaluators); received cluster roles " + ", ".join(sorted(roles)))
+        raise UsageError(
+            f"TF_CONFIG task type {kind!r}: textclf trains with chief/worker tasks only (no parameter "
+            "servers or evaluators); received cluster roles " + ", ".join(sorted(roles))
+        )
     rank = 0 if kind == "chief" else len(chiefs) + index
     if rank >= total:
         raise UsageError(f"TF_CONFIG task index {index} is outside the {len(workers)} worker address(es)")
     return total, rank, rank == 0
-
 
 
 def setup_device(device: str, mixed_precision: bool, workers: int = 1):
@@ -58,8 +61,8 @@ def setup_device(device: str, mixed_precision: bool, workers: int = 1):
     Several workers (TF_CONFIG): ``MultiWorkerMirroredStrategy``, created before any other TensorFlow op as it
     requires. One host with several GPUs: ``MirroredStrategy``. Otherwise the default strategy.
     """
-    import tensorflow as tf
     import keras
+    import tensorflow as tf
 
     if device == "cpu":
         try:
@@ -69,8 +72,10 @@ def setup_device(device: str, mixed_precision: bool, workers: int = 1):
                 log.warning("note: a GPU was already initialized in this process; --device cpu cannot hide it now")
     gpus = tf.config.list_physical_devices("GPU") if device != "cpu" else []
     if device == "gpu" and not gpus:
-        raise UsageError("--device gpu: TensorFlow sees no GPU on this machine; install textclf[gpu] with a CUDA "
-                         "driver, or use --device cpu")
+        raise UsageError(
+            "--device gpu: TensorFlow sees no GPU on this machine; install textclf[gpu] with a CUDA "
+            "driver, or use --device cpu"
+        )
     if workers > 1:
         strategy = tf.distribute.MultiWorkerMirroredStrategy()
     elif len(gpus) > 1:
@@ -103,8 +108,9 @@ class StepPlan:
     steps_per_epoch: int
 
 
-def plan_steps(cfg: Config, data: TrainingData, strategy, workers: int = 1, rank: int = 0,
-               chief: bool = True) -> StepPlan:
+def plan_steps(
+    cfg: Config, data: TrainingData, strategy, workers: int = 1, rank: int = 0, chief: bool = True
+) -> StepPlan:
     """The batches per step and the steps per epoch; a batch larger than a worker's shard is a ConfigError."""
     import math
 
@@ -117,8 +123,12 @@ def plan_steps(cfg: Config, data: TrainingData, strategy, workers: int = 1, rank
     if fixed:
         steps = shard_rows // (per_replica * local)
         if steps < 1:
-            raise ConfigError([f"train.batch_size {batch_size} is larger than the {shard_rows:,} training rows of "
-                               f"each of the {workers} worker(s); lower train.batch_size"])
+            raise ConfigError(
+                [
+                    f"train.batch_size {batch_size} is larger than the {shard_rows:,} training rows of "
+                    f"each of the {workers} worker(s); lower train.batch_size"
+                ]
+            )
     else:
         steps = math.ceil(data.train_rows / per_replica)
     return StepPlan(workers, rank, chief, replicas, local, per_replica, fixed, steps)
@@ -145,11 +155,20 @@ def build_trainable(cfg: Config, data: TrainingData, inputs: Inputs, strategy) -
 
     m, t = cfg.model, cfg.train
     vocab = inputs.vocab
-    hp = Hyperparameters(task=data.task, num_outputs=data.outputs, vocab_size=len(vocab.tokens),
-                         ngram_vocab_size=len(vocab.ngram_tokens) if vocab.ngram_tokens else 0,
-                         embedding_dim=m.embedding_dim, rnn=m.rnn, units=m.units, layers=m.layers,
-                         bidirectional=m.bidirectional, pooling=m.pooling,
-                         embedding_dropout=m.embedding_dropout, dropout=m.dropout)
+    hp = Hyperparameters(
+        task=data.task,
+        num_outputs=data.outputs,
+        vocab_size=len(vocab.tokens),
+        ngram_vocab_size=len(vocab.ngram_tokens) if vocab.ngram_tokens else 0,
+        embedding_dim=m.embedding_dim,
+        rnn=m.rnn,
+        units=m.units,
+        layers=m.layers,
+        bidirectional=m.bidirectional,
+        pooling=m.pooling,
+        embedding_dropout=m.embedding_dropout,
+        dropout=m.dropout,
+    )
     weights = class_weights(inputs.counts, inputs.rows, data.task, data.outputs, t.class_weight)
     with strategy.scope():
         model = build_model(hp, seed=t.seed, output_bias=prior_logits(inputs.counts, inputs.rows, data.task))

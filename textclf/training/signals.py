@@ -43,8 +43,14 @@ def interrupted(signum: int, run: Path, epoch: int, step: int) -> Interrupted:
     code = EXIT_SIGINT if signum == signal.SIGINT else EXIT_SIGTERM
     checkpoint = latest_checkpoint_name(run)
     if not checkpoint:
-        return Interrupted(f"{name} received: stopped at epoch {epoch}, batch {step}, before the first epoch "
-                           "ended; there is no checkpoint to keep, so the run was removed. Start it again", code)
-    return Interrupted(f"{name} received: stopped at epoch {epoch}, batch {step}; the partial epoch is not counted "
-                       f"and the last checkpoint ({checkpoint}) is kept. Resume with:\n"
-                       f"  textclf train --resume {run}", code)
+        return Interrupted(
+            f"{name} received: stopped at epoch {epoch}, batch {step}, before the first epoch "
+            "ended; there is no checkpoint to keep, so the run was removed. Start it again",
+            code,
+        )
+    return Interrupted(
+        f"{name} received: stopped at epoch {epoch}, batch {step}; the partial epoch is not counted "
+        f"and the last checkpoint ({checkpoint}) is kept. Resume with:\n"
+        f"  textclf train --resume {run}",
+        code,
+    )

@@ -41,20 +41,46 @@ class LoopState:
 
     def to_json(self) -> dict:
         """``state.json`` without ``epoch``, ``step`` and ``files`` (the checkpoint adds them)."""
-        return {"history": self.history, "best_metric": self.best.metric, "best_loss": self.best.loss,
-                "best_epoch": self.best.epoch, "wait": self.best.wait, "partial_loss": self.partial_loss,
-                "partial_count": self.partial_count, "partial_stats": list(self.partial_stats),
-                "stopped_early": self.stopped_early, "data": self.data, "seed": self.seed, "workers": self.workers}
+        return {
+            "history": self.history,
+            "best_metric": self.best.metric,
+            "best_loss": self.best.loss,
+            "best_epoch": self.best.epoch,
+            "wait": self.best.wait,
+            "partial_loss": self.partial_loss,
+            "partial_count": self.partial_count,
+            "partial_stats": list(self.partial_stats),
+            "stopped_early": self.stopped_early,
+            "data": self.data,
+            "seed": self.seed,
+            "workers": self.workers,
+        }
 
     @classmethod
-    def from_json(cls, state: dict, best_weights: list | None, monitor: str, patience: int) -> "LoopState":
+    def from_json(cls, state: dict, best_weights: list | None, monitor: str, patience: int) -> LoopState:
         """The state of a checkpoint's ``state.json`` and its best weights."""
-        best = BestEpoch(monitor, patience, state.get("best_metric", -math.inf), state.get("best_loss", math.inf),
-                         state["best_epoch"], state["wait"], best_weights)
-        return cls(best, state["history"], state["epoch"], state["step"], state.get("partial_loss", 0.0),
-                   state.get("partial_count", 0), list(state.get("partial_stats", _zeros())),
-                   bool(state.get("stopped_early")), state.get("data", {}), state.get("seed", 0),
-                   state.get("workers", 1))
+        best = BestEpoch(
+            monitor,
+            patience,
+            state.get("best_metric", -math.inf),
+            state.get("best_loss", math.inf),
+            state["best_epoch"],
+            state["wait"],
+            best_weights,
+        )
+        return cls(
+            best,
+            state["history"],
+            state["epoch"],
+            state["step"],
+            state.get("partial_loss", 0.0),
+            state.get("partial_count", 0),
+            list(state.get("partial_stats", _zeros())),
+            bool(state.get("stopped_early")),
+            state.get("data", {}),
+            state.get("seed", 0),
+            state.get("workers", 1),
+        )
 
     def finished(self, epochs: int) -> bool:
         """Whether the loop had already ended (early stopping, or every epoch done): only saving remains."""

@@ -7,7 +7,7 @@ within each window, and the batch order shuffled. Memory stays bounded by the wi
 
 from __future__ import annotations
 
-from typing import Iterator
+from collections.abc import Iterator
 
 import numpy as np
 
@@ -15,9 +15,20 @@ from ..io.streaming import Scan, shard_rows
 from .inputs import encode_targets
 
 
-def epoch_stream(scan_: Scan, cfg, encoder, task: str, classes: list[str], *, epoch: int, batch_size: int,
-                 worker: int = 0, workers: int = 1, steps: int | None = None,
-                 drop_remainder: bool = False) -> Iterator[tuple[dict, np.ndarray]]:
+def epoch_stream(
+    scan_: Scan,
+    cfg,
+    encoder,
+    task: str,
+    classes: list[str],
+    *,
+    epoch: int,
+    batch_size: int,
+    worker: int = 0,
+    workers: int = 1,
+    steps: int | None = None,
+    drop_remainder: bool = False,
+) -> Iterator[tuple[dict, np.ndarray]]:
     """The batches of one epoch for one worker, read from disk: (model inputs, targets).
 
     Stops after ``steps`` batches when given (every worker must run the same number of steps).

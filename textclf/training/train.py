@@ -36,8 +36,13 @@ from .state import LoopState
 log = logging.getLogger(__name__)
 
 
-def train(config: Config | None = None, run_dir: str | os.PathLike | None = None, device: str | None = None,
-          resume: str | os.PathLike | None = None, overrides: list[str] | tuple = ()) -> Path:
+def train(
+    config: Config | None = None,
+    run_dir: str | os.PathLike | None = None,
+    device: str | None = None,
+    resume: str | os.PathLike | None = None,
+    overrides: list[str] | tuple = (),
+) -> Path:
     """Train a classifier as ``config`` says and write a complete run directory.
 
     Args:
@@ -71,8 +76,10 @@ def train(config: Config | None = None, run_dir: str | os.PathLike | None = None
     workers, rank, chief = cluster()
     if workers > 1:
         if resume is None and run_dir is None:
-            raise UsageError(f"training with {workers} workers (TF_CONFIG) needs --run-dir: the same path on every "
-                             "worker, on storage they all see, so that the chief writes it and a resume finds it")
+            raise UsageError(
+                f"training with {workers} workers (TF_CONFIG) needs --run-dir: the same path on every "
+                "worker, on storage they all see, so that the chief writes it and a resume finds it"
+            )
         log.info(f"worker {rank + 1} of {workers}{' (chief: writes the run directory)' if chief else ''}")
     data = _load_and_check(cfg, resume is None)
     fingerprint = data_fingerprint(cfg)
@@ -94,19 +101,30 @@ def train(config: Config | None = None, run_dir: str | os.PathLike | None = None
 def _load_and_check(cfg: Config, fresh: bool) -> TrainingData:
     """Stage 1: the data, the cheap data checks as warnings, and the pretrained vectors' header."""
     data = load_training_data(cfg)
-    log.info(f"task: {data.task}, classes: {len(data.classes)}, train: {data.train_rows:,} rows, "
-             f"valid: {len(data.valid):,} rows{' (split from train)' if data.split_from_train else ''}"
-             + (f", test: {len(data.test):,} rows" if data.test else ""))
+    log.info(
+        f"task: {data.task}, classes: {len(data.classes)}, train: {data.train_rows:,} rows, "
+        f"valid: {len(data.valid):,} rows{' (split from train)' if data.split_from_train else ''}"
+        + (f", test: {len(data.test):,} rows" if data.test else "")
+    )
     if data.scan is None:
         from ..tools.check_data import cheap_checks
 
         test = data.test
-        for warning in cheap_checks(data.train.texts, data.train.labels, data.valid.texts, data.valid.labels,
-                                    test.texts if test else None, test.labels if test else None,
-                                    task=data.task, separator=cfg.data.label_separator,
-                                    sequence_length=cfg.model.sequence_length, class_weight=cfg.train.class_weight,
-                                    train_lines=data.train.lines, valid_lines=data.valid.lines,
-                                    test_lines=test.lines if test else None):
+        for warning in cheap_checks(
+            data.train.texts,
+            data.train.labels,
+            data.valid.texts,
+            data.valid.labels,
+            test.texts if test else None,
+            test.labels if test else None,
+            task=data.task,
+            separator=cfg.data.label_separator,
+            sequence_length=cfg.model.sequence_length,
+            class_weight=cfg.train.class_weight,
+            train_lines=data.train.lines,
+            valid_lines=data.valid.lines,
+            test_lines=test.lines if test else None,
+        ):
             log.warning(f"data check: {warning}")
     if cfg.model.pretrained_vectors and fresh:
         from ..model.vectors import check_header
@@ -119,8 +137,11 @@ def _clean_up(run: Path, created: bool, exc: BaseException) -> None:
     """After a failure: remove a run that has nothing worth keeping, or say how to resume it."""
     if created and latest_checkpoint_name(run) is None and not directory.has_model_files(run):
         shutil.rmtree(run, ignore_errors=True)  # nothing worth keeping: never leave a half-written run
-    elif (not isinstance(exc, (Interrupted, DivergedError)) and not directory.is_complete(run)
-          and latest_checkpoint_name(run) is not None):
+    elif (
+        not isinstance(exc, (Interrupted, DivergedError))
+        and not directory.is_complete(run)
+        and latest_checkpoint_name(run) is not None
+    ):
         log.warning(f"the run is incomplete; its last checkpoint is kept. Resume with: textclf train --resume {run}")
 
 
@@ -154,23 +175,34 @@ def _resume_config(run: Path, given: Config | None, overrides: list[str] | None 
     if directory.is_complete(run):
         raise UsageError(f"--resume {run}: this run is already complete; start a new run instead")
     if latest_checkpoint_name(run) is None:
-        raise UsageError(f"--resume {run}: no checkpoint in it (the run stopped before its first epoch ended); "
-                         "start it again without --resume")
+        raise UsageError(
+            f"--resume {run}: no checkpoint in it (the run stopped before its first epoch ended); "
+            "start it again without --resume"
+        )
     try:
         saved = Config.from_dict(yaml.safe_load(directory.read_config_text(run)))
     except (yaml.YAMLError, ConfigError) as exc:
-        raise ModelRejected(f"--resume {run}: its config.yaml is damaged ({' '.join(str(exc).split())}); start a "
-                            "new run") from None
+        raise ModelRejected(
+            f"--resume {run}: its config.yaml is damaged ({' '.join(str(exc).split())}); start a new run"
+        ) from None
     if given is None:
         if not overrides:
             return saved
         given = load_config(None, _flatten(saved.to_dict()) + list(overrides))
     old, new = _flat(saved.to_dict()), _flat(given.to_dict())
-    changes = [f"{k} {old.get(k)!r} → {new.get(k)!r}" for k in sorted(set(old) | set(new))
-               if old.get(k) != new.get(k) and k not in _RESUME_MAY_DIFFER]
+    changes = [
+        f"{k} {old.get(k)!r} → {new.get(k)!r}"
+        for k in sorted(set(old) | set(new))
+        if old.get(k) != new.get(k) and k not in _RESUME_MAY_DIFFER
+    ]
     if changes:
-        raise ConfigError([f"cannot resume {run}: the config changed: " + "; ".join(changes)
-                           + ". Resume with the original config (or just --resume), or start a new run"])
+        raise ConfigError(
+            [
+                f"cannot resume {run}: the config changed: "
+                + "; ".join(changes)
+                + ". Resume with the original config (or just --resume), or start a new run"
+            ]
+        )
     return given
 
 
@@ -194,8 +226,15 @@ def _flatten(d: dict) -> list[str]:
 # Stages 2 to 4, with TensorFlow
 
 
-def _train_into(cfg: Config, data: TrainingData, run: Path, device: str, timing: Timing, fingerprint: dict,
-                cluster_: tuple[int, int, bool] = (1, 0, True)) -> None:
+def _train_into(
+    cfg: Config,
+    data: TrainingData,
+    run: Path,
+    device: str,
+    timing: Timing,
+    fingerprint: dict,
+    cluster_: tuple[int, int, bool] = (1, 0, True),
+) -> None:
     from ..runtime import import_tensorflow
 
     t0 = time.perf_counter()
@@ -218,15 +257,18 @@ def _train_into(cfg: Config, data: TrainingData, run: Path, device: str, timing:
     if state.best.weights is not None:
         assign(trainable.model.weights, state.best.weights, "best", run)
     if not chief:
-        log.info(f"worker {rank + 1} of {workers}: done after {len(state.history)} epoch(s) of "
-                 f"{plan.steps_per_epoch} steps on its shard ({data.train_rows // workers:,}+ rows); the chief writes "
-                 "the run")
+        log.info(
+            f"worker {rank + 1} of {workers}: done after {len(state.history)} epoch(s) of "
+            f"{plan.steps_per_epoch} steps on its shard ({data.train_rows // workers:,}+ rows); the chief writes "
+            "the run"
+        )
         return
     finish(cfg, data, inputs, trainable, plan, run, state, loop.inference, timing, extra)
 
 
-def _start(cfg: Config, run: Path, trainable: Trainable, inputs: Inputs, fingerprint: dict,
-           workers: int) -> tuple[LoopState, dict]:
+def _start(
+    cfg: Config, run: Path, trainable: Trainable, inputs: Inputs, fingerprint: dict, workers: int
+) -> tuple[LoopState, dict]:
     """Where training starts: the newest valid checkpoint, or a fresh state (with pretrained vectors, if set).
 
     Returns the loop state and the entries it adds to metrics.json.
@@ -237,22 +279,32 @@ def _start(cfg: Config, run: Path, trainable: Trainable, inputs: Inputs, fingerp
     if ckpt is None and latest_checkpoint_name(run) is not None:
         raise ModelRejected(f"every checkpoint in {run} is damaged, so it cannot be resumed; start a new run")
     if ckpt is None:
-        state = LoopState(BestEpoch(t.early_stopping_monitor, t.early_stopping_patience), data=fingerprint,
-                          seed=t.seed, workers=workers)
+        state = LoopState(
+            BestEpoch(t.early_stopping_monitor, t.early_stopping_patience),
+            data=fingerprint,
+            seed=t.seed,
+            workers=workers,
+        )
         if cfg.model.pretrained_vectors:
             extra["pretrained_vectors"] = _load_vectors(cfg, trainable, inputs)
         return state, extra
     saved = ckpt.state.get("data") or {}
     if saved != fingerprint:
         changed = [k for k in set(fingerprint) | set(saved) if fingerprint.get(k) != saved.get(k)]
-        raise ConfigError([f"cannot resume {run}: the data changed since the checkpoint "
-                           f"({', '.join(sorted(changed))}: different SHA-256); resume with the original files "
-                           "or start a new run"])
+        raise ConfigError(
+            [
+                f"cannot resume {run}: the data changed since the checkpoint "
+                f"({', '.join(sorted(changed))}: different SHA-256); resume with the original files "
+                "or start a new run"
+            ]
+        )
     assign(trainable.model.variables, ckpt.variables, "model", ckpt.path)
     assign(trainable.optimizer.variables, ckpt.optimizer, "optimizer", ckpt.path)
     state = LoopState.from_json(ckpt.state, ckpt.best, t.early_stopping_monitor, t.early_stopping_patience)
-    log.info(f"resuming from {ckpt.path.name}: {state.epoch} epoch(s) complete"
-             + (f", {state.step} batch(es) into epoch {state.epoch + 1}" if state.step else ""))
+    log.info(
+        f"resuming from {ckpt.path.name}: {state.epoch} epoch(s) complete"
+        + (f", {state.step} batch(es) into epoch {state.epoch + 1}" if state.step else "")
+    )
     return state, extra
 
 
@@ -264,17 +316,20 @@ def _load_vectors(cfg: Config, trainable: Trainable, inputs: Inputs) -> dict:
     t0 = time.perf_counter()
     vectors = read_vectors(m.pretrained_vectors, inputs.vocab.tokens, m.embedding_dim, seed=cfg.train.seed)
     trainable.model.get_layer("embedding").embeddings.assign(vectors.matrix)
-    log.info(f"pretrained vectors: {vectors.found:,} of {vectors.words:,} vocabulary words "
-             f"({vectors.coverage:.1%}; {vectors.exact:,} exact, the rest lowercased) from "
-             f"{vectors.file_words:,} in {Path(m.pretrained_vectors).name} ({time.perf_counter() - t0:.1f}s)")
+    log.info(
+        f"pretrained vectors: {vectors.found:,} of {vectors.words:,} vocabulary words "
+        f"({vectors.coverage:.1%}; {vectors.exact:,} exact, the rest lowercased) from "
+        f"{vectors.file_words:,} in {Path(m.pretrained_vectors).name} ({time.perf_counter() - t0:.1f}s)"
+    )
     if vectors.coverage < 0.2:
-        log.warning(f"warning: the vectors cover only {vectors.coverage:.1%} of the vocabulary; check that they "
-                    "match the texts' language and model.standardize")
+        log.warning(
+            f"warning: the vectors cover only {vectors.coverage:.1%} of the vocabulary; check that they "
+            "match the texts' language and model.standardize"
+        )
     return vectors.summary()
 
 
-def _run_epochs(cfg: Config, loop: EpochLoop, run: Path, plan: StepPlan, trainable: Trainable,
-                timing: Timing) -> None:
+def _run_epochs(cfg: Config, loop: EpochLoop, run: Path, plan: StepPlan, trainable: Trainable, timing: Timing) -> None:
     """Stage 3: consume the loop's results: log each epoch, write TensorBoard, checkpoint, report early stopping."""
     checkpoint = Checkpointer(cfg, run, trainable, plan.chief)
     board = TensorBoard(run) if cfg.train.tensorboard and plan.chief else None
@@ -282,16 +337,20 @@ def _run_epochs(cfg: Config, loop: EpochLoop, run: Path, plan: StepPlan, trainab
     try:
         with StopFlag() as stop:
             for result in loop.epochs(stop, checkpoint):
-                log.info(f"epoch {result.epoch}/{result.epochs}: loss {result.loss:.4f}, {result.metric_name} "
-                         f"{result.metric:.4f}, val_loss {result.val_loss:.4f}, {result.monitored} "
-                         f"{result.val_metric:.4f} ({result.seconds:.1f}s)")
+                log.info(
+                    f"epoch {result.epoch}/{result.epochs}: loss {result.loss:.4f}, {result.metric_name} "
+                    f"{result.metric:.4f}, val_loss {result.val_loss:.4f}, {result.monitored} "
+                    f"{result.val_metric:.4f} ({result.seconds:.1f}s)"
+                )
                 if board is not None:
                     board.write(result)
                 checkpoint(loop.state)
                 if result.stop:
                     monitored = "val_loss" if cfg.train.early_stopping_monitor == "loss" else result.monitored
-                    log.info(f"early stopping: no better {monitored} for {result.wait} epochs; restoring epoch "
-                             f"{loop.state.best.epoch}")
+                    log.info(
+                        f"early stopping: no better {monitored} for {result.wait} epochs; restoring epoch "
+                        f"{loop.state.best.epoch}"
+                    )
     finally:
         timing.fit = time.perf_counter() - t_fit
         if board is not None:
@@ -311,11 +370,19 @@ class Checkpointer:
             raise DivergedError(
                 f"training diverged at epoch {state.epoch + (1 if state.step else 0)}, batch {state.step or 'end'}: "
                 f"the weights are no longer finite. Lower train.learning_rate (now {rate:g}); no model was saved "
-                "and no checkpoint holds these weights")
+                "and no checkpoint holds these weights"
+            )
         if not self.chief:
             return  # only the chief writes; the weights are the same on every worker
-        save_checkpoint(self.run, state.epoch, state.step, state.to_json(), variables,
-                        [v.numpy() for v in self.trainable.optimizer.variables], state.best.weights)
+        save_checkpoint(
+            self.run,
+            state.epoch,
+            state.step,
+            state.to_json(),
+            variables,
+            [v.numpy() for v in self.trainable.optimizer.variables],
+            state.best.weights,
+        )
 
 
 class TensorBoard:
@@ -346,10 +413,14 @@ class TensorBoard:
 def assign(variables, values, what: str, where) -> None:
     """Set ``variables`` from saved arrays; a count or shape that does not fit is a damaged checkpoint (exit 4)."""
     if len(variables) != len(values):
-        raise ModelRejected(f"the checkpoint in {where} holds {len(values)} {what} arrays, the model has "
-                            f"{len(variables)}; it was written by a different model. Start a new run")
+        raise ModelRejected(
+            f"the checkpoint in {where} holds {len(values)} {what} arrays, the model has "
+            f"{len(variables)}; it was written by a different model. Start a new run"
+        )
     for variable, value in zip(variables, values):
         if tuple(variable.shape) != tuple(value.shape):
-            raise ModelRejected(f"the checkpoint in {where} does not fit the model ({what} {variable.path}: "
-                                f"{tuple(value.shape)} vs {tuple(variable.shape)}). Start a new run")
+            raise ModelRejected(
+                f"the checkpoint in {where} does not fit the model ({what} {variable.path}: "
+                f"{tuple(value.shape)} vs {tuple(variable.shape)}). Start a new run"
+            )
         variable.assign(value)

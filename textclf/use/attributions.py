@@ -37,6 +37,8 @@ from ..model.tokens import word_spans
 from .decisions import class_probabilities, decide
 
 MEASURES = ("prob", "logodds")
+
+
 @dataclass
 class Explanation:
     """The attributions of one label for one text.
@@ -91,8 +93,15 @@ def _logodds(task: str, logits: np.ndarray, j: int) -> np.ndarray:
     return z[:, j] - (m[:, 0] + np.log(np.exp(rest - m).sum(axis=1)))
 
 
-def explain_texts(clf, texts, *, label: str | None = None, measure: str = "logodds",
-                  threshold: float | None = None, lines: list[int] | None = None) -> list[Explanation]:
+def explain_texts(
+    clf,
+    texts,
+    *,
+    label: str | None = None,
+    measure: str = "logodds",
+    threshold: float | None = None,
+    lines: list[int] | None = None,
+) -> list[Explanation]:
     """Attribute the prediction for each text to its words, by occlusion.
 
     Args:
@@ -123,8 +132,9 @@ def explain_texts(clf, texts, *, label: str | None = None, measure: str = "logod
     return out
 
 
-def _explain_one(clf, text: str, index: int, line: int | None, label: str | None, measure: str,
-                 thr) -> list[Explanation]:
+def _explain_one(
+    clf, text: str, index: int, line: int | None, label: str | None, measure: str, thr
+) -> list[Explanation]:
     from ..model.network import probabilities_from_logits
 
     task, classes, vocab = clf.task, clf.classes, clf.vocabulary
@@ -133,7 +143,7 @@ def _explain_one(clf, text: str, index: int, line: int | None, label: str | None
     keep_words = max(seq_len, int(vocab.ngram_length or 0)) + 1
     spans = word_spans(text, vocab.standardize)
     scored = spans[:seq_len]
-    cut = text if len(spans) <= keep_words else text[:spans[keep_words - 1][1]]
+    cut = text if len(spans) <= keep_words else text[: spans[keep_words - 1][1]]
     variants = [cut] + [cut[:s] + " " + cut[e:] for s, e in scored]
     logits = clf.logits(variants, batch_size=len(variants))
     probs = probabilities_from_logits(task, logits)
@@ -152,8 +162,21 @@ def _explain_one(clf, text: str, index: int, line: int | None, label: str | None
         values = full[:, j].astype(np.float64) if measure == "prob" else _logodds(task, logits, j)
         scores: list[float | None] = [round(float(d), 6) for d in (values[0] - values[1:]).tolist()]
         scores += [None] * (len(spans) - len(scored))
-        out.append(Explanation(
-            text=text, tokens=[text[s:e] for s, e in spans], scores=scores, label=classes[j],
-            prob=float(p0[j]), spans=list(spans), prediction=prediction, confidence=confidence,
-            predicted=j in chosen, measure=measure, index=index, line=line, sequence_length=seq_len))
+        out.append(
+            Explanation(
+                text=text,
+                tokens=[text[s:e] for s, e in spans],
+                scores=scores,
+                label=classes[j],
+                prob=float(p0[j]),
+                spans=list(spans),
+                prediction=prediction,
+                confidence=confidence,
+                predicted=j in chosen,
+                measure=measure,
+                index=index,
+                line=line,
+                sequence_length=seq_len,
+            )
+        )
     return out

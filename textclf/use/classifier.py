@@ -20,16 +20,25 @@ from __future__ import annotations
 
 import logging
 import os
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Callable, Sequence
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from ..errors import DataError, UsageError
 from ..io.labeled import describe_unseen, split_labels, unseen_labels
-from .decisions import (Thresholds, class_probabilities, confidence, decide, labels_of, output_names,
-                        resolve_thresholds, top_k)
+from .decisions import (
+    Thresholds,
+    class_probabilities,
+    confidence,
+    decide,
+    labels_of,
+    output_names,
+    resolve_thresholds,
+    top_k,
+)
 from .metrics import metrics_from_probs
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -67,7 +76,7 @@ class Classifier:
         classes: the class names, in the order of the probability columns.
     """
 
-    def __init__(self, run: "LoadedRun"):
+    def __init__(self, run: LoadedRun):
         from ..model.network import Inference
 
         self._run = run
@@ -82,7 +91,7 @@ class Classifier:
         self._inference.logits(self._encoder.encode(["warm up"]))  # trace now: later calls may come from threads
 
     @classmethod
-    def load(cls, run_dir: str | os.PathLike) -> "Classifier":
+    def load(cls, run_dir: str | os.PathLike) -> Classifier:
         """Verify a run directory and load its model.
 
         Raises:
@@ -110,7 +119,7 @@ class Classifier:
         return self._run.metrics
 
     @property
-    def config(self) -> "Config":
+    def config(self) -> Config:
         """The resolved config the run was trained with."""
         from ..config.schema import Config
 
@@ -166,17 +175,25 @@ class Classifier:
         """Decisions from :meth:`outputs`: class indices (n,), or a 0/1 matrix (n, classes) for multi-label."""
         return decide(self.task, outputs, self.decision_thresholds(threshold).value)
 
-    def predict(self, texts: Sequence[str], threshold: float | None = None,
-                batch_size: int = 512) -> list[str] | list[list[str]]:
+    def predict(
+        self, texts: Sequence[str], threshold: float | None = None, batch_size: int = 512
+    ) -> list[str] | list[list[str]]:
         """The predicted label of each text; for multi-label, the list of predicted labels (maybe empty)."""
         decided = self.decide(self.outputs(texts, batch_size), threshold)
         if self.task == "multilabel":
             return [[self.classes[j] for j in np.flatnonzero(row)] for row in decided]
         return labels_of(self.task, self.classes, decided)
 
-    def predict_frame(self, frame: "pd.DataFrame", text_column: str | None = None, keep_columns: Sequence[str] = (),
-                      top_k: int = 0, threshold: float | None = None, batch_size: int = 512,
-                      progress: Progress | None = None) -> "pd.DataFrame":
+    def predict_frame(
+        self,
+        frame: pd.DataFrame,
+        text_column: str | None = None,
+        keep_columns: Sequence[str] = (),
+        top_k: int = 0,
+        threshold: float | None = None,
+        batch_size: int = 512,
+        progress: Progress | None = None,
+    ) -> pd.DataFrame:
         """The table ``textclf predict`` writes, for the rows of ``frame``, as a DataFrame.
 
         Columns: the ``keep_columns`` (copied), ``prediction``, ``confidence``, ``top1``, ``top1_p`` ...
@@ -188,9 +205,15 @@ class Classifier:
         texts = ["" if v is None or (isinstance(v, float) and v != v) else str(v) for v in frame[column].tolist()]
         return self.prediction_table(self.outputs(texts, batch_size, progress), frame, keep_columns, top_k, threshold)
 
-    def prediction_table(self, outputs: np.ndarray, frame: "pd.DataFrame", keep_columns: Sequence[str] = (),
-                         top_k: int = 0, threshold: float | None = None,
-                         lines: Sequence[int] | None = None) -> "pd.DataFrame":
+    def prediction_table(
+        self,
+        outputs: np.ndarray,
+        frame: pd.DataFrame,
+        keep_columns: Sequence[str] = (),
+        top_k: int = 0,
+        threshold: float | None = None,
+        lines: Sequence[int] | None = None,
+    ) -> pd.DataFrame:
         """The prediction table of ``frame``'s rows from the model ``outputs`` of their texts.
 
         ``lines``: a first ``line`` column with each row's input line. Column names may repeat (a kept column
@@ -199,7 +222,7 @@ class Classifier:
         import pandas as pd
 
         decided = self.table_columns(outputs, top_k, threshold)
-        columns: list = ([np.asarray(lines)] if lines is not None else [])
+        columns: list = [np.asarray(lines)] if lines is not None else []
         columns += [frame[c].reset_index(drop=True) for c in keep_columns]
         columns += [pd.Series(v, dtype=object) if isinstance(v, list) else v for v in decided.values()]
         table = pd.DataFrame({i: c for i, c in enumerate(columns)})
@@ -210,8 +233,10 @@ class Classifier:
         """The decided columns of the prediction table for model outputs: prediction, confidence, top-k, p_*."""
         full = class_probabilities(self.task, outputs)
         decided = self.decide(outputs, threshold)
-        columns = {"prediction": labels_of(self.task, self.classes, decided, self.separator),
-                   "confidence": confidence(self.task, full, decided)}
+        columns = {
+            "prediction": labels_of(self.task, self.classes, decided, self.separator),
+            "confidence": confidence(self.task, full, decided),
+        }
         names = np.asarray(self.classes, dtype=object)
         if top:
             order = top_k(full, min(top, len(self.classes)))
@@ -225,9 +250,18 @@ class Classifier:
     # ----------------------------------------------------------------------------------------------
     # Evaluating and explaining
 
-    def score(self, texts: Sequence[str], labels: Sequence[str], lines: Sequence[int] | None = None, *,
-              threshold: float | None = None, ignore_unseen: bool = False, batch_size: int = 512,
-              progress: Progress | None = None, where: str = "the labels") -> Scored:
+    def score(
+        self,
+        texts: Sequence[str],
+        labels: Sequence[str],
+        lines: Sequence[int] | None = None,
+        *,
+        threshold: float | None = None,
+        ignore_unseen: bool = False,
+        batch_size: int = 512,
+        progress: Progress | None = None,
+        where: str = "the labels",
+    ) -> Scored:
         """Metrics of the model on ``texts`` against their raw ``labels``, with the rows and outputs behind them.
 
         Labels the model never saw are a DataError naming them, unless ``ignore_unseen`` (then those rows, or
@@ -250,28 +284,46 @@ class Classifier:
         if self.task != "multiclass":
             result["threshold_source"] = thr.source
             if thr.source != "default" and not np.allclose(thr.value, 0.5):
-                result["at_0.5"] = metrics_from_probs(self.task, self.classes, raw, probs, self.separator,
-                                                      threshold=0.5, brief=True)
+                result["at_0.5"] = metrics_from_probs(
+                    self.task, self.classes, raw, probs, self.separator, threshold=0.5, brief=True
+                )
         result["task"] = self.task
         return Scored(result, texts, raw, lines, probs, thr, dict(unseen))
 
     def _without_unseen(self, texts: list[str], raw: list[str], lines: list[int], unseen) -> tuple:
         if self.task == "multilabel":
             known = set(self.classes)
-            kept = [self.separator.join(lab for lab in row if lab in known)
-                    for row in split_labels(raw, self.task, self.separator)]
+            kept = [
+                self.separator.join(lab for lab in row if lab in known)
+                for row in split_labels(raw, self.task, self.separator)
+            ]
             return texts, kept, lines
         keep = [i for i, lab in enumerate(raw) if lab not in unseen]
         return [texts[i] for i in keep], [raw[i] for i in keep], [lines[i] for i in keep]
 
-    def evaluate(self, texts: Sequence[str], labels: Sequence[str], *, threshold: float | None = None,
-                 ignore_unseen: bool = False, batch_size: int = 512) -> dict:
+    def evaluate(
+        self,
+        texts: Sequence[str],
+        labels: Sequence[str],
+        *,
+        threshold: float | None = None,
+        ignore_unseen: bool = False,
+        batch_size: int = 512,
+    ) -> dict:
         """Accuracy, F1 and friends (see :func:`textclf.use.metrics.metrics_from_probs`) on ``texts``."""
-        return self.score(texts, labels, threshold=threshold, ignore_unseen=ignore_unseen,
-                          batch_size=batch_size).metrics
+        return self.score(
+            texts, labels, threshold=threshold, ignore_unseen=ignore_unseen, batch_size=batch_size
+        ).metrics
 
-    def explain(self, texts: Sequence[str], *, label: str | None = None, measure: str = "logodds",
-                threshold: float | None = None, lines: Sequence[int] | None = None) -> list["Explanation"]:
+    def explain(
+        self,
+        texts: Sequence[str],
+        *,
+        label: str | None = None,
+        measure: str = "logodds",
+        threshold: float | None = None,
+        lines: Sequence[int] | None = None,
+    ) -> list[Explanation]:
         """Which words made the model decide, by occlusion (see :mod:`textclf.use.explain`)."""
         from .attributions import explain_texts
 

@@ -42,8 +42,9 @@ class Thresholds:
     named: dict[str, float]
 
 
-def resolve_thresholds(task: str, classes: list[str], tuned: dict | None = None,
-                       override: float | None = None) -> Thresholds:
+def resolve_thresholds(
+    task: str, classes: list[str], tuned: dict | None = None, override: float | None = None
+) -> Thresholds:
     """The thresholds to apply: ``override`` (``--threshold``), else ``tuned`` (a run's ``thresholds.json``
     content), else 0.5. A multi-class task has none (it decides by argmax)."""
     names = output_names(task, classes) if task != "multiclass" else []

@@ -27,24 +27,32 @@ from .metrics import label_indicators
 log = logging.getLogger(__name__)
 
 
-def evaluate_file(model, data: str | os.PathLike, *, text_column: str | None = None,
-                  label_column: str | None = None, output: str | os.PathLike | None = None,
-                  ignore_unseen: bool = False, batch_size: int = 512, encoding: str = "utf-8",
-                  threshold: float | None = None, errors: str | os.PathLike | None = None, plots: bool = True,
-                  progress=None) -> dict:
+def evaluate_file(
+    model,
+    data: str | os.PathLike,
+    *,
+    text_column: str | None = None,
+    label_column: str | None = None,
+    output: str | os.PathLike | None = None,
+    ignore_unseen: bool = False,
+    batch_size: int = 512,
+    encoding: str = "utf-8",
+    threshold: float | None = None,
+    errors: str | os.PathLike | None = None,
+    plots: bool = True,
+    progress=None,
+) -> dict:
     """Evaluate a run on the labeled file ``data``.
 
     Args:
         model: a :class:`~textclf.use.classifier.Classifier`, or a run directory to load one from.
         data: a labeled .csv/.tsv/.jsonl/.parquet file.
         text_column, label_column: default to the columns the run was trained with.
-        output: also write the metrics as JSON to this path (atomically).
+        output: also write the metrics as JSON to this path.
         ignore_unseen: leave out labels the run never saw instead of failing.
-        threshold: one decision threshold for every label (binary and multi-label). By default the run's
-            tuned thresholds apply (0.5 for a run without them); the metrics at 0.5 are then reported too.
-        errors: write the misclassified rows to this CSV, most confident mistakes first.
-        plots: draw the confusion matrix into ``RUN/evaluations/<data name>/`` (skipped with a note when the
-            run directory is read-only).
+        threshold: one decision threshold for every output (default: the run's tuned ones, else 0.5).
+        errors: write the misclassified rows to this CSV, the most confident mistakes first.
+        plots: draw the confusion matrix into ``RUN/evaluations/<data name>/`` (a read-only run: skipped).
         progress: ``progress(done, total)`` after each scored batch.
 
     Returns:
@@ -53,17 +61,23 @@ def evaluate_file(model, data: str | os.PathLike, *, text_column: str | None = N
     """
     from .classifier import Classifier
 
-    out = check_output(output, "--output", inputs=[("the data file", data)]) if output is not None else None
-    err = check_output(errors, "--errors", inputs=[("the data file", data)], others=[output]) if errors is not None else None
+    inputs = [("the data file", data)]
+    out = check_output(output, "--output", inputs=inputs) if output is not None else None
+    err = check_output(errors, "--errors", inputs=inputs, others=[output]) if errors is not None else None
     clf = model if isinstance(model, Classifier) else Classifier.load(model)
     t0 = time.perf_counter()
     labeled = read_labeled(data, text_column or clf.text_column, label_column or clf.label_column, encoding=encoding)
-    scored = clf.score(labeled.texts, labeled.labels, labeled.lines, threshold=threshold, ignore_unseen=ignore_unseen,
-                       batch_size=batch_size, progress=progress, where=str(data))
-    result = scored.metrics
-    result["data"] = str(data)
-    result["model"] = str(clf.path)
-    result["unseen_labels"] = scored.unseen
+    scored = clf.score(
+        labeled.texts,
+        labeled.labels,
+        labeled.lines,
+        threshold=threshold,
+        ignore_unseen=ignore_unseen,
+        batch_size=batch_size,
+        progress=progress,
+        where=str(data),
+    )
+    result = {**scored.metrics, "data": str(data), "model": str(clf.path), "unseen_labels": scored.unseen}
     if err is not None:
         result["errors_file"] = str(err)
         result["errors_written"] = write_errors(err, clf, scored)
@@ -86,8 +100,9 @@ def _plot(run: Path, data, result: dict) -> str | None:
         write_bytes(path, png)
         return str(path)
     except OSError as exc:  # a read-only run directory (a deployed model) still evaluates
-        log.warning(f"note: could not write the confusion matrix plot into {run} ({exc.strerror}); "
-                    "metrics are unaffected")
+        log.warning(
+            f"note: could not write the confusion matrix plot into {run} ({exc.strerror}); metrics are unaffected"
+        )
         return None
 
 
@@ -119,6 +134,13 @@ def write_errors(path: str | os.PathLike, clf, scored) -> int:
         writer = csv.writer(f, lineterminator="\n")
         writer.writerow(["line", "text", "true", "predicted", "confidence"])
         for i in order:
-            writer.writerow([scored.lines[i], spreadsheet_safe(scored.texts[i]), spreadsheet_safe(raw[i]),
-                             spreadsheet_safe(predicted[i]), f"{confidence[i]:.6f}"])
+            writer.writerow(
+                [
+                    scored.lines[i],
+                    spreadsheet_safe(scored.texts[i]),
+                    spreadsheet_safe(raw[i]),
+                    spreadsheet_safe(predicted[i]),
+                    f"{confidence[i]:.6f}",
+                ]
+            )
     return int(len(order))

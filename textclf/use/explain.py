@@ -18,18 +18,30 @@ from ..run.outputs import check_output
 from .attributions import Explanation
 
 
-def explain_run(model, texts: list[str] | None = None, input: str | os.PathLike | None = None, *, limit: int = 20,
-                text_column: str | None = None, encoding: str = "utf-8", label: str | None = None,
-                measure: str = "logodds", threshold: float | None = None,
-                html: str | os.PathLike | None = None) -> list[Explanation]:
+def explain_run(
+    model,
+    texts: list[str] | None = None,
+    input: str | os.PathLike | None = None,
+    *,
+    limit: int = 20,
+    text_column: str | None = None,
+    encoding: str = "utf-8",
+    label: str | None = None,
+    measure: str = "logodds",
+    threshold: float | None = None,
+    html: str | os.PathLike | None = None,
+) -> list[Explanation]:
     """``textclf explain``: explain ``texts``, or the first ``limit`` rows of the file ``input``; with ``html``,
     also write the HTML page. The output path is checked before the model is loaded."""
     from ..io.tables import check_file, file_format
     from .classifier import Classifier
 
     if bool(texts) == bool(input):
-        raise UsageError("give the texts to explain with --text \"...\" (repeatable) or --input FILE, not both"
-                         if texts else "give a text to explain with --text \"...\", or a file with --input FILE")
+        raise UsageError(
+            'give the texts to explain with --text "..." (repeatable) or --input FILE, not both'
+            if texts
+            else 'give a text to explain with --text "...", or a file with --input FILE'
+        )
     if html is not None:
         check_output(html, "--html", inputs=[("the input file", input)] if input else [], example="explain.html")
     if input:
@@ -41,13 +53,18 @@ def explain_run(model, texts: list[str] | None = None, input: str | os.PathLike 
         texts, lines = read_texts(input, text_column or clf.text_column, limit, encoding)
     results = clf.explain(list(texts), label=label, measure=measure, threshold=threshold, lines=lines)
     if html is not None:
-        write_html(results, html, title=f"textclf explain: {model if not isinstance(model, Classifier) else clf.path}",
-                   inputs=[input] if input else [])
+        write_html(
+            results,
+            html,
+            title=f"textclf explain: {model if not isinstance(model, Classifier) else clf.path}",
+            inputs=[input] if input else [],
+        )
     return results
 
 
-def read_texts(path: str | os.PathLike, column: str, limit: int = 20,
-               encoding: str = "utf-8") -> tuple[list[str], list[int]]:
+def read_texts(
+    path: str | os.PathLike, column: str, limit: int = 20, encoding: str = "utf-8"
+) -> tuple[list[str], list[int]]:
     """The first ``limit`` texts of a .csv/.tsv/.jsonl/.parquet file's ``column``, and their lines.
 
     A missing column is a :class:`~textclf.errors.DataError` that names the columns found.
@@ -55,8 +72,8 @@ def read_texts(path: str | os.PathLike, column: str, limit: int = 20,
     texts: list[str] = []
     lines: list[int] = []
     for chunk in iter_chunks(path, [column], encoding=encoding, chunk_rows=max(1, min(limit, 8192))):
-        texts += chunk.frame[column].tolist()[:limit - len(texts)]
-        lines += chunk.lines[:limit - len(lines)]
+        texts += chunk.frame[column].tolist()[: limit - len(texts)]
+        lines += chunk.lines[: limit - len(lines)]
         if len(texts) >= limit:
             break
     return texts, lines
@@ -93,8 +110,10 @@ def notes(exp: Explanation) -> list[str]:
     if not exp.tokens:
         out.append("empty text: no words to attribute")
     if exp.truncated:
-        out.append(f"only the first {exp.scored:,} of {len(exp.tokens):,} words are scored: the model's LSTM reads "
-                   f"the first {exp.sequence_length:,} tokens (model.sequence_length); the rest are not coloured")
+        out.append(
+            f"only the first {exp.scored:,} of {len(exp.tokens):,} words are scored: the model's LSTM reads "
+            f"the first {exp.sequence_length:,} tokens (model.sequence_length); the rest are not coloured"
+        )
     return out
 
 
@@ -153,16 +172,20 @@ def to_html(explanations: list[Explanation], *, title: str = "textclf explain", 
     piece = lambda s: html.escape(_text_piece(s), quote=True)  # noqa: E731  (the text itself, newlines kept)
     measure = explanations[0].measure if explanations else "prob"
     unit = "probability" if measure == "prob" else "log-odds"
-    out = ["<!DOCTYPE html>", '<html lang="en"><head><meta charset="utf-8">',
-           '<meta http-equiv="Content-Security-Policy" content="default-src \'none\'; style-src \'unsafe-inline\'">',
-           f"<title>{esc(title)}</title><style>{_CSS}</style></head><body>", f"<h1>{esc(title)}</h1>",
-           '<p class="legend">Legend: <span style="background:rgba(0,160,60,0.8)">strongly towards</span>'
-           '<span style="background:rgba(0,160,60,0.3)">towards</span><span>neutral</span>'
-           '<span style="background:rgba(220,40,40,0.3)">against</span>'
-           '<span style="background:rgba(220,40,40,0.8)">strongly against</span> the explained label. '
-           f"A word's score is the drop in the label's {unit} when the word is removed from the text (occlusion); "
-           "the colour's strength is relative to the strongest word of the same text. Hover a word for its "
-           "score.</p>"]
+    out = [
+        "<!DOCTYPE html>",
+        '<html lang="en"><head><meta charset="utf-8">',
+        "<meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; style-src 'unsafe-inline'\">",
+        f"<title>{esc(title)}</title><style>{_CSS}</style></head><body>",
+        f"<h1>{esc(title)}</h1>",
+        '<p class="legend">Legend: <span style="background:rgba(0,160,60,0.8)">strongly towards</span>'
+        '<span style="background:rgba(0,160,60,0.3)">towards</span><span>neutral</span>'
+        '<span style="background:rgba(220,40,40,0.3)">against</span>'
+        '<span style="background:rgba(220,40,40,0.8)">strongly against</span> the explained label. '
+        f"A word's score is the drop in the label's {unit} when the word is removed from the text (occlusion); "
+        "the colour's strength is relative to the strongest word of the same text. Hover a word for its "
+        "score.</p>",
+    ]
     for exp in explanations:
         peak = _strength(exp)
         out.append(f"<section><h2>{esc(header(exp))}</h2>")
@@ -196,8 +219,14 @@ def _text_piece(s: str) -> str:
     return "".join(c if c in "\n\t " or not is_separator(c) else " " for c in s)
 
 
-def write_html(explanations: list[Explanation], path: str | os.PathLike, *, title: str = "textclf explain",
-               top: int = 5, inputs: tuple = ()) -> Path:
+def write_html(
+    explanations: list[Explanation],
+    path: str | os.PathLike,
+    *,
+    title: str = "textclf explain",
+    top: int = 5,
+    inputs: tuple = (),
+) -> Path:
     """Write :func:`to_html` to ``path`` atomically (checked as an output of a command reading ``inputs``)."""
     p = check_output(path, "--html", inputs=inputs, example="explain.html")
     with atomic_write(p, "w", encoding="utf-8") as f:

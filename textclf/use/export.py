@@ -90,10 +90,12 @@ class ExportSummary:
     def __str__(self) -> str:
         """What was exported, how it was checked, its inputs and outputs; the last line is the folder."""
         step = "conversion" if self.format == "tflite" else "tracing and saving"
-        lines = [f"exported {self.source} as {self.format} ({self.task}, {len(self.classes)} classes) in "
-                 f"{self.seconds:.1f}s ({step} {self.convert_seconds:.1f}s)",
-                 f"checked on {self.texts_checked} texts: largest difference in a probability "
-                 f"{self.max_difference:.1e} (tolerance {self.tolerance:.0e})"]
+        lines = [
+            f"exported {self.source} as {self.format} ({self.task}, {len(self.classes)} classes) in "
+            f"{self.seconds:.1f}s ({step} {self.convert_seconds:.1f}s)",
+            f"checked on {self.texts_checked} texts: largest difference in a probability "
+            f"{self.max_difference:.1e} (tolerance {self.tolerance:.0e})",
+        ]
         for kind, specs in (("input", self.inputs), ("output", self.outputs)):
             for name, (dtype, shape) in specs.items():
                 dims = ", ".join("None" if d is None else str(d) for d in shape)
@@ -111,6 +113,13 @@ def default_output(run: str | os.PathLike, format: str) -> Path:
     if path.name in ("", ".", ".."):  # "." or "runs/x/..": name the folder it means
         path = Path(os.path.abspath(path))
     return path.parent / f"{path.name}-{format}"
+
+
+def _check_output(out: str | os.PathLike, run: Path, format: str) -> Path:
+    """A new (or empty) folder outside the run directory."""
+    hint = f", or leave out --output for {default_output(run, format)}"
+    inputs = [("the run directory", run)]
+    return check_output(out, "--output", inputs=inputs, folder=True, overwrite=False, hint=hint)
 
 
 # --------------------------------------------------------------------------------------------------
@@ -146,9 +155,22 @@ def sample_texts(vocab, n: int = 40, seed: int = 0) -> list[str]:
     long_words = max(vocab.sequence_length, vocab.ngram_length or 0) + 50
     long_text = " ".join(words[j] for j in rng.integers(0, len(words), size=long_words))
     texts += [
-        "", " ", "   \t ", "!!! ...", "?", "\u2028", "a\u2029b\x1cc\x85d", "line1\nline2\r\nline3", "tab\there",
-        "naïve café 😀 Ünïcödé", "日本語のテキスト 中文", "ÉCOLE Straße İstanbul", "\x00nul\x00", "word" * 50,
-        f"{words[0]},{words[-1]}.{words[len(words) // 2]}!?", long_text,
+        "",
+        " ",
+        "   \t ",
+        "!!! ...",
+        "?",
+        "\u2028",
+        "a\u2029b\x1cc\x85d",
+        "line1\nline2\r\nline3",
+        "tab\there",
+        "naïve café 😀 Ünïcödé",
+        "日本語のテキスト 中文",
+        "ÉCOLE Straße İstanbul",
+        "\x00nul\x00",
+        "word" * 50,
+        f"{words[0]},{words[-1]}.{words[len(words) // 2]}!?",
+        long_text,
     ]
     return texts
 
@@ -170,7 +192,9 @@ def _export_model(run):
     model = build_model(run.hyperparameters)
     model.set_weights(run.model.get_weights())
     for layer in model.layers:
-        inner = [layer.forward_layer, layer.backward_layer] if isinstance(layer, keras.layers.Bidirectional) else [layer]
+        inner = (
+            [layer.forward_layer, layer.backward_layer] if isinstance(layer, keras.layers.Bidirectional) else [layer]
+        )
         for rnn in inner:
             if isinstance(rnn, (keras.layers.LSTM, keras.layers.GRU)):
                 rnn.use_cudnn = False
@@ -206,10 +230,14 @@ def _build_serving_module(run, thresholds):
             super().__init__(name="textclf")
             self.model = model
             self.words = make_layer(vocab.standardize, None, vocabulary=vocab.tokens)
-            self.ngram_layer = (make_layer(vocab.ngram_mode, None, vocab.ngrams, vocabulary=vocab.ngram_tokens)
-                                if with_ngrams else None)
-            self.idf = (tf.Variable(np.asarray(vocab.ngram_idf, dtype=np.float32), trainable=False, name="ngram_idf")
-                        if with_ngrams else None)
+            self.ngram_layer = (
+                make_layer(vocab.ngram_mode, None, vocab.ngrams, vocabulary=vocab.ngram_tokens) if with_ngrams else None
+            )
+            self.idf = (
+                tf.Variable(np.asarray(vocab.ngram_idf, dtype=np.float32), trainable=False, name="ngram_idf")
+                if with_ngrams
+                else None
+            )
             self.class_names = tf.Variable(classes, trainable=False, dtype=tf.string, name="class_names")
             self.task = tf.Variable(task, trainable=False, dtype=tf.string, name="task")
             self.threshold = tf.Variable(np.asarray(thresholds, np.float32), trainable=False, name="threshold")
@@ -252,8 +280,9 @@ def _word_ids(words, text, seq_len: int):
     lengths = ids.row_lengths()
     tokens = _at_least_one_column(ids.to_tensor(default_value=0))
     first = tf.equal(tf.range(tf.shape(tokens)[1]), 0)[tf.newaxis, :]
-    tokens = tf.where(tf.logical_and(tf.equal(lengths, 0)[:, tf.newaxis], first),
-                      tf.constant(OOV, tokens.dtype), tokens)  # an empty text reads one OOV token
+    tokens = tf.where(
+        tf.logical_and(tf.equal(lengths, 0)[:, tf.newaxis], first), tf.constant(OOV, tokens.dtype), tokens
+    )  # an empty text reads one OOV token
     return tf.cast(tokens, tf.int32)
 
 
@@ -272,8 +301,9 @@ def _ngram_bag(ngram_layer, idf, text, ngram_len: int) -> dict:
     order = tf.argsort(unique)  # the sorted order of numpy's unique
     unique, counts = tf.gather(unique, order), tf.gather(counts, order)
     bag_ids, rows = unique % size, unique // size
-    weights = tf.cast((1.0 + tf.math.log(tf.cast(counts, tf.float64)))
-                      * tf.cast(tf.gather(idf, bag_ids), tf.float64), tf.float32)
+    weights = tf.cast(
+        (1.0 + tf.math.log(tf.cast(counts, tf.float64))) * tf.cast(tf.gather(idf, bag_ids), tf.float64), tf.float32
+    )
     norms = tf.sqrt(tf.math.unsorted_segment_sum(tf.square(tf.cast(weights, tf.float64)), rows, n))
     weights = weights / tf.cast(tf.maximum(tf.gather(norms, rows), 1e-12), tf.float32)
     bag = _at_least_one_column(tf.RaggedTensor.from_value_rowids(bag_ids, rows, nrows=n).to_tensor(0))
@@ -329,9 +359,14 @@ def _write_savedmodel(run, folder: Path, thresholds: dict[str, float]) -> dict:
     module.encode.get_concrete_function()
     tf.saved_model.save(module, str(folder), signatures={"serving_default": serve, "predict": serve})
     c = len(run.classes)
-    return {"inputs": {"text": ("string", [None])},
-            "outputs": {"probabilities": ("float32", [None, c]), "classes": ("string", [None, c]),
-                        "label": ("string", [None])}}
+    return {
+        "inputs": {"text": ("string", [None])},
+        "outputs": {
+            "probabilities": ("float32", [None, c]),
+            "classes": ("string", [None, c]),
+            "label": ("string", [None]),
+        },
+    }
 
 
 def _check_savedmodel(folder: Path, texts: list[str]):
@@ -360,13 +395,14 @@ def tflite_feed(encoded, row: int, shapes: dict[str, tuple[str, list[int]]]) -> 
     for name, (dtype, shape) in shapes.items():
         values = batch[name][0]
         out = np.zeros(shape, dtype=dtype)
-        out[0, :len(values)] = values[:shape[1]]
+        out[0, : len(values)] = values[: shape[1]]
         feed[name] = out
     return feed
 
 
 def _write_tflite(run, folder: Path, thresholds: dict[str, float]) -> dict:
     import tensorflow as tf
+
     # the public converters keep resource variables, and a variable read inside the LSTM's loop then
     # fails in the interpreter ("READ_VARIABLE ... variable != nullptr"); folding them first avoids that
     from tensorflow.python.framework.convert_to_constants import convert_variables_to_constants_v2
@@ -401,12 +437,20 @@ def _write_tflite(run, folder: Path, thresholds: dict[str, float]) -> dict:
     info = {"inputs": shapes, "outputs": {"probabilities": ("float32", [1, c])}}
     vocab = run.vocabulary
     body = {
-        "format": "textclf-tflite", "format_version": EXPORT_FORMAT_VERSION,
-        "task": run.task, "classes": run.classes, "separator": run.separator,
-        "thresholds": thresholds, "standardize": vocab.standardize, "split": "whitespace",
+        "format": "textclf-tflite",
+        "format_version": EXPORT_FORMAT_VERSION,
+        "task": run.task,
+        "classes": run.classes,
+        "separator": run.separator,
+        "thresholds": thresholds,
+        "standardize": vocab.standardize,
+        "split": "whitespace",
         "ngram_standardize": vocab.ngram_mode if with_ngrams else None,
-        "sequence_length": vocab.sequence_length, "ngrams": vocab.ngrams if with_ngrams else 0,
-        "ngram_length": vocab.ngram_length if with_ngrams else 0, "pad_id": 0, "oov_id": 1,
+        "sequence_length": vocab.sequence_length,
+        "ngrams": vocab.ngrams if with_ngrams else 0,
+        "ngram_length": vocab.ngram_length if with_ngrams else 0,
+        "pad_id": 0,
+        "oov_id": 1,
         "inputs": {k: {"dtype": d, "shape": s} for k, (d, s) in shapes.items()},
         "outputs": {k: {"dtype": d, "shape": s} for k, (d, s) in info["outputs"].items()},
         "tokens": vocab.tokens,
@@ -448,8 +492,15 @@ def _check_tflite(run, folder: Path, texts: list[str]):
 # The entry point
 
 
-def export(model, format: str, output: str | os.PathLike | None = None, *, threshold: float | None = None,
-           tolerance: float = TOLERANCE, texts: list[str] | None = None) -> ExportSummary:
+def export(
+    model,
+    format: str,
+    output: str | os.PathLike | None = None,
+    *,
+    threshold: float | None = None,
+    tolerance: float = TOLERANCE,
+    texts: list[str] | None = None,
+) -> ExportSummary:
     """Export the run ``model`` as a SavedModel or a TFLite model, checked against textclf's own predictions.
 
     Args:
@@ -479,17 +530,16 @@ def export(model, format: str, output: str | os.PathLike | None = None, *, thres
     from .classifier import Classifier
 
     run_path = model.path if isinstance(model, Classifier) else check_run_path(model)
-    hint = f", or leave out --output for {default_output(run_path, format)}"
-    out = check_output(output if output is not None else default_output(run_path, format), "--output",
-                       inputs=[("the run directory", run_path)], folder=True, overwrite=False, hint=hint)
+    out = _check_output(output if output is not None else default_output(run_path, format), run_path, format)
     t0 = time.perf_counter()
     clf = model if isinstance(model, Classifier) else Classifier.load(run_path)
     if threshold is not None and clf.task == "multiclass":
-        raise UsageError("--threshold applies to binary and multi-label models; this run is multiclass "
-                         "(its label is the most probable class)")
+        raise UsageError(
+            "--threshold applies to binary and multi-label models; this run is multiclass "
+            "(its label is the most probable class)"
+        )
     thr = clf.decision_thresholds(threshold).named
-    check_output(out, "--output", inputs=[("the run directory", run_path)], folder=True, overwrite=False,
-                 hint=hint)  # again: loading took a while
+    _check_output(out, run_path, format)  # again: loading took a while
     clean_stale_temp_files(out)
     summary = _export_checked(clf, format, out, thr, sample_texts(clf.vocabulary) + list(texts or []), tolerance)
     summary.seconds = time.perf_counter() - t0
@@ -497,8 +547,9 @@ def export(model, format: str, output: str | os.PathLike | None = None, *, thres
     return summary
 
 
-def _export_checked(clf, format: str, out: Path, thr: dict[str, float], checks: list[str],
-                    tolerance: float) -> ExportSummary:
+def _export_checked(
+    clf, format: str, out: Path, thr: dict[str, float], checks: list[str], tolerance: float
+) -> ExportSummary:
     """Write the export into a temporary folder, check it against textclf's probabilities, then publish it."""
     with atomic_folder(out, hint=". Nothing was written at the output") as tmp:
         with _full_float32():
@@ -508,12 +559,24 @@ def _export_checked(clf, format: str, out: Path, thr: dict[str, float], checks: 
             expected = clf.predict_proba(checks)
             got = _check_savedmodel(tmp, checks) if format == "savedmodel" else _check_tflite(clf, tmp, checks)
         diff = _max_difference(expected, got, checks, tolerance, format)
-        summary = ExportSummary(out, format, clf.task, clf.classes, len(checks), diff, tolerance, 0.0,
-                                convert_seconds, info["inputs"], info["outputs"])
+        summary = ExportSummary(
+            out,
+            format,
+            clf.task,
+            clf.classes,
+            len(checks),
+            diff,
+            tolerance,
+            0.0,
+            convert_seconds,
+            info["inputs"],
+            info["outputs"],
+        )
         if format == "savedmodel":
             _write_savedmodel_extras(clf, tmp, summary, thr)
-        summary.files = sorted(p.relative_to(tmp).as_posix() for p in tmp.rglob("*") if p.is_file()
-                               and p.name != ".lock")
+        summary.files = sorted(
+            p.relative_to(tmp).as_posix() for p in tmp.rglob("*") if p.is_file() and p.name != ".lock"
+        )
     return summary
 
 
@@ -521,29 +584,40 @@ def _max_difference(expected, got, texts: list[str], tolerance: float, format: s
     import numpy as np
 
     if got.shape != expected.shape:
-        raise ExportMismatch(f"the reloaded {format} export returned probabilities of shape {got.shape}, textclf "
-                             f"{expected.shape}; the export was removed. Please report this")
+        raise ExportMismatch(
+            f"the reloaded {format} export returned probabilities of shape {got.shape}, textclf "
+            f"{expected.shape}; the export was removed. Please report this"
+        )
     diff = np.abs(got.astype(np.float64) - expected.astype(np.float64))
     diff = np.where(np.isnan(diff), np.inf, diff)  # a NaN from the export is the largest difference
     worst = float(diff.max()) if diff.size else 0.0
     if worst > tolerance:
         row = int(diff.max(axis=1).argmax())
-        raise ExportMismatch(f"the reloaded {format} export gives probabilities that differ from textclf's by "
-                             f"{worst:.3g}, above the tolerance {tolerance:g} (worst on check text {row}: "
-                             f"{texts[row][:60]!r}); the export was removed. Please report this with the run")
+        raise ExportMismatch(
+            f"the reloaded {format} export gives probabilities that differ from textclf's by "
+            f"{worst:.3g}, above the tolerance {tolerance:g} (worst on check text {row}: "
+            f"{texts[row][:60]!r}); the export was removed. Please report this with the run"
+        )
     return worst
 
 
 def _write_savedmodel_extras(run, folder: Path, summary: ExportSummary, thresholds: dict[str, float]) -> None:
     meta = {
-        "format": "textclf-savedmodel", "format_version": EXPORT_FORMAT_VERSION,
-        "task": run.task, "classes": run.classes, "separator": run.separator,
-        "thresholds": thresholds, "source_run": Path(run.path).name,
+        "format": "textclf-savedmodel",
+        "format_version": EXPORT_FORMAT_VERSION,
+        "task": run.task,
+        "classes": run.classes,
+        "separator": run.separator,
+        "thresholds": thresholds,
+        "source_run": Path(run.path).name,
         "signatures": ["serving_default", "predict"],
         "inputs": {k: {"dtype": d, "shape": s} for k, (d, s) in summary.inputs.items()},
         "outputs": {k: {"dtype": d, "shape": s} for k, (d, s) in summary.outputs.items()},
-        "checked": {"texts": summary.texts_checked, "max_difference": summary.max_difference,
-                    "tolerance": summary.tolerance},
+        "checked": {
+            "texts": summary.texts_checked,
+            "max_difference": summary.max_difference,
+            "tolerance": summary.tolerance,
+        },
     }
     (folder / SAVEDMODEL_META).write_text(json.dumps(meta, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
     (folder / README).write_text(_savedmodel_readme(run, thresholds), encoding="utf-8")
@@ -551,14 +625,16 @@ def _write_savedmodel_extras(run, folder: Path, summary: ExportSummary, threshol
 
 def _describe_decision(run, thresholds: dict[str, float]) -> str:
     values = sorted(set(thresholds.values()))
-    at = f">= {values[0]:g}" if len(values) == 1 else "at or above its threshold (" + ", ".join(
-        f"{k} {v:g}" for k, v in thresholds.items()) + ")"
+    at = (
+        f">= {values[0]:g}"
+        if len(values) == 1
+        else "at or above its threshold (" + ", ".join(f"{k} {v:g}" for k, v in thresholds.items()) + ")"
+    )
     if run.task == "multiclass":
         return "the most probable class"
     if run.task == "binary":
         return f"{run.classes[1]!r} when its probability is {at}, else {run.classes[0]!r}"
-    return (f"the classes whose probability is {at}, joined with {run.separator!r} "
-            "(empty when none)")
+    return f"the classes whose probability is {at}, joined with {run.separator!r} (empty when none)"
 
 
 def _savedmodel_readme(run, thresholds: dict[str, float]) -> str:
@@ -574,7 +650,7 @@ Signature "serving_default" (also "predict"):
           classes        string  [None, {c}]   the class name of each column
           label          string  [None]       {label}
 
-Classes: {', '.join(run.classes)}
+Classes: {", ".join(run.classes)}
 
 Python:
   import tensorflow as tf
@@ -587,29 +663,46 @@ TF Serving looks for numbered versions: copy this folder to MODEL_BASE_PATH/1/.
 """
 
 
+def _tflite_ngram_steps(vocab, modes: dict[str, str]) -> list[str]:
+    """The README's step that turns a text into the n-gram inputs."""
+    same = vocab.ngram_mode == vocab.standardize
+    own = [
+        '4. n-grams read the text standardized their own way (vocab.json "ngram_standardize"): repeat',
+        f"   steps 1 and 2, but after the control characters {modes[vocab.ngram_mode]}.",
+        "   Then take",
+    ]
+    longest = "" if vocab.ngrams == 2 else f" ... up to {vocab.ngrams}-grams"
+    return ([] if same else own) + [
+        f"{'4. n-grams:' if same else '  '} all 1-grams of the words, then all 2-grams{longest}",
+        "   (words joined by one space), each mapped to its index in `ngram_tokens` (unknown: 1); keep the",
+        f"   first {vocab.ngram_length}. Count each distinct id: weight = (1 + ln(count)) * ngram_idf[id];",
+        "   divide the weights by their L2 norm. ngrams = the distinct ids, ngram_weights = their weights",
+        "   (any order); an empty bag is id 1 with weight 0. Pad both with 0 on the right.",
+    ]
+
+
 def _tflite_readme(run, shapes: dict, thresholds: dict[str, float]) -> str:
     vocab = run.vocabulary
     c = len(run.classes)
     with_ngrams = "ngrams" in shapes
     modes = {
         "lower_and_split_punctuation": "lower-case (Unicode), then put a space on both sides of every\n"
-                                       "   punctuation or symbol character (Unicode categories P* and S*)",
+        "   punctuation or symbol character (Unicode categories P* and S*)",
         "lower_and_strip_punctuation": "lower-case (Unicode), then replace every punctuation or symbol\n"
-                                       "   character (Unicode categories P* and S*) with a space",
+        "   character (Unicode categories P* and S*) with a space",
         "lower": "lower-case (Unicode)",
         "none": "nothing more",
     }
     standardize = modes[vocab.standardize]
-    same = vocab.ngram_mode == vocab.standardize
     lines = [
         f"textclf TFLite (LiteRT) export of run {Path(run.path).name} ({run.task}, {c} classes)",
         "",
-        "model.tflite takes token ids, one text per call (signature \"serving_default\"):",
+        'model.tflite takes token ids, one text per call (signature "serving_default"):',
     ]
     for name, (dtype, shape) in shapes.items():
         lines.append(f"  input   {name:<14} {dtype:<7} {shape}")
     lines += [
-        f"  output  probabilities  float32 [1, {c}]  one column per class, in the order of vocab.json \"classes\"",
+        f'  output  probabilities  float32 [1, {c}]  one column per class, in the order of vocab.json "classes"',
         "",
         "vocab.json holds everything needed to encode a text: tokens (the word vocabulary: the id of a word is",
         "its index), ngram_tokens and ngram_idf, standardize, sequence_length, ngram_length, and the labels.",
@@ -623,26 +716,15 @@ def _tflite_readme(run, shapes: dict, thresholds: dict[str, float]) -> str:
         "   an empty text is [1]. Pad with 0 on the right to the input length.",
     ]
     if with_ngrams:
-        lines += [
-            *([] if same else [
-                "4. n-grams read the text standardized their own way (vocab.json \"ngram_standardize\"): repeat",
-                f"   steps 1 and 2, but after the control characters {modes[vocab.ngram_mode]}.",
-                "   Then take"]),
-            f"{'4. n-grams:' if same else '  '} all 1-grams of the words, then all 2-grams{'' if vocab.ngrams == 2 else ' ... up to ' + str(vocab.ngrams) + '-grams'}",
-            "   (words joined by one space), each mapped to its index in `ngram_tokens` (unknown: 1); keep the",
-            f"   first {vocab.ngram_length}. Count each distinct id: weight = (1 + ln(count)) * ngram_idf[id];",
-            "   divide the weights by their L2 norm. ngrams = the distinct ids, ngram_weights = their weights",
-            "   (any order); an empty bag is id 1 with weight 0. Pad both with 0 on the right.",
-        ]
+        lines += _tflite_ngram_steps(vocab, modes)
     lines += [
         "",
-        f"The label: {_describe_decision(run, thresholds)}"
-        + (" (vocab.json \"thresholds\")." if thresholds else "."),
+        f"The label: {_describe_decision(run, thresholds)}" + (' (vocab.json "thresholds").' if thresholds else "."),
         "",
         "Python:",
         "  from ai_edge_litert.interpreter import Interpreter   # or tf.lite.Interpreter",
-        "  runner = Interpreter(model_path=\"model.tflite\").get_signature_runner(\"serving_default\")",
-        "  probabilities = runner(" + ", ".join(f"{n}=..." for n in shapes) + ")[\"probabilities\"][0]",
+        '  runner = Interpreter(model_path="model.tflite").get_signature_runner("serving_default")',
+        "  probabilities = runner(" + ", ".join(f"{n}=..." for n in shapes) + ')["probabilities"][0]',
         "",
     ]
     return "\n".join(lines)

@@ -73,16 +73,23 @@ def confusion_matrix(labels: list[str], matrix: list[list[int]], title: str = ""
     fig, ax = plt.subplots(figsize=(size + 1, size))
     image = ax.imshow(share, cmap="Blues", vmin=0, vmax=1)
     fig.colorbar(image, ax=ax, fraction=0.046, pad=0.04, label="share of the true class")
-    ax.set_xticks(range(len(labels)), [l[:24] for l in labels], rotation=60, ha="right")
-    ax.set_yticks(range(len(labels)), [l[:24] for l in labels])
+    ax.set_xticks(range(len(labels)), [name[:24] for name in labels], rotation=60, ha="right")
+    ax.set_yticks(range(len(labels)), [name[:24] for name in labels])
     ax.set_xlabel("predicted")
     ax.set_ylabel("true")
     if len(labels) <= MAX_ANNOTATED:
         for i in range(len(labels)):
             for j in range(len(labels)):
                 if m[i, j]:
-                    ax.text(j, i, f"{int(m[i, j])}", ha="center", va="center", fontsize=8,
-                            color="white" if share[i, j] > 0.5 else "black")
+                    ax.text(
+                        j,
+                        i,
+                        f"{int(m[i, j])}",
+                        ha="center",
+                        va="center",
+                        fontsize=8,
+                        color="white" if share[i, j] > 0.5 else "black",
+                    )
     ax.set_title(title or "confusion matrix")
     return _png(fig)
 

@@ -17,9 +17,9 @@ from __future__ import annotations
 import csv
 import os
 import time
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterator, Sequence
 
 import numpy as np
 import pandas as pd
@@ -53,97 +53,134 @@ class PredictSummary:
 
         out = []
         if self.truncated_texts:
-            out.append(f"{self.truncated_texts:,} texts longer than {MAX_TEXT_CHARS:,} characters were cut to that "
-                       "length (the model reads far fewer tokens than that)")
+            out.append(
+                f"{self.truncated_texts:,} texts longer than {MAX_TEXT_CHARS:,} characters were cut to that "
+                "length (the model reads far fewer tokens than that)"
+            )
         if self.bad_rows:
             lines = ", ".join(str(b.line) for b in self.bad_rows[:5])
-            out.append(f"skipped {len(self.bad_rows):,} unreadable rows (lines {lines}"
-                       f"{', ...' if len(self.bad_rows) > 5 else ''}); listed in {self.rejects}")
+            out.append(
+                f"skipped {len(self.bad_rows):,} unreadable rows (lines {lines}"
+                f"{', ...' if len(self.bad_rows) > 5 else ''}); listed in {self.rejects}"
+            )
         return out
 
     def __str__(self) -> str:
         return f"wrote {self.rows:,} rows to {self.output} ({self.rows_per_second:,.0f} rows/s)"
 
 
-def predict_file(model, input: str | os.PathLike, output: str | os.PathLike, *, text_column: str | None = None,
-                 keep_columns: Sequence[str] = (), top_k: int = 0, batch_size: int = 512, chunk_rows: int = 8192,
-                 encoding: str = "utf-8", threshold: float | None = None, safe_csv: bool = True,
-                 on_bad_rows: str = "error", max_bad_fraction: float = 0.01, progress=None,
-                 shard: tuple[int, int] | None = None) -> PredictSummary:
+def predict_file(
+    model,
+    input: str | os.PathLike,
+    output: str | os.PathLike,
+    *,
+    text_column: str | None = None,
+    keep_columns: Sequence[str] = (),
+    top_k: int = 0,
+    batch_size: int = 512,
+    chunk_rows: int = 8192,
+    encoding: str = "utf-8",
+    threshold: float | None = None,
+    safe_csv: bool = True,
+    on_bad_rows: str = "error",
+    max_bad_fraction: float = 0.01,
+    progress=None,
+    shard: tuple[int, int] | None = None,
+) -> PredictSummary:
     """Score every row of ``input`` and write the prediction table to the CSV ``output``.
 
     Args:
         model: a :class:`~textclf.use.classifier.Classifier`, or a run directory to load one from.
-        input: a .csv/.tsv/.jsonl/.parquet file with a text column.
+        input: a .csv/.tsv/.jsonl/.parquet file with a text column (default: the run's text column).
         output: the CSV to write; refused inside a run directory and when it is the input (also through a link).
-        text_column: defaults to the column the run was trained on.
-        keep_columns: input columns copied to the output, first.
-        top_k: also write the K most probable labels and their probabilities.
+        keep_columns: input columns copied to the output, first. top_k: also the K most probable labels.
         batch_size: rows per model call. chunk_rows: rows read and written at a time.
-        threshold: one decision threshold for every label of a binary or multi-label task (default: the
-            run's thresholds tuned on validation, else 0.5).
-        safe_csv: prefix echoed text that a spreadsheet would run as a formula with ``'``.
+        threshold: one decision threshold for every output of a binary or multi-label task (default: the
+            run's thresholds tuned on validation, else 0.5). safe_csv: prefix echoed formulas with ``'``.
         on_bad_rows: ``error`` stops at the first unreadable row; ``skip`` leaves such rows out, adds a ``line``
-            column, and lists the skipped rows in ``OUTPUT.rejects.csv``. More than ``max_bad_fraction`` of the
-            rows bad is a DataError, and the old output, if any, is left as it was.
+            column, and lists them in ``OUTPUT.rejects.csv``. More than ``max_bad_fraction`` of the rows bad
+            is a DataError, and the old output, if any, is left as it was.
         progress: ``progress(done, total)`` after each chunk, in input lines (rows for Parquet).
-        shard: ``(i, n)`` scores only the i-th (1-based) of n contiguous, near-equal slices of the input's rows;
-            the shards' rows, concatenated in order, are exactly the rows of one unsharded run. Costs one
-            extra pass that parses (but does not score) the file to count rows.
+        shard: ``(i, n)`` scores only the i-th (1-based) of n contiguous, near-equal slices of the rows; the
+            shards concatenated in order equal one unsharded run (one extra pass counts the rows).
     """
     src, dst = Path(input), Path(output)
-    rejects_path = dst.with_name(dst.name + ".rejects.csv")
-    check_output(dst, "--output", inputs=[("the input file", src)])
-    check_output(rejects_path, "--output (its rejects file)", inputs=[("the input file", src)], others=[dst])
+    rejects = _check_outputs(src, dst)
     clf = _classifier(model)
     column = text_column or clf.text_column
-    keep = list(keep_columns)
     policy = RowPolicy(on_bad_rows == "skip", max_bad_fraction, "--max-bad-fraction")
     clean_stale_temp_files(dst)
     bounds = _shard_bounds(src, column, encoding, chunk_rows, policy.skip, shard)
     report = ReadReport(str(src))
-    chunks = iter_chunks(src, [column] + [c for c in keep if c != column], encoding=encoding, chunk_rows=chunk_rows,
-                         skip_bad=policy.skip, report=report)
-    t0 = time.perf_counter()
+    columns = [column] + [c for c in keep_columns if c != column]
+    chunks = iter_chunks(src, columns, encoding=encoding, chunk_rows=chunk_rows, skip_bad=policy.skip, report=report)
+    t0, span = time.perf_counter(), [0, np.inf]
     with atomic_write(dst, "w", encoding="utf-8", newline="") as f:
-        table = _TableWriter(f, clf, column, keep, top_k, threshold, policy.skip, safe_csv)
-        span = [0, np.inf]
-        for chunk in _in_shard(chunks, bounds, span):
-            table.write(chunk, batch_size)
-            if progress is not None:
-                progress(*table.progress(src, chunk))
+        table = _TableWriter(f, clf, column, list(keep_columns), top_k, threshold, policy.skip, safe_csv)
+        table.write_all(_in_shard(chunks, bounds, span), batch_size, progress, src)
         if bounds is not None:
             report.bad_rows = [r for r in report.bad_rows if span[0] < r.line <= span[1]]
         policy.check_fraction(str(src), report.bad_rows, table.rows, " No output was written")
-    summary = PredictSummary(dst, table.rows, time.perf_counter() - t0, report.bad_rows,
-                             truncated_texts=report.truncated_texts)
-    if report.bad_rows:
-        summary.rejects = _write_rejects(rejects_path, report.bad_rows)
-    elif rejects_path.exists():
-        rejects_path.unlink()  # it listed the rows of an earlier input
-    return summary
+    seconds = time.perf_counter() - t0
+    rejected = _update_rejects(rejects, report.bad_rows)
+    return PredictSummary(dst, table.rows, seconds, report.bad_rows, rejected, report.truncated_texts)
+
+
+def _check_outputs(src: Path, dst: Path) -> Path:
+    """Check the output and the rejects file beside it; returns the rejects file's path."""
+    rejects = dst.with_name(dst.name + ".rejects.csv")
+    check_output(dst, "--output", inputs=[("the input file", src)])
+    check_output(rejects, "--output (its rejects file)", inputs=[("the input file", src)], others=[dst])
+    return rejects
+
+
+def _update_rejects(path: Path, bad_rows: list[BadRow]) -> Path | None:
+    """Write the skipped rows beside the output; without any, remove the list an earlier input left there."""
+    if not bad_rows:
+        if path.exists():
+            path.unlink()
+        return None
+    with atomic_write(path, "w", encoding="utf-8", newline="") as f:
+        writer = csv.writer(f, lineterminator="\n")
+        writer.writerow(["line", "reason"])
+        writer.writerows((b.line, b.reason) for b in bad_rows)
+    return path
 
 
 class _TableWriter:
     """Scores chunks of rows and appends their prediction table to an open CSV file (the header first)."""
 
-    def __init__(self, f, clf, column: str, keep: list[str], top_k: int, threshold: float | None, lines: bool,
-                 safe_csv: bool):
+    def __init__(
+        self, f, clf, column: str, keep: list[str], top_k: int, threshold: float | None, lines: bool, safe_csv: bool
+    ):
         self.f, self.clf, self.column, self.keep = f, clf, column, keep
         self.top_k, self.threshold, self.lines, self.safe_csv = top_k, threshold, lines, safe_csv
         self.rows = 0
         self._total: int | None = None  # counted once the first chunk has shown the file is readable
         outputs = np.zeros((0, 1 if clf.task == "binary" else len(clf.classes)), np.float32)
-        empty = clf.prediction_table(outputs, pd.DataFrame({c: [] for c in keep}), keep, top_k, threshold,
-                                     lines=[] if lines else None)
+        empty = clf.prediction_table(
+            outputs, pd.DataFrame({c: [] for c in keep}), keep, top_k, threshold, lines=[] if lines else None
+        )
         write_header(f, empty.columns, safe_csv)
 
     def write(self, chunk: Chunk, batch_size: int) -> None:
         texts = chunk.frame[self.column].tolist()
-        table = self.clf.prediction_table(self.clf.outputs(texts, batch_size), chunk.frame, self.keep, self.top_k,
-                                          self.threshold, lines=chunk.lines if self.lines else None)
+        table = self.clf.prediction_table(
+            self.clf.outputs(texts, batch_size),
+            chunk.frame,
+            self.keep,
+            self.top_k,
+            self.threshold,
+            lines=chunk.lines if self.lines else None,
+        )
         write_rows(self.f, table, range(table.shape[1]) if self.safe_csv else ())
         self.rows += len(texts)
+
+    def write_all(self, chunks: Iterator[Chunk], batch_size: int, progress, src: Path) -> None:
+        for chunk in chunks:
+            self.write(chunk, batch_size)
+            if progress is not None:
+                progress(*self.progress(src, chunk))
 
     def progress(self, src: Path, chunk: Chunk) -> tuple[int, int]:
         """(input lines done, input lines in all), for a progress bar."""
@@ -157,24 +194,21 @@ def _classifier(model):
     return model if isinstance(model, Classifier) else Classifier.load(model)
 
 
-def _write_rejects(path: Path, bad_rows: list[BadRow]) -> Path:
-    with atomic_write(path, "w", encoding="utf-8", newline="") as f:
-        writer = csv.writer(f, lineterminator="\n")
-        writer.writerow(["line", "reason"])
-        writer.writerows((b.line, b.reason) for b in bad_rows)
-    return path
-
-
-def _shard_bounds(src: Path, column: str, encoding: str, chunk_rows: int, skip: bool,
-                  shard: tuple[int, int] | None) -> tuple[int, int, bool] | None:
+def _shard_bounds(
+    src: Path, column: str, encoding: str, chunk_rows: int, skip: bool, shard: tuple[int, int] | None
+) -> tuple[int, int, bool] | None:
     """(first row, end row, is the last shard) of shard ``(i, n)`` of the input's usable rows; None: all rows."""
     if shard is None:
         return None
     index, count = shard
     if not (count >= 1 and 1 <= index <= count):
         raise UsageError(f"--shard {index}/{count}: expected I/N with 1 <= I <= N, e.g. --shard 1/4 ... --shard 4/4")
-    rows = sum(len(c.lines) for c in iter_chunks(src, [column], encoding=encoding, chunk_rows=chunk_rows,
-                                                  skip_bad=skip, report=ReadReport(str(src))))
+    rows = sum(
+        len(c.lines)
+        for c in iter_chunks(
+            src, [column], encoding=encoding, chunk_rows=chunk_rows, skip_bad=skip, report=ReadReport(str(src))
+        )
+    )
     return (index - 1) * rows // count, index * rows // count, index == count
 
 

@@ -40,12 +40,17 @@ class Tuned:
     notes: list[str] = field(default_factory=list)
 
     def to_json(self, names: list[str]) -> dict:
-        return {"objective": self.objective, "target": self.target,
-                "thresholds": {n: round(v, 6) for n, v in zip(names, self.values)}, "notes": self.notes}
+        return {
+            "objective": self.objective,
+            "target": self.target,
+            "thresholds": {n: round(v, 6) for n, v in zip(names, self.values)},
+            "notes": self.notes,
+        }
 
 
-def _one(y: np.ndarray, p: np.ndarray, objective: str, target: float,
-         both_classes: bool = False) -> tuple[float, str | None]:
+def _one(
+    y: np.ndarray, p: np.ndarray, objective: str, target: float, both_classes: bool = False
+) -> tuple[float, str | None]:
     from sklearn.metrics import precision_recall_curve
 
     positives = int(y.sum())
@@ -85,8 +90,9 @@ def _one(y: np.ndarray, p: np.ndarray, objective: str, target: float,
     return float(np.clip(cut[i], 1e-6, 1.0)), note
 
 
-def tune(task: str, classes: list[str], y: np.ndarray, probs: np.ndarray, objective: str = "f1",
-         target: float = 0.9) -> Tuned:
+def tune(
+    task: str, classes: list[str], y: np.ndarray, probs: np.ndarray, objective: str = "f1", target: float = 0.9
+) -> Tuned:
     """Tune one threshold per sigmoid output on validation targets ``y`` (0/1, shaped like ``probs``).
 
     Raises ValueError for a multi-class task (it decides by argmax: there is nothing to tune) or an unknown
