@@ -665,14 +665,7 @@ def datasets_download_cmd(name, dest, base_url, sha256, timeout, seed) -> None:
         return no_progress(label, total)
 
     result = download_dataset(
-        name,
-        dest,
-        base_url=base_url,
-        sha256=sha256,
-        timeout=timeout,
-        seed=seed,
-        progress=progress,
-        log=lambda m: click.echo(m, err=True),
+        name, dest, base_url=base_url, sha256=sha256, timeout=timeout, seed=seed, progress=progress
     )
     click.echo(result.summary())
 

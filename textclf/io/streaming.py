@@ -103,17 +103,22 @@ class Scan:
 
 def _rows(path: Path, cfg, report: ReadReport) -> Iterator[tuple[list[str], list[str], list[int]]]:
     """Texts, labels and lines of the usable rows of one file, chunk by chunk, under the config's row policy."""
-    d = cfg.data
+    data_cfg = cfg.data
     return labeled_chunks(
-        path, d.text_column, d.label_column, encoding=d.encoding, policy=RowPolicy.of(d), report=report
+        path,
+        data_cfg.text_column,
+        data_cfg.label_column,
+        encoding=data_cfg.encoding,
+        policy=RowPolicy.of(data_cfg),
+        report=report,
     )
 
 
 def scan(paths: list[Path], cfg, split_valid: bool) -> Scan:
     """Count rows and labels, sample texts for the vocabulary and hold out validation rows, in one pass."""
-    d, seed = cfg.data, cfg.train.seed
+    data_cfg, seed = cfg.data, cfg.train.seed
     report = ReadReport(str(paths[0]) if len(paths) == 1 else f"{paths[0]} (+{len(paths) - 1} files)")
-    vocab_sample, valid_sample = Sample(d.vocab_sample_rows), Sample(d.valid_max_rows)
+    vocab_sample, valid_sample = Sample(data_cfg.vocab_sample_rows), Sample(data_cfg.valid_max_rows)
     cells: Counter = Counter()
     file_rows, file_train = [], []
     row = 0
@@ -124,7 +129,9 @@ def scan(paths: list[Path], cfg, split_valid: bool) -> Scan:
         n_file = n_train = 0
         for texts, labels, lines in _rows(path, cfg, part):
             index = np.arange(row, row + len(texts))
-            held = unit_hash(seed, _SPLIT, index) < d.valid_fraction if split_valid else np.zeros(len(texts), bool)
+            held = (
+                unit_hash(seed, _SPLIT, index) < data_cfg.valid_fraction if split_valid else np.zeros(len(texts), bool)
+            )
             for lab in labels:
                 run = run + 1 if lab == last else 1
                 last = lab
@@ -150,13 +157,13 @@ def scan(paths: list[Path], cfg, split_valid: bool) -> Scan:
         report.bad_rows += [
             BadRow(b.line, f"{path.name}: {b.reason}" if len(paths) > 1 else b.reason) for b in part.bad_rows
         ]
-    RowPolicy.of(d).check_fraction(report.path, report.bad_rows, row)
+    RowPolicy.of(data_cfg).check_fraction(report.path, report.bad_rows, row)
     valid = None
     if split_valid:
         if not valid_sample.items:
             raise DataError(
                 f"{report.path}: no rows were held out for validation ({row:,} rows, data.valid_fraction "
-                f"{d.valid_fraction}); give data.valid or a larger data.valid_fraction"
+                f"{data_cfg.valid_fraction}); give data.valid or a larger data.valid_fraction"
             )
         t, y, lines = (list(x) for x in zip(*valid_sample.items))
         valid = Labeled(t, y, lines, f"{report.path} (held out)", ReadReport(report.path, rows=len(t)))
@@ -187,15 +194,15 @@ def shard_rows(
     Rows held out for validation (without ``data.valid``) are left out by the same hash as in :func:`scan`;
     chunks with none of the worker's rows are skipped.
     """
-    d, seed = cfg.data, cfg.train.seed
+    data_cfg, seed = cfg.data, cfg.train.seed
     path = scan_.paths[file_index]
     row = int(sum(scan_.file_rows[:file_index]))
     train_row = int(sum(scan_.file_train_rows[:file_index]))
-    split_valid = not d.valid
+    split_valid = not data_cfg.valid
     for texts, labels, _ in _rows(path, cfg, ReadReport(str(path))):
         index = np.arange(row, row + len(texts))
         row += len(texts)
-        held = unit_hash(seed, _SPLIT, index) < d.valid_fraction if split_valid else np.zeros(len(texts), bool)
+        held = unit_hash(seed, _SPLIT, index) < data_cfg.valid_fraction if split_valid else np.zeros(len(texts), bool)
         number = train_row + np.cumsum(~held) - 1  # the training-row number of each row
         train_row += int((~held).sum())
         mine = np.flatnonzero(~held & (number % workers == worker))

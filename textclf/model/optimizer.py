@@ -2,9 +2,8 @@
 
 Keras 3's ``Adam`` turns the sparse gradient of an embedding lookup into dense updates of the whole table
 and of its two moment tables at every step. For the n-gram branch (up to 500,000 rows times one column per
-class) that is most of the step time: measured here on a reuters-shaped model (90 labels), 590 ms per
-step with Keras's Adam against 330 ms with this one. TF Addons' ``LazyAdam`` did the same for Keras 2,
-but TF Addons has reached its end of life and does not support Keras 3.
+class) that is most of the step time (bench/NOTES.md has the measurement). TF Addons' ``LazyAdam`` did the
+same for Keras 2, but TF Addons has reached its end of life and does not support Keras 3.
 
 For a sparse gradient only the rows a batch touches are updated: their moments are decayed and the
 variable moves by the usual bias-corrected Adam step. Rows a batch does not touch keep their moments
@@ -23,18 +22,18 @@ class LazyAdam(keras.optimizers.Adam):
 
     Args:
         learning_rate: as for Adam.
-        rates: ``{name prefix: learning rate}`` for variables whose path starts with a prefix, e.g.
+        rates: ``{path part: learning rate}`` for the variables whose path contains the part, e.g.
             ``{"ngram_embedding/": 0.1}``: the linear n-gram branch needs a far larger step than the RNN
-            to converge in the few epochs the RNN takes (measured on trec and mr in bench/NOTES.md).
+            to converge in the few epochs the RNN takes (bench/NOTES.md).
     """
 
     def __init__(self, learning_rate: float = 0.001, rates: dict[str, float] | None = None, **kwargs):
         super().__init__(learning_rate=learning_rate, **kwargs)
-        self._factors = {prefix: rate / learning_rate for prefix, rate in (rates or {}).items()}
+        self._factors = {part: rate / learning_rate for part, rate in (rates or {}).items()}
 
     def _rate_factor(self, variable) -> float:
         name = getattr(variable, "path", None) or variable.name
-        return next((f for prefix, f in self._factors.items() if prefix in name), 1.0)
+        return next((f for part, f in self._factors.items() if part in name), 1.0)
 
     def update_step(self, gradient, variable, learning_rate):
         if not isinstance(gradient, tf.IndexedSlices) or self.amsgrad:

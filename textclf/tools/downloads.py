@@ -36,6 +36,7 @@ import contextlib
 import csv
 import difflib
 import hashlib
+import logging
 import os
 import posixpath
 import random
@@ -59,6 +60,7 @@ from ..errors import DataError, UsageError
 from ..io.files import atomic_write, clean_stale_temp_files, sha256_file, write_error, write_text
 from ..run.outputs import check_output
 
+log = logging.getLogger(__name__)
 MIRROR_ENV = "TEXTCLF_DATASETS_MIRROR"
 DOWNLOADS = "downloads"
 SOURCE_FILE = "SOURCE.md"
@@ -855,7 +857,6 @@ def download_dataset(
     timeout: float = DEFAULT_TIMEOUT,
     seed: int = DEFAULT_SEED,
     progress: Callable[[str, int | None], ContextManager] | None = None,
-    log: Callable[[str], None] | None = None,
 ) -> DownloadResult:
     """Fetch dataset ``name`` into ``dest`` and write ``train.csv``, ``test.csv`` and ``SOURCE.md`` there.
 
@@ -863,13 +864,13 @@ def download_dataset(
     full address). ``mirror``: every dataset at ``mirror/<name>/<file>``; defaults to the environment variable
     ``TEXTCLF_DATASETS_MIRROR``. ``sha256``: ``"HEX"`` or ``"FILE=HEX"`` values that replace the registry
     checksums (needed for a mirror that serves other bytes). ``progress(label, total_bytes_or_None)`` returns a
-    context manager with ``update(n)`` (``click.progressbar`` fits); ``log`` receives one status line per file.
+    context manager with ``update(n)`` (``click.progressbar`` fits). One status line per file goes to the
+    ``textclf`` logger.
 
     A verified file already in ``dest/downloads`` is not downloaded again. Raises UsageError (bad name,
     address or option), DownloadError (network), DataError (checksum mismatch, unsafe or malformed archive).
     """
     info = dataset_info(name)
-    log = log or (lambda message: None)
     progress = progress or no_progress
     pinned = _parse_sha256(sha256, info)
     mirror = _check_sources(base_url, mirror, timeout)
@@ -887,7 +888,7 @@ def download_dataset(
     succeeded = False
     try:
         fetched = [
-            _cached_or_fetched(info, remote, folder / DOWNLOADS, base_url, mirror, pinned, timeout, progress, log)
+            _cached_or_fetched(info, remote, folder / DOWNLOADS, base_url, mirror, pinned, timeout, progress)
             for remote in info.files
         ]
         written, counts, notes = _convert(info, fetched, folder, seed)
@@ -945,7 +946,6 @@ def _cached_or_fetched(
     pinned: dict[str, str],
     timeout: float,
     progress,
-    log,
 ) -> FetchedFile:
     """The verified file in ``downloads``: the cached copy when its checksum is right, else a fresh download."""
     url = _file_url(info, remote, base_url, mirror)
@@ -957,11 +957,11 @@ def _cached_or_fetched(
         if expected is None or digest == expected:
             verified = _verify(digest, remote, url, pin)
             fetched = FetchedFile(remote.filename, url, final, final.stat().st_size, digest, verified, cached=True)
-            log(_status_line(fetched))
+            log.info(_status_line(fetched))
             return fetched
-        log(f"{remote.filename}: the cached copy does not match the expected SHA-256; downloading again")
+        log.info(f"{remote.filename}: the cached copy does not match the expected SHA-256; downloading again")
     fetched = _fetch(url, remote, final, pin, timeout, progress)
-    log(_status_line(fetched))
+    log.info(_status_line(fetched))
     return fetched
 
 

@@ -42,13 +42,20 @@ def final_metrics(cfg: Config, data: TrainingData, inputs: Inputs, inference) ->
     from ..model.network import probabilities_from_logits
     from ..use.metrics import metrics_from_probs
 
-    t, sep = cfg.train, cfg.data.label_separator
+    train_cfg, sep = cfg.train, cfg.data.label_separator
     probs_valid = probabilities_from_logits(data.task, inference.logits(inputs.x_valid))
     tuned, thr = None, 0.5
-    if data.task != "multiclass" and t.threshold_objective != "none":
+    if data.task != "multiclass" and train_cfg.threshold_objective != "none":
         from ..use.thresholds import tune
 
-        tuned = tune(data.task, data.classes, inputs.y_valid, probs_valid, t.threshold_objective, t.threshold_target)
+        tuned = tune(
+            data.task,
+            data.classes,
+            inputs.y_valid,
+            probs_valid,
+            train_cfg.threshold_objective,
+            train_cfg.threshold_target,
+        )
         thr = np.asarray(tuned.values, dtype=np.float32)
         for note in tuned.notes:
             log.info(f"threshold: {note}")
@@ -68,7 +75,7 @@ def _threshold_gains(cfg: Config, data: TrainingData, tuned, metrics: dict, part
     from ..use.decisions import output_names
     from ..use.metrics import metrics_from_probs
 
-    t, sep = cfg.train, cfg.data.label_separator
+    train_cfg, sep = cfg.train, cfg.data.label_separator
     key = "micro_f1" if data.task == "multilabel" else "macro_f1"
     gain = {}
     for name, part, probs in parts:
@@ -79,8 +86,8 @@ def _threshold_gains(cfg: Config, data: TrainingData, tuned, metrics: dict, part
     thresholds["gain"] = {"metric": key, **gain}
     metrics["thresholds"] = thresholds
     log.info(
-        f"thresholds tuned on validation ({t.threshold_objective}"
-        + (f" {t.threshold_target:g}" if t.threshold_objective != "f1" else "")
+        f"thresholds tuned on validation ({train_cfg.threshold_objective}"
+        + (f" {train_cfg.threshold_target:g}" if train_cfg.threshold_objective != "f1" else "")
         + "): "
         + ", ".join(
             f"{name} {key.replace('_', '-')} {metrics[name]['at_0.5'][key]:.4f} → {metrics[name][key]:.4f}"

@@ -99,23 +99,25 @@ def load_training_data(cfg: Config) -> TrainingData:
 
 
 def _read(cfg: Config, path: str) -> Labeled:
-    d = cfg.data
-    return read_labeled(path, d.text_column, d.label_column, encoding=d.encoding, policy=RowPolicy.of(d))
+    data_cfg = cfg.data
+    return read_labeled(
+        path, data_cfg.text_column, data_cfg.label_column, encoding=data_cfg.encoding, policy=RowPolicy.of(data_cfg)
+    )
 
 
 def _scan(cfg: Config, paths: list[Path]):
     from ..io.streaming import scan
 
-    d = cfg.data
-    stream = scan(paths, cfg, split_valid=not d.valid)
+    data_cfg = cfg.data
+    stream = scan(paths, cfg, split_valid=not data_cfg.valid)
     log.info(
         f"streaming {len(paths)} training file(s): {stream.rows:,} rows; vocabulary fitted on a sample of "
-        f"{len(stream.sample):,} rows, shuffle window {d.shuffle_buffer:,} rows"
+        f"{len(stream.sample):,} rows, shuffle window {data_cfg.shuffle_buffer:,} rows"
     )
-    if stream.longest_run > d.shuffle_buffer:
+    if stream.longest_run > data_cfg.shuffle_buffer:
         log.warning(
             f"warning: {stream.longest_run:,} consecutive rows share one label, more than "
-            f"data.shuffle_buffer ({d.shuffle_buffer:,}); batches will mix poorly. Shuffle the file, or raise "
+            f"data.shuffle_buffer ({data_cfg.shuffle_buffer:,}); batches will mix poorly. Shuffle the file, or raise "
             "data.shuffle_buffer"
         )
     return stream
@@ -125,9 +127,9 @@ def _streamed_valid(cfg: Config, stream) -> Labeled:
     """Validation of a streamed run: a sample of ``data.valid``, or the rows the scan held out."""
     from ..io.streaming import sample_file
 
-    d = cfg.data
-    if d.valid:
-        valid, total = sample_file(expand_paths(d.valid, "data.valid"), cfg, d.valid_max_rows)
+    data_cfg = cfg.data
+    if data_cfg.valid:
+        valid, total = sample_file(expand_paths(data_cfg.valid, "data.valid"), cfg, data_cfg.valid_max_rows)
         if total > len(valid):
             log.info(f"validation: a uniform sample of {len(valid):,} of {total:,} rows (data.valid_max_rows)")
         return valid
@@ -213,16 +215,16 @@ def prepare_inputs(cfg: Config, data: TrainingData, rank: int = 0, workers: int 
     encode the training rows of this worker's shard and the validation rows."""
     from ..model.vocabulary import Vocabulary
 
-    m, sep = cfg.model, cfg.data.label_separator
+    model_cfg, sep = cfg.model, cfg.data.label_separator
     t0 = time.perf_counter()
     fit = dict(
-        max_tokens=m.max_tokens,
-        sequence_length=m.sequence_length,
-        standardize=m.standardize,
-        ngrams=m.ngrams,
-        ngram_max_tokens=m.ngram_max_tokens,
-        ngram_length=m.ngram_length,
-        ngram_standardize=m.ngram_standardize,
+        max_tokens=model_cfg.max_tokens,
+        sequence_length=model_cfg.sequence_length,
+        standardize=model_cfg.standardize,
+        ngrams=model_cfg.ngrams,
+        ngram_max_tokens=model_cfg.ngram_max_tokens,
+        ngram_length=model_cfg.ngram_length,
+        ngram_standardize=model_cfg.ngram_standardize,
     )
     x_train = y_train = None
     if data.scan is None:

@@ -197,12 +197,12 @@ class EpochLoop:
         import keras
         import tensorflow as tf
 
-        state, t, plan = self.state, self.cfg.train, self.plan
+        state, train_cfg, plan = self.state, self.cfg.train, self.plan
         n_steps, batches = self._epoch_source(epoch)
         skip = state.step if epoch == state.epoch + 1 else 0
         if not skip:
             state.partial_loss, state.partial_count, state.partial_stats = 0.0, 0, [0.0, 0.0, 0.0]
-        bar = keras.utils.Progbar(n_steps, verbose=1 if t.verbose else 0, unit_name="step")
+        bar = keras.utils.Progbar(n_steps, verbose=1 if train_cfg.verbose else 0, unit_name="step")
         for step, (inputs, y) in enumerate(self._dataset(lambda: batches(skip)), start=skip + 1):
             if stop.signum is not None and plan.workers == 1:
                 raise interrupted(stop.signum, self.run, epoch, step)
@@ -214,13 +214,13 @@ class EpochLoop:
             if not math.isfinite(loss):
                 raise DivergedError(
                     f"training diverged at epoch {epoch}, batch {step}: the loss is {loss}. Lower "
-                    f"train.learning_rate (now {t.learning_rate:g}), e.g. --set train.learning_rate="
-                    f"{t.learning_rate / 10:g}; no model was saved and no checkpoint holds these weights"
+                    f"train.learning_rate (now {train_cfg.learning_rate:g}), e.g. --set train.learning_rate="
+                    f"{train_cfg.learning_rate / 10:g}; no model was saved and no checkpoint holds these weights"
                 )
             state.partial_loss += loss
             state.partial_count += 1
             bar.update(step, values=[("loss", loss)])
-            if t.checkpoint_every_steps and step % t.checkpoint_every_steps == 0 and step < n_steps:
+            if train_cfg.checkpoint_every_steps and step % train_cfg.checkpoint_every_steps == 0 and step < n_steps:
                 state.epoch, state.step = epoch - 1, step
                 checkpoint(state)
         if stop.signum is not None and plan.workers == 1:
@@ -238,13 +238,13 @@ class EpochLoop:
         from ..model.network import probabilities_from_logits
         from ..use.metrics import metrics_from_probs
 
-        data, inputs, t = self.data, self.inputs, self.cfg.train
-        logits = self.inference.logits(inputs.x_valid, batch_size=max(t.batch_size, 256))
+        data, inputs, train_cfg = self.data, self.inputs, self.cfg.train
+        logits = self.inference.logits(inputs.x_valid, batch_size=max(train_cfg.batch_size, 256))
         val_loss = numpy_loss(data.task, inputs.y_valid, logits)
         if not math.isfinite(val_loss):
             raise DivergedError(
                 f"training diverged at epoch {epoch}: the validation loss is {val_loss}. "
-                f"Lower train.learning_rate (now {t.learning_rate:g}); no model was saved"
+                f"Lower train.learning_rate (now {train_cfg.learning_rate:g}); no model was saved"
             )
         probs = probabilities_from_logits(data.task, logits)
         figures = metrics_from_probs(

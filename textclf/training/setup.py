@@ -153,26 +153,28 @@ def build_trainable(cfg: Config, data: TrainingData, inputs: Inputs, strategy) -
     from ..model.network import build_model
     from ..model.optimizer import LazyAdam
 
-    m, t = cfg.model, cfg.train
+    model_cfg, train_cfg = cfg.model, cfg.train
     vocab = inputs.vocab
     hp = Hyperparameters(
         task=data.task,
         num_outputs=data.outputs,
         vocab_size=len(vocab.tokens),
         ngram_vocab_size=len(vocab.ngram_tokens) if vocab.ngram_tokens else 0,
-        embedding_dim=m.embedding_dim,
-        rnn=m.rnn,
-        units=m.units,
-        layers=m.layers,
-        bidirectional=m.bidirectional,
-        pooling=m.pooling,
-        embedding_dropout=m.embedding_dropout,
-        dropout=m.dropout,
+        embedding_dim=model_cfg.embedding_dim,
+        rnn=model_cfg.rnn,
+        units=model_cfg.units,
+        layers=model_cfg.layers,
+        bidirectional=model_cfg.bidirectional,
+        pooling=model_cfg.pooling,
+        embedding_dropout=model_cfg.embedding_dropout,
+        dropout=model_cfg.dropout,
     )
-    weights = class_weights(inputs.counts, inputs.rows, data.task, data.outputs, t.class_weight)
+    weights = class_weights(inputs.counts, inputs.rows, data.task, data.outputs, train_cfg.class_weight)
     with strategy.scope():
-        model = build_model(hp, seed=t.seed, output_bias=prior_logits(inputs.counts, inputs.rows, data.task))
-        optimizer = LazyAdam(learning_rate=t.learning_rate, rates={"ngram_embedding/": t.ngram_learning_rate})
+        model = build_model(hp, seed=train_cfg.seed, output_bias=prior_logits(inputs.counts, inputs.rows, data.task))
+        optimizer = LazyAdam(
+            learning_rate=train_cfg.learning_rate, rates={"ngram_embedding/": train_cfg.ngram_learning_rate}
+        )
         if keras.mixed_precision.global_policy().name == "mixed_float16":
             optimizer = keras.optimizers.LossScaleOptimizer(optimizer)
         optimizer.build(model.trainable_variables)

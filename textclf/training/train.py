@@ -273,16 +273,16 @@ def _start(
 
     Returns the loop state and the entries it adds to metrics.json.
     """
-    t = cfg.train
+    train_cfg = cfg.train
     extra: dict = {"data": fingerprint}
     ckpt = load_latest_checkpoint(run)
     if ckpt is None and latest_checkpoint_name(run) is not None:
         raise ModelRejected(f"every checkpoint in {run} is damaged, so it cannot be resumed; start a new run")
     if ckpt is None:
         state = LoopState(
-            BestEpoch(t.early_stopping_monitor, t.early_stopping_patience),
+            BestEpoch(train_cfg.early_stopping_monitor, train_cfg.early_stopping_patience),
             data=fingerprint,
-            seed=t.seed,
+            seed=train_cfg.seed,
             workers=workers,
         )
         if cfg.model.pretrained_vectors:
@@ -300,7 +300,9 @@ def _start(
         )
     assign(trainable.model.variables, ckpt.variables, "model", ckpt.path)
     assign(trainable.optimizer.variables, ckpt.optimizer, "optimizer", ckpt.path)
-    state = LoopState.from_json(ckpt.state, ckpt.best, t.early_stopping_monitor, t.early_stopping_patience)
+    state = LoopState.from_json(
+        ckpt.state, ckpt.best, train_cfg.early_stopping_monitor, train_cfg.early_stopping_patience
+    )
     log.info(
         f"resuming from {ckpt.path.name}: {state.epoch} epoch(s) complete"
         + (f", {state.step} batch(es) into epoch {state.epoch + 1}" if state.step else "")
@@ -312,14 +314,16 @@ def _load_vectors(cfg: Config, trainable: Trainable, inputs: Inputs) -> dict:
     """Start the embeddings from ``model.pretrained_vectors``; returns their coverage for metrics.json."""
     from ..model.vectors import read_vectors
 
-    m = cfg.model
+    model_cfg = cfg.model
     t0 = time.perf_counter()
-    vectors = read_vectors(m.pretrained_vectors, inputs.vocab.tokens, m.embedding_dim, seed=cfg.train.seed)
+    vectors = read_vectors(
+        model_cfg.pretrained_vectors, inputs.vocab.tokens, model_cfg.embedding_dim, seed=cfg.train.seed
+    )
     trainable.model.get_layer("embedding").embeddings.assign(vectors.matrix)
     log.info(
         f"pretrained vectors: {vectors.found:,} of {vectors.words:,} vocabulary words "
         f"({vectors.coverage:.1%}; {vectors.exact:,} exact, the rest lowercased) from "
-        f"{vectors.file_words:,} in {Path(m.pretrained_vectors).name} ({time.perf_counter() - t0:.1f}s)"
+        f"{vectors.file_words:,} in {Path(model_cfg.pretrained_vectors).name} ({time.perf_counter() - t0:.1f}s)"
     )
     if vectors.coverage < 0.2:
         log.warning(
