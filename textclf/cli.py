@@ -12,13 +12,15 @@ from __future__ import annotations
 import errno
 import logging
 import os
+import signal
 import sys
+import threading
 import traceback
 
 import click
 
 from . import __version__
-from .errors import EXIT_INTERNAL, EXIT_RESOURCE, EXIT_SIGINT, EXIT_USAGE, TextclfError
+from .errors import EXIT_INTERNAL, EXIT_RESOURCE, EXIT_SIGINT, EXIT_SIGTERM, EXIT_USAGE, Terminated, TextclfError
 
 EXIT_CODES_HELP = """\b
 Exit codes: 0 ok, 1 internal error, 2 usage or config, 3 data, 4 model rejected,
@@ -40,6 +42,8 @@ def error_exit(exc: BaseException) -> tuple[str, int] | None:
         return str(exc), exc.exit_code
     if isinstance(exc, KeyboardInterrupt):
         return "interrupted", EXIT_SIGINT
+    if isinstance(exc, Terminated):
+        return "terminated (SIGTERM); nothing was left half-written", EXIT_SIGTERM
     if isinstance(exc, MemoryError) or type(exc).__name__ == "ResourceExhaustedError":
         return OUT_OF_MEMORY, EXIT_RESOURCE
     if isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EDQUOT):
@@ -73,6 +77,7 @@ class TextclfGroup(click.Group):
         logger.addHandler(handler)
         logger.setLevel(logging.INFO)
         logger.propagate = False
+        previous = _on_sigterm(_terminate)
         try:
             return super().invoke(ctx)
         except BaseException as exc:  # noqa: BLE001 - the one place where failures become exit codes
@@ -85,6 +90,19 @@ class TextclfGroup(click.Group):
             sys.exit(mapped[1])
         finally:
             logger.removeHandler(handler)
+            _on_sigterm(previous)
+
+
+def _terminate(signum, frame) -> None:
+    """SIGTERM: unwind like Ctrl-C, so that every temporary file is removed on the way out (exit 143)."""
+    raise Terminated()
+
+
+def _on_sigterm(handler):
+    """Install a SIGTERM handler (in the main thread only); returns the previous one."""
+    if handler is None or threading.current_thread() is not threading.main_thread():
+        return None
+    return signal.signal(signal.SIGTERM, handler)
 
 
 class ShardType(click.ParamType):
@@ -105,6 +123,83 @@ class ShardType(click.ParamType):
         raise UsageError(
             f"--shard: received {value!r}, expected I/N with 1 <= I <= N, such as 1/4 (the first of 4 slices)"
         )
+
+
+class Fraction(click.ParamType):
+    """A number from 0 to 1 (NaN and infinity refused), for --threshold and --max-bad-fraction."""
+
+    name = "FLOAT"
+
+    def convert(self, value, param, ctx):
+        import math
+
+        from .errors import UsageError
+
+        try:
+            number = float(value)
+        except (TypeError, ValueError):
+            number = math.nan
+        if not (math.isfinite(number) and 0.0 <= number <= 1.0):
+            raise UsageError(f"{param.opts[0]}: received {value!r}, expected a number from 0 to 1")
+        return number
+
+
+class Seconds(click.ParamType):
+    """A positive, finite number of seconds."""
+
+    name = "SECONDS"
+
+    def convert(self, value, param, ctx):
+        import math
+
+        from .errors import UsageError
+
+        try:
+            number = float(value)
+        except (TypeError, ValueError):
+            number = math.nan
+        if not (math.isfinite(number) and number > 0):
+            raise UsageError(f"{param.opts[0]}: received {value!r}, expected a positive number of seconds")
+        return number
+
+
+class Encoding(click.ParamType):
+    """A text encoding Python knows (checked before anything is read or loaded)."""
+
+    name = "ENCODING"
+
+    def convert(self, value, param, ctx):
+        import codecs
+
+        from .errors import UsageError
+
+        try:
+            codecs.lookup(value)
+        except LookupError:
+            raise UsageError(
+                f"{param.opts[0]}: received {value!r}, expected a text encoding such as utf-8, latin-1, cp1252 or "
+                "utf-16"
+            ) from None
+        return value
+
+
+class Columns(click.ParamType):
+    """Comma-separated column names, each named once."""
+
+    name = "COL,..."
+
+    def convert(self, value, param, ctx):
+        if isinstance(value, list):
+            return value
+        from collections import Counter
+
+        from .errors import UsageError
+
+        names = [c.strip() for c in str(value).split(",") if c.strip()]
+        twice = [c for c, n in Counter(names).items() if n > 1]
+        if twice:
+            raise UsageError(f"{param.opts[0]}: column {twice[0]!r} is named more than once; name each column once")
+        return names
 
 
 class Progress:
@@ -132,10 +227,6 @@ class Progress:
         if self.bar is not None:
             self.bar.__exit__(None, None, None)
             self.bar = None
-
-
-def _columns(value: str) -> list[str]:
-    return [c.strip() for c in value.split(",") if c.strip()]
 
 
 @click.group(
@@ -234,19 +325,26 @@ def train(config_path, overrides, run_dir, resume_dir, device, on_bad_rows) -> N
     help="File to score (.csv, .tsv, .jsonl, .parquet).",
 )
 @click.option("--output", "output_path", required=True, type=click.Path(dir_okay=False), help="CSV file to write.")
-@click.option("--keep-columns", default="", help="Input columns to copy to the output, comma-separated.")
+@click.option(
+    "--keep-columns", type=Columns(), default="", help="Input columns to copy to the output, comma-separated."
+)
 @click.option("--text-column", default=None, help="Text column (default: the one the model was trained on).")
 @click.option("--top-k", type=click.IntRange(0, None), default=0, help="Also write the K most probable labels.")
 @click.option("--batch-size", type=click.IntRange(1, None), default=512, show_default=True, help="Rows per model call.")
 @click.option(
     "--threshold",
-    type=click.FloatRange(0, 1),
+    type=Fraction(),
     default=None,
     help="One decision threshold for every label of a binary or multi-label model (default: the "
     "thresholds tuned on validation when the run has them, else 0.5).",
 )
-@click.option("--encoding", default="utf-8", show_default=True, help="Text encoding of the input.")
-@click.option("--no-safe-csv", is_flag=True, help="Do not prefix text that starts with = + - @ with '.")
+@click.option("--encoding", type=Encoding(), default="utf-8", show_default=True, help="Text encoding of the input.")
+@click.option(
+    "--no-safe-csv",
+    is_flag=True,
+    help="Do not prefix echoed input text (the kept columns) that starts with = + - @ with ' (the prefix stops "
+    "spreadsheets from running it as a formula; labels and predictions are never prefixed).",
+)
 @click.option(
     "--on-bad-rows",
     type=click.Choice(["error", "skip"]),
@@ -257,7 +355,7 @@ def train(config_path, overrides, run_dir, resume_dir, device, on_bad_rows) -> N
 )
 @click.option(
     "--max-bad-fraction",
-    type=click.FloatRange(0, 1),
+    type=Fraction(),
     default=0.01,
     show_default=True,
     help="With --on-bad-rows skip: fail if more than this share of rows is unreadable.",
@@ -269,51 +367,29 @@ def train(config_path, overrides, run_dir, resume_dir, device, on_bad_rows) -> N
     help="Score only the I-th of N contiguous slices of the input (1 <= I <= N), for N parallel jobs; "
     "the shards' rows concatenated in order equal one unsharded run.",
 )
-def predict(
-    model_dir,
-    input_path,
-    output_path,
-    keep_columns,
-    text_column,
-    top_k,
-    batch_size,
-    threshold,
-    encoding,
-    no_safe_csv,
-    on_bad_rows,
-    max_bad_fraction,
-    shard,
-) -> None:
+@click.option(
+    "--line-numbers",
+    is_flag=True,
+    help="Add a first `line` column: each row's line in the input (for a row that spans lines, its first), to "
+    "join the output back to the input. Always there with --on-bad-rows skip.",
+)
+def predict(model_dir, input_path, output_path, no_safe_csv, **options) -> None:
     """Write labels and probabilities for every row of a file, in constant memory.
 
-    Columns: the kept columns, prediction, confidence, [topK, topK_p ...], p_<class> for each class.
+    Columns: [line], the kept columns (copied unchanged), prediction, confidence, [topK, topK_p ...], p_<class>
+    for each class. Every output row comes from one input row, in order; --line-numbers says which.
 
     \b
     Example:
         textclf predict --model runs/demo-20261128-120000 --input data/test.csv --output preds.csv
         textclf predict --model RUN --input new.jsonl --output out.csv --keep-columns id,text --top-k 3
-        textclf predict --model RUN --input big.csv --output part-2.csv --shard 2/8
+        textclf predict --model RUN --input big.csv --output part-2.csv --shard 2/8 --line-numbers
     """
     from .use.prediction import predict_file
 
     bar = Progress.on_terminal("predict")  # no bar: no row count either
     try:
-        summary = predict_file(
-            model_dir,
-            input_path,
-            output_path,
-            text_column=text_column,
-            keep_columns=_columns(keep_columns),
-            top_k=top_k,
-            batch_size=batch_size,
-            encoding=encoding,
-            threshold=threshold,
-            safe_csv=not no_safe_csv,
-            on_bad_rows=on_bad_rows,
-            max_bad_fraction=max_bad_fraction,
-            progress=bar,
-            shard=shard,
-        )
+        summary = predict_file(model_dir, input_path, output_path, safe_csv=not no_safe_csv, progress=bar, **options)
     finally:
         if bar is not None:
             bar.close()
@@ -334,10 +410,10 @@ def predict(
 @click.option("--label-column", default=None, help="Label column (default: the one the model was trained on).")
 @click.option("--ignore-unseen", is_flag=True, help="Leave out labels the model never saw instead of failing.")
 @click.option("--batch-size", type=click.IntRange(1, None), default=512, show_default=True, help="Rows per model call.")
-@click.option("--encoding", default="utf-8", show_default=True, help="Text encoding of the data file.")
+@click.option("--encoding", type=Encoding(), default="utf-8", show_default=True, help="Text encoding of the data file.")
 @click.option(
     "--threshold",
-    type=click.FloatRange(0, 1),
+    type=Fraction(),
     default=None,
     help="One decision threshold for every label (binary, multi-label); default: the run's tuned thresholds, else 0.5.",
 )
@@ -423,7 +499,9 @@ def eval_(
     help="With --input: how many rows to explain.",
 )
 @click.option("--text-column", default=None, help="With --input: the text column (default: the run's).")
-@click.option("--encoding", default="utf-8", show_default=True, help="With --input: its text encoding.")
+@click.option(
+    "--encoding", type=Encoding(), default="utf-8", show_default=True, help="With --input: its text encoding."
+)
 @click.option(
     "--label", default=None, help="Explain this label (default: the prediction; for multi-label, each predicted label)."
 )
@@ -437,7 +515,7 @@ def eval_(
 )
 @click.option(
     "--threshold",
-    type=click.FloatRange(0, 1),
+    type=Fraction(),
     default=None,
     help="Decision threshold for binary and multi-label models (default: the run's, else 0.5).",
 )
@@ -631,7 +709,7 @@ def datasets_list_cmd() -> None:
 )
 @click.option(
     "--timeout",
-    type=click.FloatRange(0, None, min_open=True),
+    type=Seconds(),
     default=60.0,
     show_default=True,
     help="Seconds to wait for data before giving up.",
@@ -690,7 +768,7 @@ def datasets_download_cmd(name, dest, base_url, sha256, timeout, seed) -> None:
 @click.option("--force", is_flag=True, help="Overwrite the output file if it exists.")
 @click.option("--text-column", default=None, help="The text column (default: guessed).")
 @click.option("--label-column", default=None, help="The label column (default: guessed).")
-@click.option("--encoding", default="utf-8", show_default=True, help="Text encoding of the data file.")
+@click.option("--encoding", type=Encoding(), default="utf-8", show_default=True, help="Text encoding of the data file.")
 @click.option(
     "--sample-rows",
     type=click.IntRange(1, None),
@@ -791,7 +869,7 @@ def check_data_cmd(config_path, overrides, strict, as_json, examples) -> None:
 )
 @click.option(
     "--threshold",
-    type=click.FloatRange(0, 1),
+    type=Fraction(),
     default=None,
     help="Decision threshold of the label for binary and multi-label models (default: the run's "
     "tuned thresholds, else 0.5).",

@@ -84,3 +84,11 @@ class Interrupted(TextclfError):
     def __init__(self, message: str, exit_code: int):
         super().__init__(message)
         self.exit_code = exit_code
+
+
+class Terminated(BaseException):
+    """SIGTERM arrived while a command ran (exit 143).
+
+    A BaseException, like KeyboardInterrupt, so that no ``except Exception`` swallows it on the way out, while
+    every ``finally`` and cleanup handler (temporary files) still runs.
+    """

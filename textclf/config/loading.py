@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import os
 import re
+import stat
 from dataclasses import fields
 from pathlib import Path
 from typing import Any
@@ -79,15 +80,30 @@ def _compose(text: str, origin: str):
         loader.dispose()
 
 
+MAX_DEPTH = 8  # a config is a mapping of sections of values (a list of paths at most): 3 levels
+
+
 def _scan_aliases(text: str, origin: str) -> None:
-    """Refuse anchors and aliases before composing: they are how YAML 'billion laughs' bombs work."""
+    """Refuse, before composing: anchors and aliases (how YAML 'billion laughs' bombs work) and structures nested
+    deeper than a config can be (PyYAML composes them by recursion, slowly, until Python's limit)."""
+    starts = (yaml.BlockMappingStartToken, yaml.BlockSequenceStartToken, yaml.FlowMappingStartToken,
+              yaml.FlowSequenceStartToken)  # fmt: skip
+    ends = (yaml.BlockEndToken, yaml.FlowMappingEndToken, yaml.FlowSequenceEndToken)
+    depth = 0
     try:
         for token in yaml.scan(text, Loader=yaml.SafeLoader):
+            m = token.start_mark
             if isinstance(token, (yaml.AliasToken, yaml.AnchorToken)):
-                m = token.start_mark
                 raise ConfigError(
                     f"YAML anchors and aliases (&name, *name) are not supported (line {m.line + 1}, "
                     f"column {m.column + 1}); write the values out in full",
+                    origin,
+                )
+            depth += isinstance(token, starts) - isinstance(token, ends)
+            if depth > MAX_DEPTH:
+                raise ConfigError(
+                    f"the YAML is nested more than {MAX_DEPTH} levels deep (line {m.line + 1}, column {m.column + 1}); "
+                    "a config holds sections of single values: task, data, model, train",
                     origin,
                 )
     except yaml.YAMLError as exc:
@@ -145,18 +161,27 @@ def _mapping(node, origin: str, problems: list[str], key: str) -> dict[str, tupl
 
 
 def _read_config_text(path: Path) -> str:
-    if not path.exists():
-        raise ConfigError(f"config file not found: {path}; check the path passed to --config")
-    if not path.is_file():
+    try:
+        st = path.stat()
+    except FileNotFoundError:
+        raise ConfigError(f"config file not found: {path}; check the path passed to --config") from None
+    except OSError as exc:
+        raise ConfigError(
+            f"cannot read the config file {path}: {exc.strerror}; check the path and its permissions"
+        ) from None
+    if not stat.S_ISREG(st.st_mode):
         raise ConfigError(f"{path} is not a regular file; --config expects a YAML file")
-    size = path.stat().st_size
+    size = st.st_size
     if size > MAX_CONFIG_BYTES:
         raise ConfigError(
             f"the file is {size:,} bytes, over the {MAX_CONFIG_BYTES:,}-byte limit for a config; "
             "is this the right file?",
             str(path),
         )
-    raw = path.read_bytes()
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise ConfigError(f"cannot read the config file {path}: {exc.strerror}; check its permissions") from None
     try:
         return raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
@@ -168,8 +193,9 @@ def _read_config_text(path: Path) -> str:
 
 def parse_override(item: str) -> tuple[str, Located]:
     """Parse one ``--set section.key=value`` into (key path, located value)."""
+    shown = item if len(item) <= 80 else item[:77] + "..."
     if "=" not in item:
-        raise ConfigError(f"--set {item!r}: expected section.key=value, e.g. --set train.epochs=3")
+        raise ConfigError(f"--set {shown!r}: expected section.key=value, e.g. --set train.epochs=3")
     key, _, text = item.partition("=")
     key = key.strip()
     if not text.strip():
@@ -182,7 +208,7 @@ def parse_override(item: str) -> tuple[str, Located]:
         _scan_aliases(text, "--set")
         node = _compose(text, "--set")
     except ConfigError as exc:
-        raise ConfigError(f"--set {item!r}: {exc.problems[0]}") from None
+        raise ConfigError(f"--set {shown!r}: {exc.problems[0]}") from None
     if node is None:
         return key, Located(None, "", None, "--set")
     lv = _scalar(node, "--set", problems, key)
@@ -190,7 +216,7 @@ def parse_override(item: str) -> tuple[str, Located]:
     if problems:
         raise ConfigError([f"--set {p}" for p in problems])
     if isinstance(lv.value, yaml.Node):
-        raise ConfigError(f"--set {item!r}: expected a single value, received a mapping")
+        raise ConfigError(f"--set {shown!r}: expected a single value, received a mapping")
     return key, lv
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
+import math
 import os
 import re
 from dataclasses import dataclass, field, fields
@@ -138,7 +139,13 @@ class TrainConfig:
         "float",
         lo=0.0,
     )
-    seed: int = _f(13, "random seed for the split, initialization and shuffling (CPU runs repeat exactly)", "int", lo=0)
+    seed: int = _f(
+        13,
+        "random seed for the split, initialization and shuffling (CPU runs repeat exactly)",
+        "int",
+        lo=0,
+        hi=2**32 - 1,
+    )
     early_stopping_patience: int = _f(
         2,
         "stop after this many epochs without a better validation figure (early_stopping_monitor; 0 = never stop early)",
@@ -312,6 +319,8 @@ def _check_float(where: str, meta: dict, value: Any, raw: str | None) -> tuple[A
         number = float(value)
     except ValueError:
         return None, f"{where}: received {value!r}, expected a number"
+    if not math.isfinite(number):
+        return None, f"{where}: received {value!r}, expected a finite number (NaN and infinity are not settings)"
     if raw is not None and re.fullmatch(r"[-+]?\d+(\.\d*)?[eE][-+]?\d+", raw.strip()):
         return None, (
             f"{where}: received {raw}, which YAML 1.1 reads as a string; "
@@ -348,6 +357,8 @@ def _check_text(where: str, meta: dict, value: Any, raw: str | None) -> tuple[An
 
 
 def _range(where: str, meta: dict, value):
+    if isinstance(value, float) and not math.isfinite(value):
+        return None, f"{where}: received {value}, expected a finite number (NaN and infinity are not settings)"
     lo, hi, above = meta.get("lo"), meta.get("hi"), meta.get("above")
     if above is not None and value <= above:
         return None, f"{where}: received {value}, expected a number above {above}"
@@ -406,13 +417,39 @@ def build_config(
                 kwargs[name] = converted
     if problems:
         raise ConfigError(problems, source)
-    return Config(
+    cfg = Config(
         task=kwargs.get("task", Config.task),
         data=DataConfig(**kwargs.get("data", {})),
         model=ModelConfig(**kwargs.get("model", {})),
         train=TrainConfig(**kwargs.get("train", {})),
         source=source,
     )
+    problems = _cross_problems(cfg, located)
+    if problems:
+        raise ConfigError(problems, source)
+    return cfg
+
+
+def _cross_problems(cfg: Config, located: dict[str, Located]) -> list[str]:
+    """Problems of keys taken together (each key alone was valid)."""
+    import codecs
+
+    problems = []
+    data = cfg.data
+    if data.text_column == data.label_column:
+        key = describe_key(located.get("data.label_column") or Located(None, None, None, ""), "data.label_column")
+        problems.append(
+            f"{key}: received {data.label_column!r}, the same column as data.text_column; the text and the labels "
+            "must be two different columns"
+        )
+    try:
+        codecs.lookup(data.encoding)
+    except LookupError:
+        key = describe_key(located.get("data.encoding") or Located(None, None, None, ""), "data.encoding")
+        problems.append(
+            f"{key}: received {data.encoding!r}, expected a text encoding such as utf-8, latin-1, cp1252 or utf-16"
+        )
+    return problems
 
 
 def _build_section(

@@ -22,8 +22,10 @@ def spreadsheet_safe(value: str) -> str:
     return "'" + value if value.startswith(FORMULA_START) else value
 
 
-def write_header(f: IO[str], names: Iterable[str], safe: bool = True) -> None:
-    csv.writer(f, lineterminator="\n").writerow([spreadsheet_safe(n) if safe else n for n in names])
+def write_header(f: IO[str], names: Iterable[str], safe_columns: Iterable[int] = ()) -> None:
+    """The header row; the names at the positions ``safe_columns`` (echoed from the input) are made safe."""
+    safe = set(safe_columns)
+    csv.writer(f, lineterminator="\n").writerow([spreadsheet_safe(n) if i in safe else n for i, n in enumerate(names)])
 
 
 def write_rows(f: IO[str], frame: pd.DataFrame, safe_columns: Iterable[int] = ()) -> None:

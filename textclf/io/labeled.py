@@ -101,9 +101,17 @@ def labeled_chunks(
     Rows with an empty label are skipped and recorded (``policy.skip``), handed on (``keep_empty_labels``),
     or, once the whole file was read, a DataError that names their lines.
     """
+    if text_column == label_column:
+        raise UsageError(
+            f"the text column and the label column are both {text_column!r}; name two different columns "
+            "(data.text_column, data.label_column; --text-column, --label-column)"
+        )
     report = report if report is not None else ReadReport(str(path))
     empty: list[int] = []
-    for chunk in iter_chunks(path, [text_column, label_column], encoding=encoding, skip_bad=policy.skip, report=report):
+    chunks = iter_chunks(
+        path, [text_column, label_column], encoding=encoding, skip_bad=policy.skip, report=report, cut=[text_column]
+    )
+    for chunk in chunks:
         texts = chunk.frame[text_column].tolist()
         labels = chunk.frame[label_column].tolist()
         lines = chunk.lines
@@ -180,6 +188,8 @@ def read_labeled_many(paths: list[Path], text_column: str, label_column: str, **
     for part in parts:
         report.bad_rows += [BadRow(b.line, f"{Path(part.path).name}: {b.reason}") for b in part.report.bad_rows]
         report.truncated_texts += part.report.truncated_texts
+        report.lines += part.report.lines
+        report.swallowed += part.report.swallowed
     return Labeled(
         [t for p in parts for t in p.texts],
         [y for p in parts for y in p.labels],

@@ -154,6 +154,8 @@ def scan(paths: list[Path], cfg, split_valid: bool) -> Scan:
         file_train.append(n_train)
         report.rows += part.rows
         report.truncated_texts += part.truncated_texts
+        report.lines += part.lines
+        report.swallowed += part.swallowed
         report.bad_rows += [
             BadRow(b.line, f"{path.name}: {b.reason}" if len(paths) > 1 else b.reason) for b in part.bad_rows
         ]

@@ -1,14 +1,18 @@
-"""Reading rows of text tables: CSV, TSV, JSON Lines and Parquet, as strings, with located errors.
+"""Reading rows of text tables: CSV, TSV, JSON Lines and Parquet (``.gz`` too), as strings, with located errors.
 
-Everything is read as text, exactly as written: a label ``NA``, ``null``, ``00123`` or ``True`` stays
-itself, and an empty text stays an empty string. Files are read in chunks, so that ``predict`` runs in
-constant memory on inputs of any size.
+Everything is read as text, exactly as written: a label ``NA``, ``null``, ``00123`` or ``True`` stays itself,
+and an empty text stays an empty string. Files are read in chunks, so that ``predict`` runs in constant memory
+on inputs of any size. Only the columns a model reads are cut to :data:`MAX_TEXT_CHARS`; others pass unchanged.
 
-CSV and TSV go through Python's ``csv`` module rather than ``pandas.read_csv``: pandas pads short rows
-silently and does not report the physical line of a bad record, and both are things a user must be told.
-JSON Lines are parsed line by line for the same reason. Parquet is read in record batches by pyarrow. The
-rows of a chunk are handed on as a ``pandas.DataFrame`` of ``str`` columns.
+CSV and TSV go through Python's ``csv`` module rather than ``pandas.read_csv``: pandas pads short rows silently
+and does not report the physical line of a bad record, and both are things a user must be told. Quotes follow
+the convention spreadsheets and ``pandas.to_csv`` write, for TSV as for CSV: a field that starts with a double
+quote is quoted up to the next lone double quote (``""`` is a literal quote), and may hold delimiters and line
+breaks. A stray quote at the start of a text can therefore swallow the rows after it; such a row is reported
+with its line span (:attr:`ReadReport.swallowed`), and the report counts rows read against physical lines.
 
+JSON Lines are parsed line by line; a line that is not a JSON object (or is nested too deeply) is a bad row.
+Parquet is read in record batches by pyarrow; a column that is not text-like is refused with its type named.
 No TensorFlow here.
 """
 
@@ -16,11 +20,13 @@ from __future__ import annotations
 
 import codecs
 import csv
+import gzip
+import io
 import json
 import os
 import stat
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -37,8 +43,10 @@ FORMATS = {
     ".parquet": "parquet",
     ".pq": "parquet",
 }
+COMPRESSED = ".gz"  # csv, tsv and jsonl files may be gzip-compressed: data.csv.gz
 MAX_TEXT_CHARS = 100_000  # longer texts are cut (and counted): far beyond any sequence length in tokens
 CHUNK_ROWS = 8192
+SWALLOWED_LINES = 3  # a row spanning this many lines, most of them shaped like rows, is reported
 
 csv.field_size_limit(2**31 - 1)
 
@@ -53,23 +61,45 @@ class BadRow:
 
 @dataclass
 class ReadReport:
-    """What happened while reading one file, for the user."""
+    """What happened while reading one file, for the user.
+
+    ``lines`` counts the physical lines (JSON Lines: lines; Parquet: rows) read after the header; ``swallowed``
+    lists the (first, last) lines of rows that span several lines most of which look like rows of their own.
+    """
 
     path: str
     rows: int = 0
     bad_rows: list[BadRow] = field(default_factory=list)
     truncated_texts: int = 0
+    lines: int = 0
+    swallowed: list[tuple[int, int]] = field(default_factory=list)
 
     def summary(self) -> str:
         parts = [f"{self.path}: {self.rows:,} rows"]
         if self.bad_rows:
             first = ", ".join(str(b.line) for b in self.bad_rows[:5])
-            parts.append(
-                f"{len(self.bad_rows):,} bad rows skipped (lines {first}{', ...' if len(self.bad_rows) > 5 else ''})"
-            )
+            more = ", ..." if len(self.bad_rows) > 5 else ""
+            parts.append(f"{len(self.bad_rows):,} bad rows skipped (lines {first}{more})")
         if self.truncated_texts:
             parts.append(f"{self.truncated_texts:,} texts longer than {MAX_TEXT_CHARS:,} characters were cut")
-        return "; ".join(parts)
+        return "; ".join(parts + self.warnings())
+
+    def warnings(self) -> list[str]:
+        """Rows that swallowed others, with their line spans, and the count of rows against lines."""
+        if not self.swallowed:
+            return []
+        spans = ", ".join(f"{a}-{b}" for a, b in self.swallowed[:5]) + (", ..." if len(self.swallowed) > 5 else "")
+        return [
+            f"{len(self.swallowed):,} rows span several lines that look like rows of their own (lines {spans}): "
+            f"{self.rows + len(self.bad_rows):,} rows were read from {self.lines:,} lines. A field that starts "
+            'with a double quote runs to the next lone double quote; if the quote is part of the text, double it ("") '
+            "or quote the whole field"
+        ]
+
+    def check(self) -> None:
+        """Raise a DataError when rows swallowed others: used where a silent loss is worse than stopping."""
+        if self.swallowed:
+            raise DataError(f"{self.path}: " + self.warnings()[0])
 
 
 @dataclass
@@ -85,18 +115,26 @@ class Chunk:
 
 
 def file_format(path: str | os.PathLike) -> str:
-    """The format of ``path`` from its extension, or a DataError that lists the supported ones."""
-    suffix = Path(path).suffix.lower()
-    if suffix not in FORMATS:
+    """The format of ``path`` from its extension (``.gz`` after a text format's is read compressed)."""
+    p = Path(path)
+    suffixes = [s.lower() for s in p.suffixes[-2:]]
+    compressed = bool(suffixes) and suffixes[-1] == COMPRESSED
+    suffix = suffixes[0] if compressed and len(suffixes) == 2 else (suffixes[-1] if suffixes else "")
+    if suffix not in FORMATS or (compressed and FORMATS[suffix] == "parquet"):
+        known = ", ".join(sorted(FORMATS)) + ", and .csv.gz, .tsv.gz, .jsonl.gz"
         raise DataError(
-            f"{path}: received a file with extension {suffix or '(none)'!r}, expected one of "
-            f"{', '.join(sorted(FORMATS))}; rename the file or convert it"
+            f"{path}: received a file with extension {''.join(p.suffixes[-2:]) or '(none)'!r}, expected one of "
+            f"{known} (Parquet compresses itself: no .gz); rename the file or convert it"
         )
     return FORMATS[suffix]
 
 
+def is_compressed(path: str | os.PathLike) -> bool:
+    return Path(path).suffix.lower() == COMPRESSED
+
+
 def check_file(path: str | os.PathLike, what: str = "data file") -> Path:
-    """Refuse a missing path (exit 2) and anything that is not a regular file (exit 3), without opening it."""
+    """Refuse a missing path (exit 2) and anything that is not a readable regular file (exit 3), unopened."""
     p = Path(path)
     try:
         st = p.stat()
@@ -105,7 +143,7 @@ def check_file(path: str | os.PathLike, what: str = "data file") -> Path:
             f"{what} not found: {p}; check the path (relative paths in a config resolve against its folder)"
         ) from None
     except OSError as exc:
-        raise DataError(f"{what} {p} cannot be read: {exc.strerror}") from None
+        raise DataError(f"{what} {p} cannot be read: {exc.strerror}; check the path and its permissions") from None
     if stat.S_ISDIR(st.st_mode):
         raise DataError(f"{what} {p} is a directory, expected a file")
     if not stat.S_ISREG(st.st_mode):
@@ -113,9 +151,29 @@ def check_file(path: str | os.PathLike, what: str = "data file") -> Path:
     return p
 
 
+def open_binary(path: Path):
+    """The file's bytes (decompressed for ``.gz``); a file that cannot be opened is a DataError naming it."""
+    try:
+        return gzip.open(path, "rb") if is_compressed(path) else open(path, "rb")
+    except OSError as exc:
+        raise DataError(f"{path} cannot be read: {exc.strerror}; check the file and its permissions") from None
+
+
+def open_text(path: Path, encoding: str, newline: str | None = None):
+    """The file as text in ``encoding``; an unknown encoding is a UsageError."""
+    try:
+        codecs.lookup(encoding)
+    except LookupError:
+        raise UsageError(
+            f"unknown text encoding {encoding!r}; use a Python codec name such as utf-8, latin-1, cp1252 or utf-16"
+        ) from None
+    return io.TextIOWrapper(open_binary(path), encoding=encoding, newline=newline)
+
+
 def sniff_encoding(path: Path, encoding: str) -> str:
-    with open(path, "rb") as f:
-        head = f.read(4)
+    """``encoding``, unless the file starts with a byte-order mark (UTF-8 or UTF-16), which wins."""
+    with open_binary(path) as f:
+        head = _read(f, path, 4)
     if head.startswith(codecs.BOM_UTF8):
         return "utf-8-sig"
     if head.startswith(codecs.BOM_UTF16_LE) or head.startswith(codecs.BOM_UTF16_BE):
@@ -125,26 +183,82 @@ def sniff_encoding(path: Path, encoding: str) -> str:
     return encoding
 
 
+def _read(f, path: Path, n: int) -> bytes:
+    try:
+        return f.read(n)
+    except (OSError, EOFError) as exc:  # a truncated or corrupt .gz, or an I/O error
+        raise DataError(f"{path} cannot be read: {exc}; check the file") from None
+
+
 def _decode_error(path: Path, encoding: str, asked: str | None = None) -> DataError:
     """Find the line of the first undecodable byte, reading the file again as bytes, line by line."""
     decoder = codecs.getincrementaldecoder(encoding)()
-    with open(path, "rb") as f:
+    with open_binary(path) as f:
         for number, raw in enumerate(f, start=1):
             try:
                 decoder.decode(raw)
             except UnicodeDecodeError as exc:
                 byte = raw[exc.start : exc.start + 1]
                 return DataError(
-                    f"{path}, line {number}: byte 0x{byte.hex()} at column {exc.start + 1} is not valid {asked or encoding}; "
-                    f"if the file is in another encoding, say so with --set data.encoding=latin-1 (or cp1252, "
-                    f"utf-16, ...), or --encoding for predict and eval"
+                    f"{path}, line {number}: byte 0x{byte.hex()} at column {exc.start + 1} is not valid "
+                    f"{asked or encoding}; if the file is in another encoding, say so with --set "
+                    "data.encoding=latin-1 (or cp1252, utf-16, ...), or --encoding for predict and eval"
                 )
     return DataError(
         f"{path}: the file is not valid {asked or encoding}; set data.encoding (or --encoding) to its encoding"
     )
 
 
-def _columns_problem(path: Path, header: list[str], wanted: list[str]) -> DataError | None:
+def read_columns(path: str | os.PathLike, encoding: str = "utf-8") -> list[str]:
+    """The column names of a data file: its header (CSV/TSV), the keys of its first object (JSONL), its schema."""
+    p = check_file(path)
+    fmt = file_format(p)
+    if fmt == "parquet":
+        return _parquet_file(p).schema_arrow.names
+    if fmt == "jsonl":
+        return _first_keys(p, encoding)
+    enc = sniff_encoding(p, encoding)
+    try:
+        with open_text(p, enc, newline="") as f:
+            header = next(csv.reader(f, delimiter="\t" if fmt == "tsv" else ","), None)
+    except UnicodeDecodeError:
+        raise DataError(f"{p}, line 1: the header cannot be decoded as {enc}; pass --encoding") from None
+    except (OSError, EOFError, csv.Error) as exc:
+        raise DataError(f"{p} cannot be read: {exc}; check the file") from None
+    if not header:
+        raise DataError(f"{p} is empty: expected a header line naming the columns, then one row per example")
+    return header
+
+
+def _first_keys(p: Path, encoding: str) -> list[str]:
+    enc = sniff_encoding(p, encoding)
+    with open_text(p, enc) as f:
+        for number, line in enumerate(f, start=1):
+            if line.strip():
+                obj = _json_object(line)
+                if isinstance(obj, str):
+                    raise DataError(f"{p}, line {number}: {obj}; fix the line")
+                return list(obj)
+    raise DataError(f"{p} is empty: expected one JSON object per line")
+
+
+def check_columns(path: str | os.PathLike, columns: Sequence[tuple[str, str]], encoding: str = "utf-8") -> None:
+    """Refuse, before anything slow starts, a column that the file lacks: ``columns`` are (option, name) pairs
+    such as ``("--text-column", "text")``; the message names the columns found and the option to set."""
+    names = [name for _, name in columns]
+    twice = [c for c, n in Counter(names).items() if n > 1]
+    if twice:
+        options = " and ".join(opt for opt, name in columns if name == twice[0])
+        raise UsageError(f"{options} both name the column {twice[0]!r}; give each its own column")
+    header = read_columns(path, encoding)
+    for option, name in columns:
+        problem = _columns_problem(Path(path), header, [name], option)
+        if problem:
+            raise problem
+
+
+def _columns_problem(path: Path, header: list[str], wanted: list[str], option: str | None = None) -> DataError | None:
+    """A DataError for a header with a repeated name or without a wanted column; ``option`` sets that column."""
     dupes = [c for c, n in Counter(header).items() if n > 1]
     if dupes:
         return DataError(
@@ -154,22 +268,18 @@ def _columns_problem(path: Path, header: list[str], wanted: list[str]) -> DataEr
     if not missing:
         return None
     found = ", ".join(repr(c) for c in header) or "(none)"
-    hint = ""
+    where = option or "data.text_column / data.label_column (or --text-column)"
     if len(header) == 1 and any(d in header[0] for d in (";", "\t", "|")):
         sep = next(d for d in (";", "\t", "|") if d in header[0])
         hint = (
             f"; the header looks separated by {sep!r}, but a {path.suffix} file is read as "
-            f"{'tab' if path.suffix.lower() in ('.tsv', '.tab') else 'comma'}-separated: convert it, "
+            f"{'tab' if file_format(path) == 'tsv' else 'comma'}-separated: convert it, "
             f"or save it as {'.tsv' if sep == chr(9) else '.csv with commas'}"
         )
     else:
         lower = {c.lower().strip(): c for c in header}
-        for m in missing:
-            if m.lower() in lower:
-                hint = f"; did you mean {lower[m.lower()]!r}? (set data.text_column / data.label_column)"
-                break
-        else:
-            hint = "; set data.text_column and data.label_column (or --text-column) to the right names"
+        close = next((lower[m.lower().strip()] for m in missing if m.lower().strip() in lower), None)
+        hint = f"; did you mean {close!r}? (set {where})" if close else f"; set {where} to the right name"
     return DataError(f"{path}: column {missing[0]!r} not found; columns found: {found}{hint}")
 
 
@@ -181,151 +291,198 @@ def iter_chunks(
     chunk_rows: int = CHUNK_ROWS,
     skip_bad: bool = False,
     report: ReadReport | None = None,
+    cut: Sequence[str] = (),
 ) -> Iterator[Chunk]:
     """Yield the requested ``columns`` of a data file in chunks of ``chunk_rows`` rows, as strings.
 
     Args:
-        path: a .csv, .tsv, .jsonl or .parquet file.
+        path: a .csv, .tsv, .jsonl (each optionally .gz) or .parquet file.
         columns: the column names to return; a missing one is a DataError naming the columns found.
         encoding: for text formats; a UTF-8 or UTF-16 byte-order mark is detected and wins.
         skip_bad: skip rows with the wrong number of fields (or bad JSON) and record them in ``report``,
             instead of raising a DataError on the first one.
-        report: filled in with the row count, the bad rows and the number of cut texts.
+        report: filled in with the row and line counts, the bad rows, the swallowed rows and the cut texts.
+        cut: the columns the model reads: texts longer than :data:`MAX_TEXT_CHARS` are cut (and counted);
+            every other column is returned as it is.
     """
     p = check_file(path)
     fmt = file_format(p)
     report = report if report is not None else ReadReport(str(p))
+    reader = _Rows(columns, chunk_rows, report, [columns.index(c) for c in cut if c in columns])
     if fmt in ("csv", "tsv"):
-        yield from _iter_delimited(p, columns, "\t" if fmt == "tsv" else ",", encoding, chunk_rows, skip_bad, report)
+        yield from _iter_delimited(p, "\t" if fmt == "tsv" else ",", encoding, skip_bad, reader)
     elif fmt == "jsonl":
-        yield from _iter_jsonl(p, columns, encoding, chunk_rows, skip_bad, report)
+        yield from _iter_jsonl(p, encoding, skip_bad, reader)
     else:
-        yield from _iter_parquet(p, columns, chunk_rows, report)
+        yield from _iter_parquet(p, reader)
 
 
-def _make_chunk(columns: list[str], rows: list[list[str]], lines: list[int], report: ReadReport) -> Chunk:
-    data = {}
-    for i, name in enumerate(columns):
-        values = [r[i] for r in rows]
-        for j, v in enumerate(values):
-            if len(v) > MAX_TEXT_CHARS:
-                values[j] = v[:MAX_TEXT_CHARS]
-                report.truncated_texts += 1
-        data[name] = pd.Series(values, dtype=object)
-    report.rows += len(rows)
-    return Chunk(pd.DataFrame(data, columns=columns), lines)
+class _Rows:
+    """Collects rows and hands them on in chunks, cutting over-long texts in the columns the model reads."""
+
+    def __init__(self, columns: list[str], chunk_rows: int, report: ReadReport, cut: list[int]):
+        self.columns, self.chunk_rows, self.report, self.cut = columns, chunk_rows, report, cut
+        self.rows: list[list[str]] = []
+        self.lines: list[int] = []
+
+    def add(self, row: list[str], line: int) -> Chunk | None:
+        """Add a row; returns a full chunk when there is one."""
+        self.rows.append(row)
+        self.lines.append(line)
+        return self.flush() if len(self.rows) >= self.chunk_rows else None
+
+    def flush(self) -> Chunk | None:
+        if not self.rows:
+            return None
+        data = {}
+        for i, name in enumerate(self.columns):
+            values = [r[i] for r in self.rows]
+            if i in self.cut:
+                for j, v in enumerate(values):
+                    if len(v) > MAX_TEXT_CHARS:
+                        values[j] = v[:MAX_TEXT_CHARS]
+                        self.report.truncated_texts += 1
+            data[name] = pd.Series(values, dtype=object)
+        self.report.rows += len(self.rows)
+        chunk = Chunk(pd.DataFrame(data, columns=self.columns), self.lines)
+        self.rows, self.lines = [], []
+        return chunk
 
 
-def _iter_delimited(
-    p: Path, columns: list[str], delimiter: str, encoding: str, chunk_rows: int, skip_bad: bool, report: ReadReport
-) -> Iterator[Chunk]:
+def _iter_delimited(p: Path, delimiter: str, encoding: str, skip_bad: bool, out: _Rows) -> Iterator[Chunk]:
     enc = sniff_encoding(p, encoding)
-    try:
-        f = open(p, encoding=enc, newline="")
-    except LookupError:
-        raise UsageError(
-            f"unknown text encoding {encoding!r}; use a Python codec name such as utf-8, latin-1, cp1252 or utf-16"
-        ) from None
-    with f:
+    with open_text(p, enc, newline="") as f:
         reader = csv.reader(f, delimiter=delimiter, strict=False)
         try:
             header = next(reader, None)
             if header is None:
                 raise DataError(f"{p} is empty: expected a header line naming the columns, then one row per example")
-            problem = _columns_problem(p, header, columns)
+            problem = _columns_problem(p, header, out.columns)
             if problem:
                 raise problem
-            index = [header.index(c) for c in columns]
-            width = len(header)
-            rows: list[list[str]] = []
-            lines: list[int] = []
-            last_line = reader.line_num
-            while True:
-                try:
-                    record = next(reader)
-                except StopIteration:
-                    break
-                except csv.Error as exc:
-                    raise DataError(f"{p}, line {last_line + 1}: {exc}; check the quoting of that row") from None
-                start, last_line = last_line + 1, reader.line_num
-                if not record:
-                    continue  # a blank line
-                if len(record) != width:
-                    reason = f"expected {width} fields as in the header, found {len(record)}" + (
-                        "; a text with a comma must be quoted" if len(record) > width else ""
-                    )
-                    if not skip_bad:
-                        raise DataError(
-                            f"{p}, line {start}: {reason}; fix the row or pass --on-bad-rows skip "
-                            f"(data.on_bad_rows: skip) to leave such rows out"
-                        )
-                    report.bad_rows.append(BadRow(start, reason))
-                    continue
-                if any("\x00" in record[i] for i in index):
-                    record = list(record)
-                    for i in index:
-                        record[i] = record[i].replace("\x00", "")
-                rows.append([record[i] for i in index])
-                lines.append(start)
-                if len(rows) >= chunk_rows:
-                    yield _make_chunk(columns, rows, lines, report)
-                    rows, lines = [], []
-            if rows:
-                yield _make_chunk(columns, rows, lines, report)
+            yield from _delimited_rows(p, reader, header, delimiter, skip_bad, out)
         except UnicodeDecodeError:
             raise _decode_error(p, enc, encoding if enc == "utf-8-sig" else enc) from None
         except UnicodeError as exc:  # e.g. a UTF-16 stream cut in half
             raise DataError(f"{p}: cannot be decoded as {enc}: {exc}; set the encoding") from None
+        except (OSError, EOFError) as exc:  # a truncated .gz, an I/O error
+            raise DataError(f"{p} cannot be read: {exc}; check the file") from None
 
 
-def _iter_jsonl(
-    p: Path, columns: list[str], encoding: str, chunk_rows: int, skip_bad: bool, report: ReadReport
-) -> Iterator[Chunk]:
-    enc = sniff_encoding(p, encoding)
-    rows: list[list[str]] = []
-    lines: list[int] = []
-    seen_any = False
+def _delimited_rows(p: Path, reader, header: list[str], delimiter: str, skip_bad: bool, out: _Rows):
+    index = [header.index(c) for c in out.columns]
+    width, report = len(header), out.report
+    first_line = reader.line_num
+    for record, start, last_line in _records(p, reader):
+        report.lines = last_line - first_line
+        if not record:
+            continue  # a blank line
+        if last_line - start + 1 >= SWALLOWED_LINES and _looks_like_rows(record, delimiter, width):
+            report.swallowed.append((start, last_line))
+        if len(record) != width:
+            reason = f"expected {width} fields as in the header, found {len(record)}" + (
+                "; a text with a comma must be quoted" if len(record) > width else ""
+            )
+            if not skip_bad:
+                raise DataError(
+                    f"{p}, line {start}: {reason}; fix the row or pass --on-bad-rows skip "
+                    f"(data.on_bad_rows: skip) to leave such rows out"
+                )
+            report.bad_rows.append(BadRow(start, reason))
+            continue
+        chunk = out.add([record[i].replace("\x00", "") for i in index], start)
+        if chunk is not None:
+            yield chunk
+    chunk = out.flush()
+    if chunk is not None:
+        yield chunk
+
+
+def _records(p: Path, reader):
+    """(record, first line, last line) of each record; a csv.Error names the line where the bad record starts."""
+    last = reader.line_num
+    while True:
+        try:
+            record = next(reader)
+        except StopIteration:
+            return
+        except csv.Error as exc:
+            raise DataError(f"{p}, line {last + 1}: {exc}; check the quoting of that row") from None
+        start, last = last + 1, reader.line_num
+        yield record, start, last
+
+
+def _looks_like_rows(record: list[str], delimiter: str, width: int) -> bool:
+    """Whether a row read across several lines holds lines that are shaped like rows: most of its inner lines
+    hold the header's number of delimiters (a stray quote swallowed them)."""
+    inner = [line for value in record for line in value.split("\n")[1:]]
+    shaped = sum(1 for line in inner if line.count(delimiter) == width - 1)
+    return len(inner) >= SWALLOWED_LINES - 1 and shaped * 2 >= len(inner)
+
+
+def _json_object(line: str) -> dict | str:
+    """The JSON object of a line, or the reason it is not one (bad JSON, not an object, nested too deeply)."""
     try:
-        with open(p, encoding=enc) as f:
+        obj = json.loads(line)
+    except RecursionError:
+        return "not a JSON object (nested too deeply)"
+    except ValueError as exc:
+        return f"not a JSON object ({exc})"
+    if not isinstance(obj, dict):
+        return f"not a JSON object (found a JSON {type(obj).__name__})"
+    return obj
+
+
+def _iter_jsonl(p: Path, encoding: str, skip_bad: bool, out: _Rows) -> Iterator[Chunk]:
+    enc = sniff_encoding(p, encoding)
+    report, seen_any, missing_key = out.report, False, None
+    try:
+        with open_text(p, enc) as f:
             for number, line in enumerate(f, start=1):
+                report.lines = number
                 if not line.strip():
                     continue
                 seen_any = True
-                try:
-                    obj = json.loads(line)
-                    if not isinstance(obj, dict):
-                        raise ValueError(f"expected a JSON object per line, found {type(obj).__name__}")
-                except ValueError as exc:
+                row, problem = _jsonl_row(p, number, line, out.columns)
+                if problem is not None:
                     if not skip_bad:
-                        raise DataError(
-                            f"{p}, line {number}: not a JSON object ({exc}); fix the line or pass --on-bad-rows skip"
-                        ) from None
-                    report.bad_rows.append(BadRow(number, str(exc)))
+                        raise problem
+                    missing_key = missing_key or (problem if "keys found" in str(problem) else None)
+                    report.bad_rows.append(BadRow(number, str(problem).split(": ", 2)[-1].split("; fix")[0]))
                     continue
-                missing = [c for c in columns if c not in obj]
-                if missing:
-                    if not rows and not report.rows:
-                        raise DataError(
-                            f"{p}, line {number}: key {missing[0]!r} not found; keys found: "
-                            f"{', '.join(repr(k) for k in obj) or '(none)'}; set data.text_column / data.label_column"
-                        )
-                    if not skip_bad:
-                        raise DataError(
-                            f"{p}, line {number}: key {missing[0]!r} missing; fix the line or pass --on-bad-rows skip"
-                        )
-                    report.bad_rows.append(BadRow(number, f"key {missing[0]!r} missing"))
-                    continue
-                rows.append([_as_text(obj[c]) for c in columns])
-                lines.append(number)
-                if len(rows) >= chunk_rows:
-                    yield _make_chunk(columns, rows, lines, report)
-                    rows, lines = [], []
+                chunk = out.add(row, number)
+                if chunk is not None:
+                    yield chunk
     except UnicodeDecodeError:
         raise _decode_error(p, enc, encoding if enc == "utf-8-sig" else enc) from None
+    except (OSError, EOFError) as exc:
+        raise DataError(f"{p} cannot be read: {exc}; check the file") from None
     if not seen_any:
         raise DataError(f"{p} is empty: expected one JSON object per line")
-    if rows:
-        yield _make_chunk(columns, rows, lines, report)
+    if not report.rows and not out.rows and missing_key is not None:
+        raise missing_key  # every line lacks the key: the column name is wrong, not the rows
+    chunk = out.flush()
+    if chunk is not None:
+        yield chunk
+
+
+def _jsonl_row(p: Path, number: int, line: str, columns: list[str]) -> tuple[list[str] | None, DataError | None]:
+    obj = _json_object(line)
+    if isinstance(obj, str):
+        return None, DataError(f"{p}, line {number}: {obj}; fix the line or pass --on-bad-rows skip")
+    missing = [c for c in columns if c not in obj]
+    if missing:
+        keys = ", ".join(repr(k) for k in obj) or "(none)"
+        return None, DataError(
+            f"{p}, line {number}: key {missing[0]!r} not found; keys found: {keys}; fix the line, set "
+            "data.text_column / data.label_column (or --text-column), or pass --on-bad-rows skip"
+        )
+    try:
+        return [_as_text(obj[c]) for c in columns], None
+    except RecursionError:
+        return None, DataError(
+            f"{p}, line {number}: a value is nested too deeply; fix the line or pass --on-bad-rows skip"
+        )
 
 
 def _as_text(value) -> str:
@@ -338,32 +495,79 @@ def _as_text(value) -> str:
     return json.dumps(value)
 
 
-def _iter_parquet(p: Path, columns: list[str], chunk_rows: int, report: ReadReport) -> Iterator[Chunk]:
+def _parquet_file(p: Path):
     import pyarrow as pa
-    import pyarrow.compute as pc
     import pyarrow.parquet as pq
 
     try:
-        pf = pq.ParquetFile(p)
+        return pq.ParquetFile(p)
     except (pa.ArrowInvalid, OSError) as exc:
         raise DataError(f"{p}: not a valid Parquet file ({exc})") from None
-    names = pf.schema_arrow.names
-    problem = _columns_problem(p, names, columns)
+
+
+def _iter_parquet(p: Path, out: _Rows) -> Iterator[Chunk]:
+    pf = _parquet_file(p)
+    problem = _columns_problem(p, pf.schema_arrow.names, out.columns)
     if problem:
         raise problem
+    kinds = {name: _parquet_kind(p, name, pf.schema_arrow.field(name).type, i in out.cut)
+             for i, name in enumerate(out.columns)}  # fmt: skip
     row = 0
-    for batch in pf.iter_batches(batch_size=chunk_rows, columns=columns):
-        data = []
-        for name in columns:
-            col = batch.column(batch.schema.get_field_index(name))
-            if pa.types.is_list(col.type) or pa.types.is_large_list(col.type):
-                values = [("|".join(map(str, v)) if v is not None else "") for v in col.to_pylist()]
-            else:
-                values = pc.fill_null(pc.cast(col, pa.string()), "").to_pylist()
-            data.append(values)
-        rows = [list(r) for r in zip(*data)]
-        lines = list(range(row + 1, row + 1 + len(rows)))
-        row += len(rows)
-        yield _make_chunk(columns, rows, lines, report)
+    for batch in pf.iter_batches(batch_size=out.chunk_rows, columns=out.columns):
+        data = [_parquet_values(p, name, batch.column(batch.schema.get_field_index(name)), kinds[name])
+                for name in out.columns]  # fmt: skip
+        for values in zip(*data):
+            row += 1
+            out.report.lines = row
+            chunk = out.add(list(values), row)
+            if chunk is not None:
+                yield chunk
+    chunk = out.flush()
+    if chunk is not None:
+        yield chunk
     if row == 0:
         raise DataError(f"{p} has no rows")
+
+
+def _parquet_kind(p: Path, name: str, kind, text: bool) -> str:
+    """How a Parquet column becomes strings: ``cast`` (strings, numbers, booleans, dates), ``binary`` (UTF-8
+    bytes), ``list`` (labels joined with |, not for a text column); anything else is refused (exit 3)."""
+    import pyarrow as pa
+
+    if pa.types.is_dictionary(kind):
+        kind = kind.value_type
+    if pa.types.is_string(kind) or pa.types.is_large_string(kind) or pa.types.is_null(kind):
+        return "cast"
+    if pa.types.is_binary(kind) or pa.types.is_large_binary(kind):
+        return "binary"
+    if (pa.types.is_list(kind) or pa.types.is_large_list(kind)) and not text:
+        return "list"
+    scalar = (pa.types.is_integer(kind) or pa.types.is_floating(kind) or pa.types.is_boolean(kind)
+              or pa.types.is_decimal(kind) or pa.types.is_temporal(kind))  # fmt: skip
+    if scalar:
+        return "cast"
+    what = "a list: the text column must hold text" if pa.types.is_list(kind) or pa.types.is_large_list(kind) else ""
+    raise DataError(
+        f"{p}: column {name!r} has the Parquet type {kind}{' (' + what + ')' if what else ''}, expected text "
+        "(a string column; numbers and, for labels, a list of strings also work); convert the column"
+    )
+
+
+def _parquet_values(p: Path, name: str, col, kind: str) -> list[str]:
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    if kind == "list":
+        return [("|".join(map(str, v)) if v is not None else "") for v in col.to_pylist()]
+    if kind == "binary":
+        values = []
+        for v in col.to_pylist():
+            try:
+                values.append(v.decode("utf-8") if v is not None else "")
+            except UnicodeDecodeError:
+                raise DataError(
+                    f"{p}: column {name!r} has the Parquet type {col.type} and holds bytes that are not UTF-8 text "
+                    f"(row {len(values) + 1} of a batch); store the column as strings"
+                ) from None
+        return values
+    return pc.fill_null(pc.cast(col, pa.string()), "").to_pylist()

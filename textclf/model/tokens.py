@@ -59,6 +59,13 @@ def _is_punct(ch: str) -> bool:
     return unicodedata.category(ch)[0] in "PS"
 
 
+def has_token(text: str, standardize: str) -> bool:
+    """Whether ``text`` gives at least one token under ``standardize`` (as :func:`tokenize` would, but cheaply:
+    it stops at the first character that belongs to a token)."""
+    strip = standardize == "lower_and_strip_punctuation"
+    return any(not is_separator(ch) and not (strip and _is_punct(ch)) for ch in text)
+
+
 def word_spans(text: str, standardize: str) -> list[tuple[int, int]]:
     """Character spans ``(start, end)`` of ``text`` that become exactly one token each under ``standardize``.
 

@@ -12,19 +12,26 @@ own longest text, and shuffles the batch order. Short texts do not pay for the l
 
 An empty or punctuation-only text would become an all-padding row, which crashes the cuDNN kernel
 under a mask; such texts get the single out-of-vocabulary token instead.
+
+TensorFlow is imported by the functions that run it, so that a run's vocabulary is read and checked
+(:meth:`Vocabulary.from_json`) without it.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-import keras
 import numpy as np
-import tensorflow as tf
 
 from ..config import STANDARDIZE as STANDARDIZE_MODES
 
+if TYPE_CHECKING:  # pragma: no cover
+    import keras
+    import tensorflow as tf
+
 PAD, OOV = 0, 1
+OOV_TOKEN = "[UNK]"  # TextVectorization's out-of-vocabulary token, id 1
 _CONTROL = r"[\x{0}-\x{1f}\x{7f}-\x{9f}\x{2028}\x{2029}\x{feff}]"
 
 
@@ -34,6 +41,8 @@ def standardizer(mode: str):
     Every mode first replaces control characters and Unicode line/paragraph separators with spaces, so
     that no token can hold a character that splits a line when the vocabulary is written out as text.
     """
+
+    import tensorflow as tf
 
     def standardize(x):
         x = tf.strings.regex_replace(x, _CONTROL, " ")
@@ -53,6 +62,8 @@ def make_layer(
     mode: str, max_tokens: int | None, ngrams: int | None = None, vocabulary: list[str] | None = None
 ) -> keras.layers.TextVectorization:
     """A ``TextVectorization`` that outputs ragged int ids; with ``vocabulary`` it is ready to use."""
+    import keras
+
     return keras.layers.TextVectorization(
         max_tokens=max_tokens if vocabulary is None else None,
         standardize=standardizer(mode),
@@ -130,6 +141,8 @@ class Vocabulary:
         encode: bool = True,
     ) -> tuple[Vocabulary, Encoded | None]:
         """Adapt the vocabularies and encode the same texts, reusing the n-gram ids the IDF was counted from."""
+        import tensorflow as tf
+
         ds = tf.data.Dataset.from_tensor_slices(_as_tensor(texts)).batch(batch_size)
         layer = make_layer(standardize, max_tokens)
         layer.adapt(ds)
@@ -171,6 +184,7 @@ class Vocabulary:
 
     @classmethod
     def from_json(cls, obj: dict) -> Vocabulary:
+        """A vocabulary read from ``vocab.json``; a ValueError names the first thing textclf never writes."""
         vocab = cls(
             list(obj["tokens"]),
             obj.get("ngram_tokens"),
@@ -181,19 +195,43 @@ class Vocabulary:
             int(obj.get("ngram_length") or 0),
             obj.get("ngram_standardize"),
         )
-        if vocab.ngram_mode not in STANDARDIZE_MODES:
-            raise ValueError(f"unknown ngram_standardize {vocab.ngram_mode!r}")
-        if vocab.ngram_tokens is not None and (
-            vocab.ngram_idf is None or len(vocab.ngram_idf) != len(vocab.ngram_tokens)
-        ):
-            raise ValueError("ngram_idf does not match ngram_tokens")
+        problem = vocab._problem()
+        if problem:
+            raise ValueError(problem)
         return vocab
+
+    def _problem(self) -> str | None:
+        """What is wrong with a vocabulary read from a file (the layers could not be built, or would give other
+        ids than training did); None when it is as textclf writes it."""
+        if self.standardize not in STANDARDIZE_MODES or self.ngram_mode not in STANDARDIZE_MODES:
+            return f"unknown standardize {self.standardize!r} / ngram_standardize {self.ngram_mode!r}"
+        if not 1 <= self.sequence_length <= 1 << 20 or not 0 <= self.ngrams <= 3 or self.ngram_length > 1 << 24:
+            return "sequence_length, ngrams or ngram_length out of range"
+        for name, tokens in (("tokens", self.tokens), ("ngram_tokens", self.ngram_tokens)):
+            if tokens is None:
+                continue
+            if not (isinstance(tokens, list) and all(isinstance(t, str) for t in tokens)) or tokens[:2] != [
+                "",
+                OOV_TOKEN,
+            ]:
+                return f"{name} is not a list of strings that starts with the padding and out-of-vocabulary tokens"
+            if len(set(tokens)) != len(tokens):
+                return f"{name} holds a token twice"
+        if self.ngram_tokens is not None:
+            idf = self.ngram_idf
+            if not isinstance(idf, list) or len(idf) != len(self.ngram_tokens):
+                return "ngram_idf does not match ngram_tokens"
+            if not all(isinstance(x, (int, float)) and not isinstance(x, bool) and 0 <= x < 1e6 for x in idf):
+                return "ngram_idf holds a value that is not a finite, non-negative number"
+        return None
 
     def encoder(self) -> Encoder:
         return Encoder(self)
 
 
 def _as_tensor(texts) -> tf.Tensor:
+    import tensorflow as tf
+
     if isinstance(texts, tf.Tensor):
         return texts
     return tf.constant(np.asarray(list(texts), dtype=object), dtype=tf.string)

@@ -10,20 +10,24 @@ ever deserialized and nothing is unpickled. The file names come from :mod:`textc
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import errno
+import fcntl
 import json
 import os
 import re
 import stat
 import zipfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 from ..errors import ModelRejected, UsageError
-from ..io.files import atomic_write, is_temp_name, sha256_file, write_bytes, write_json, write_text
+from ..io.files import atomic_write, is_temp_name, sha256_file, write_bytes, write_error, write_json, write_text
 from .checkpoints import remove_checkpoints
 from .layout import (
     CONFIG,
@@ -58,6 +62,7 @@ WEIGHTS_MAX_RATIO = 50  # a compressed member that expands more than this is ref
 def new_run_dir(runs_dir: str | os.PathLike, name: str) -> Path:
     """A fresh, unique run directory ``runs_dir/NAME-YYYYmmdd-HHMMSS`` (created empty)."""
     base = Path(runs_dir)
+    _check_not_in_run(base, "train.runs_dir")
     stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
     slug = re.sub(r"[^A-Za-z0-9_.-]+", "-", name).strip("-") or "run"
     for i in range(1000):
@@ -66,13 +71,37 @@ def new_run_dir(runs_dir: str | os.PathLike, name: str) -> Path:
             path.mkdir(parents=True, exist_ok=False)
             return path
         except FileExistsError:
+            if not base.is_dir():
+                raise UsageError(
+                    f"train.runs_dir {base} is a file, expected a folder; set train.runs_dir (or --run-dir) to a folder"
+                ) from None
             continue
+        except OSError as exc:
+            raise _cannot_create(exc, base, "train.runs_dir") from None
     raise UsageError(f"could not find a free run directory name under {base}")
+
+
+def _cannot_create(exc: OSError, path: Path, option: str) -> Exception:
+    if exc.errno in (errno.ENOTDIR, errno.EEXIST):
+        return UsageError(f"{option} {path}: a part of the path is a file, expected folders; choose another path")
+    return write_error(exc, path, f"; set {option} to a folder you can write to")
+
+
+def _check_not_in_run(path: Path, option: str) -> None:
+    from .layout import run_containing
+
+    run = run_containing(path)
+    if run is not None:
+        raise UsageError(
+            f"{option} {path} is inside the run directory {run}, whose files are sealed by its "
+            "manifest; choose a path outside it"
+        )
 
 
 def prepare_run_dir(path: str | os.PathLike) -> Path:
     """Use ``path`` as a new run directory: refused if it exists and is not empty (nothing is touched)."""
     p = Path(path)
+    _check_not_in_run(p, "--run-dir")
     if p.exists() or p.is_symlink():
         if not p.is_dir() or p.is_symlink():
             raise UsageError(f"--run-dir {p} exists and is not a directory; choose a new path")
@@ -81,8 +110,39 @@ def prepare_run_dir(path: str | os.PathLike) -> Path:
                 f"--run-dir {p} exists and is not empty; textclf never overwrites a run. "
                 "Choose a new path, or resume it with --resume if it is an interrupted run"
             )
-    p.mkdir(parents=True, exist_ok=True)
+    try:
+        p.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise _cannot_create(exc, p, "--run-dir") from None
     return p
+
+
+@contextmanager
+def training_lock(run: Path) -> Iterator[None]:
+    """Hold the run's training lock while training into it: a second ``train`` (a second ``--resume``) of the
+    same run is refused at once (exit 2) instead of both writing checkpoints into it."""
+    path = run / LOCK
+    try:
+        fd = os.open(path, os.O_CREAT | os.O_RDWR, 0o644)
+    except OSError as exc:
+        raise write_error(exc, path, "; the run directory must be writable to train into it") from None
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        holder = os.read(fd, 32).decode("ascii", "replace").strip() or "unknown"
+        os.close(fd)
+        raise UsageError(
+            f"{run} is being trained by another process (pid {holder}); wait for it to finish, or stop it (its last "
+            f"checkpoint is kept) and then resume with: textclf train --resume {run}"
+        ) from None
+    os.ftruncate(fd, 0)
+    os.write(fd, str(os.getpid()).encode("ascii"))
+    try:
+        yield
+    finally:
+        with contextlib.suppress(OSError):
+            os.unlink(path)
+        os.close(fd)
 
 
 def write_config(run: Path, config_yaml: str) -> None:
@@ -249,7 +309,11 @@ def verify(run: str | os.PathLike) -> dict[str, dict]:
                 "truncated or was changed after training"
             )
     for rel, meta in files.items():
-        if sha256_file(run / rel) != meta.get("sha256"):
+        try:
+            digest = sha256_file(run / rel)
+        except OSError as exc:
+            raise unreadable_run(run, exc) from None
+        if digest != meta.get("sha256"):
             raise ModelRejected(
                 f"{run}: checksum mismatch in {rel}: the file was changed after training "
                 "(or is corrupt); refusing to load it"
@@ -260,7 +324,11 @@ def verify(run: str | os.PathLike) -> dict[str, dict]:
 def _entries(run: Path) -> dict[str, int]:
     """The plain files of a run and their sizes; links and special files are refused without opening them."""
     entries = {}
-    for root, dirs, files in os.walk(run, followlinks=False):
+
+    def unreadable(exc: OSError) -> None:
+        raise unreadable_run(run, exc)
+
+    for root, dirs, files in os.walk(run, followlinks=False, onerror=unreadable):
         for name in list(dirs) + files:
             full = Path(root) / name
             rel = full.relative_to(run).as_posix()
@@ -299,7 +367,7 @@ def _read_manifest(run: Path, entries: dict[str, int]) -> dict[str, dict]:
             f"{run}: {MANIFEST} is {entries[MANIFEST]:,} bytes, over the {SIZE_CAPS[MANIFEST]:,}-byte cap"
         )
     try:
-        manifest = json.loads((run / MANIFEST).read_text(encoding="utf-8"))
+        manifest = json.loads(_read_text(run, MANIFEST))
         files = manifest["files"]
         valid = manifest.get("format") == FORMAT and isinstance(files, dict)
         valid = valid and all(isinstance(k, str) and isinstance(v, dict) for k, v in files.items())
@@ -337,9 +405,24 @@ class LoadedRun:
         return self.labels["task"]
 
 
+def unreadable_run(run: Path, exc: OSError) -> UsageError:
+    """A run directory (or a file in it) that cannot be read: exit 2, naming the path and the fix."""
+    where = exc.filename or run
+    return UsageError(f"--model {run}: cannot read {where}: {exc.strerror}; check the run directory's permissions")
+
+
+def _read_text(run: Path, name: str) -> str:
+    try:
+        return (run / name).read_text(encoding="utf-8")
+    except UnicodeDecodeError:
+        raise
+    except OSError as exc:
+        raise unreadable_run(run, exc) from None
+
+
 def _read_json(run: Path, name: str) -> Any:
     try:
-        return json.loads((run / name).read_text(encoding="utf-8"))
+        return json.loads(_read_text(run, name))
     except (ValueError, UnicodeDecodeError) as exc:
         raise ModelRejected(
             f"{run}: {name} is not valid JSON ({exc}); the file is truncated or not a valid {name}"
@@ -350,19 +433,42 @@ def read_metrics(run: Path) -> dict:
     return _read_json(run, METRICS) if (run / METRICS).exists() else {}
 
 
-def load_run(path: str | os.PathLike) -> LoadedRun:
-    """Verify a run directory and rebuild its model with textclf's own builder."""
-    from ..model.network import build_model
+@dataclass
+class RunFiles:
+    """A verified run's description, read and checked without TensorFlow: what :func:`load_run` builds from."""
 
+    path: Path
+    hyperparameters: Any
+    vocab: Any
+    labels: dict
+    config: dict
+    metrics: dict
+    thresholds: dict | None
+
+
+def read_run(path: str | os.PathLike) -> RunFiles:
+    """Verify a run directory against its manifest and read what its model is built from, checking every file
+    against the others (hyperparameters, weight shapes, labels, vocabulary, thresholds). No TensorFlow: a
+    tampered run is refused (exit 4) before anything slow starts."""
     run = Path(path)
     verify(run)
     hp, vocab, labels = _read_description(run)
+    _check_weight_shapes(run, hp)  # before building: a tampered model.json never makes textclf build a giant
+    return RunFiles(run, hp, vocab, labels, _read_config(run), read_metrics(run), _read_thresholds(run, hp, labels))
+
+
+def load_run(path: str | os.PathLike | RunFiles) -> LoadedRun:
+    """Verify a run directory (or take one :func:`read_run` read) and rebuild its model with textclf's builder."""
+    from ..model.network import build_model
+
+    files = path if isinstance(path, RunFiles) else read_run(path)
     try:
-        model = build_model(hp)
+        model = build_model(files.hyperparameters)
     except (ValueError, TypeError) as exc:
-        raise ModelRejected(f"{run}: cannot build the model described by {MODEL} ({exc})") from None
-    load_weights(run, model)
-    return LoadedRun(run, model, hp, vocab, labels, _read_config(run), read_metrics(run), _read_thresholds(run))
+        raise ModelRejected(f"{files.path}: cannot build the model described by {MODEL} ({exc})") from None
+    load_weights(files.path, model)
+    return LoadedRun(files.path, model, files.hyperparameters, files.vocab, files.labels, files.config, files.metrics,
+                     files.thresholds)  # fmt: skip
 
 
 def _read_description(run: Path):
@@ -375,27 +481,76 @@ def _read_description(run: Path):
         hp = Hyperparameters.from_json(meta["hyperparameters"])
     except (KeyError, TypeError, ValueError) as exc:
         raise ModelRejected(f"{run}: {MODEL} does not describe a textclf model ({exc})") from None
-    vocab_obj = _read_json(run, VOCAB)
     labels = _read_json(run, LABELS)
     try:
-        vocab = Vocabulary.from_json(vocab_obj)
-        classes = labels["classes"]
-        valid = isinstance(classes, list) and all(isinstance(c, str) for c in classes)
-        if not valid or labels["task"] not in ("binary", "multiclass", "multilabel"):
-            raise ValueError("expected a task and a list of class names")
-    except (KeyError, TypeError, ValueError) as exc:
-        raise ModelRejected(f"{run}: {VOCAB} or {LABELS} is not in textclf's format ({exc!r})") from None
+        vocab = Vocabulary.from_json(_read_json(run, VOCAB))
+    except (KeyError, TypeError, ValueError, OverflowError) as exc:
+        raise ModelRejected(f"{run}: {VOCAB} is not in textclf's format ({exc})") from None
+    problem = _labels_problem(labels)
+    if problem:
+        raise ModelRejected(f"{run}: {LABELS} is not in textclf's format ({problem})")
+    classes = labels["classes"]
     expected_outputs = 1 if labels["task"] == "binary" else len(classes)
-    if hp.num_outputs != expected_outputs:
+    if hp.num_outputs != expected_outputs or hp.task != labels["task"]:
         raise ModelRejected(
-            f"{run}: {MODEL} says {hp.num_outputs} outputs, {LABELS} has {len(classes)} classes "
+            f"{run}: {MODEL} says {hp.num_outputs} outputs ({hp.task}), {LABELS} has {len(classes)} classes "
             f"({labels['task']}); the files do not belong together"
         )
-    if hp.vocab_size != len(vocab.tokens):
+    if hp.vocab_size != len(vocab.tokens) or hp.ngram_vocab_size != len(vocab.ngram_tokens or []):
         raise ModelRejected(
-            f"{run}: {MODEL} says a vocabulary of {hp.vocab_size}, {VOCAB} holds {len(vocab.tokens)} tokens"
+            f"{run}: {MODEL} says a vocabulary of {hp.vocab_size} and {hp.ngram_vocab_size} n-grams, {VOCAB} holds "
+            f"{len(vocab.tokens)} tokens and {len(vocab.ngram_tokens or [])} n-grams; the files do not belong together"
         )
     return hp, vocab, labels
+
+
+def _labels_problem(labels: Any) -> str | None:
+    if not isinstance(labels, dict) or labels.get("task") not in ("binary", "multiclass", "multilabel"):
+        return "expected a task: binary, multiclass or multilabel"
+    classes = labels.get("classes")
+    if not isinstance(classes, list) or not all(isinstance(c, str) and c for c in classes):
+        return "expected classes: a list of names"
+    if len(set(classes)) != len(classes) or len(classes) < 2 or (labels["task"] == "binary" and len(classes) != 2):
+        return f"expected distinct class names, 2 for a binary task, at least 2 otherwise; found {len(classes)}"
+    for key in ("separator", "text_column", "label_column"):
+        if key in labels and not (isinstance(labels[key], str) and labels[key]):
+            return f"expected {key} to be a non-empty string"
+    return None
+
+
+def _weight_file_shapes(run: Path) -> dict[str, tuple[int, ...]]:
+    """The name and shape of each array in ``weights.npz``, read from the array headers (no data is loaded)."""
+    import numpy as np
+
+    shapes = {}
+    try:
+        with zipfile.ZipFile(run / WEIGHTS) as zf:
+            for info in zf.infolist():
+                with zf.open(info) as member:
+                    version = np.lib.format.read_magic(member)
+                    read = {(1, 0): np.lib.format.read_array_header_1_0, (2, 0): np.lib.format.read_array_header_2_0}
+                    if version not in read:
+                        raise ValueError(f"array format version {version} of {info.filename}")
+                    shape, _, _ = read[version](member)
+                shapes[info.filename.removesuffix(".npy")] = tuple(shape)
+    except (zipfile.BadZipFile, OSError, ValueError, EOFError, KeyError) as exc:
+        if isinstance(exc, OSError) and exc.errno is not None:
+            raise unreadable_run(run, exc) from None
+        raise ModelRejected(f"{run}: {WEIGHTS} is truncated or not a valid weights file ({exc})") from None
+    return shapes
+
+
+def _check_weight_shapes(run: Path, hp) -> None:
+    """The arrays of ``weights.npz`` against the network ``model.json`` describes: names and shapes (exit 4)."""
+    want, have = hp.weight_shapes(), _weight_file_shapes(run)
+    for name in sorted(set(want) | set(have)):
+        if want.get(name) != have.get(name):
+            said = f"shape {want[name]}" if name in want else "no such array"
+            held = f"shape {have[name]}" if name in have else "no such array"
+            raise ModelRejected(
+                f"{run}: {MODEL} and {WEIGHTS} do not belong together: for the weight {name}, {MODEL} gives "
+                f"{said} and {WEIGHTS} holds {held}"
+            )
 
 
 def _read_config(run: Path) -> dict:
@@ -407,7 +562,7 @@ def _read_config(run: Path) -> dict:
         raise ModelRejected(f"{run}: {CONFIG} is not valid YAML ({exc})") from None
 
 
-def _read_thresholds(run: Path) -> dict | None:
+def _read_thresholds(run: Path, hp, labels: dict) -> dict | None:
     thresholds = _read_json(run, THRESHOLDS) if (run / THRESHOLDS).exists() else None
     if thresholds is None:
         return None
@@ -417,6 +572,14 @@ def _read_thresholds(run: Path) -> dict | None:
     ):
         raise ModelRejected(
             f"{run}: {THRESHOLDS} is not in textclf's format (expected thresholds between 0 and 1 by label)"
+        )
+    classes = labels["classes"]
+    outputs = [classes[1]] if labels["task"] == "binary" else list(classes)
+    if labels["task"] == "multiclass" or set(values) != set(outputs):
+        raise ModelRejected(
+            f"{run}: {THRESHOLDS} names {sorted(values)[:5]}, but the {labels['task']} model's sigmoid outputs are "
+            f"{outputs[:5] if labels['task'] != 'multiclass' else 'none (it decides by argmax)'}; the files do not "
+            "belong together"
         )
     return thresholds
 
@@ -469,6 +632,20 @@ def load_weights(run: Path, model) -> None:
 # --------------------------------------------------------------------------------------------------
 # --------------------------------------------------------------------------------------------------
 # Reading one small file of a run for a summary (`textclf runs`, `textclf show`): read-only, nothing verified
+
+
+def run_columns(run: str | os.PathLike) -> tuple[str | None, str | None]:
+    """The text and label columns a run was trained on, read from labels.json before the run is verified (to
+    check an input's columns before anything slow starts); None when they cannot be read: loading says why."""
+    check_run_path(run)
+    try:
+        labels = read_small_file(run, LABELS)
+    except ModelRejected:
+        return None, None
+    if not isinstance(labels, dict):
+        return None, None
+    text, label = labels.get("text_column", "text"), labels.get("label_column", "label")
+    return (text if isinstance(text, str) else None), (label if isinstance(label, str) else None)
 
 
 def read_small_file(run: str | os.PathLike, name: str) -> Any:

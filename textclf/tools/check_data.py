@@ -367,6 +367,30 @@ def _label_counts(labels: list[str], task: str, separator: str) -> Counter:
     return Counter(labels)
 
 
+def _check_label_variants(train: _Part, task: str, separator: str) -> list[Finding]:
+    """Labels that differ only in case or surrounding spaces: the model treats them as different classes."""
+    counts = _label_counts(train.labels, task, separator)
+    if task != "multilabel":  # split_labels strips multi-label parts; a single label is kept as written
+        counts = Counter(train.labels)
+    groups: dict[str, list[str]] = {}
+    for label in counts:
+        groups.setdefault(label.strip().casefold(), []).append(label)
+    variants = [sorted(g, key=lambda lab: -counts[lab]) for g in groups.values() if len(g) > 1]
+    if not variants:
+        return []
+    shown = "; ".join(" vs ".join(f"{lab!r} {counts[lab]:,}" for lab in g) for g in variants[:5])
+    return [
+        Finding(
+            WARNING,
+            "label_variants",
+            f"train: {plural(len(variants), 'label')} {verb(len(variants), 'differs', 'differ')} from another only in "
+            f"case or surrounding spaces ({shown}); the model learns them as different classes: write each the "
+            "same way in every row",
+            len(variants),
+        )
+    ]
+
+
 def _check_imbalance(train: _Part, task: str, separator: str, class_weight: str | None) -> list[Finding]:
     counts = _label_counts(train.labels, task, separator)
     if len(counts) < 2:
@@ -626,6 +650,17 @@ class _Lint:
                     [Example(data.path, b.line, None, b.reason) for b in bad[: self.examples]],
                 )
             )
+        if data.report.swallowed:
+            first, last = data.report.swallowed[0]
+            self.findings.append(
+                Finding(
+                    WARNING,
+                    f"swallowed_rows_{name}",
+                    f"{name}: " + data.report.warnings()[0],
+                    len(data.report.swallowed),
+                    [Example(data.path, first, None, f"through line {last}")],
+                )
+            )
         if data.report.truncated_texts:
             self.findings.append(
                 Finding(
@@ -730,6 +765,7 @@ class _Lint:
             )
             self.findings += _check_unseen(test, self.classes, task, sep, n)
         self.findings += _check_imbalance(self.train, task, sep, self.config.train.class_weight)
+        self.findings += _check_label_variants(self.train, task, sep)
         lengths = {name: [len(k) for k in ts] for name, ts in self.tokens.items()}
         self.findings += _check_truncation(self.file_parts, m.sequence_length, mode, n, lengths)
         if valid is not None:
@@ -795,6 +831,7 @@ def cheap_checks(
             found += _check_overlap(train, part, task, separator, examples)
             found += [f for f in _check_unseen(part, classes, task, separator, examples) if f.severity != INFO]
     found += _check_imbalance(train, task, separator, class_weight)
+    found += _check_label_variants(train, task, separator)
     if sequence_length is not None:
         found += _check_truncation([train], sequence_length, standardize, examples)
     return [_one_line(f) for f in _sort(found) if f.severity != INFO]

@@ -8,8 +8,6 @@ TensorFlow here.
 
 from __future__ import annotations
 
-import csv
-import json
 import math
 import os
 import re
@@ -22,7 +20,7 @@ from ..config import Config, DataConfig, ModelConfig, TrainConfig, load_config
 from ..errors import ConfigError, DataError, UsageError
 from ..io.files import atomic_write
 from ..io.labeled import infer_task, split_labels
-from ..io.tables import FORMATS, ReadReport, check_file, file_format, iter_chunks, sniff_encoding
+from ..io.tables import FORMATS, ReadReport, check_file, file_format, iter_chunks, read_columns
 from ..model.tokens import tokenize
 from ..run.outputs import check_output
 from .wording import percentile, plural, times, verb
@@ -171,47 +169,6 @@ def _class_summary(labels: Counter, rows: int, limit: int = 6) -> str:
     return f"{len(labels)} labels: " + ", ".join(parts) + more
 
 
-def _columns_of(path: Path, fmt: str, encoding: str) -> list[str]:
-    """The column names of a data file, read from its header (CSV/TSV), first object (JSONL) or schema."""
-    if fmt in ("csv", "tsv"):
-        enc = sniff_encoding(path, encoding)
-        try:
-            with open(path, encoding=enc, newline="") as f:
-                header = next(csv.reader(f, delimiter="\t" if fmt == "tsv" else ","), None)
-        except LookupError:
-            raise UsageError(
-                f"unknown text encoding {encoding!r}; use a Python codec name such as utf-8, latin-1, cp1252 or utf-16"
-            ) from None
-        except UnicodeDecodeError:
-            raise DataError(f"{path}, line 1: the header cannot be decoded as {enc}; pass --encoding") from None
-        if not header:
-            raise DataError(f"{path} is empty: expected a header line naming the columns, then one row per example")
-        return header
-    if fmt == "jsonl":
-        enc = sniff_encoding(path, encoding)
-        with open(path, encoding=enc) as f:
-            for number, line in enumerate(f, start=1):
-                if not line.strip():
-                    continue
-                try:
-                    obj = json.loads(line)
-                except ValueError as exc:
-                    raise DataError(f"{path}, line {number}: not a JSON object ({exc}); fix the line") from None
-                if not isinstance(obj, dict):
-                    raise DataError(
-                        f"{path}, line {number}: expected a JSON object per line, found {type(obj).__name__}"
-                    )
-                return list(obj)
-        raise DataError(f"{path} is empty: expected one JSON object per line")
-    import pyarrow as pa
-    import pyarrow.parquet as pq
-
-    try:
-        return list(pq.ParquetFile(path).schema_arrow.names)
-    except (pa.ArrowInvalid, OSError) as exc:
-        raise DataError(f"{path}: not a valid Parquet file ({exc})") from None
-
-
 def _is_number(value: str) -> bool:
     try:
         float(value)
@@ -347,7 +304,7 @@ def inspect_file(
     fmt = file_format(p)
     if sample_rows < 1:
         raise UsageError(f"--sample-rows: received {sample_rows}, expected at least 1")
-    names = _columns_of(p, fmt, encoding)
+    names = read_columns(p, encoding)
     found = ", ".join(repr(n) for n in names)
     for opt, given in (("--text-column", text_column), ("--label-column", label_column)):
         if given is not None and given not in names:
@@ -490,7 +447,7 @@ def _inspection(
     for role, sib in zip(("valid", "test"), _siblings(p)):
         if sib is not None:
             try:
-                cols_there = _columns_of(sib, file_format(sib), encoding)
+                cols_there = read_columns(sib, encoding)
             except (DataError, UsageError):
                 continue
             if text.name in cols_there and label.name in cols_there:

@@ -121,6 +121,8 @@ def finish(
         "train_phase_seconds": round(time.perf_counter() - timing.started - timing.tensorflow, 2),
     }
     metrics.update(extra)
+    if data.without_ngrams:
+        metrics["notes"] = [data.without_ngrams]
     metrics["distribution"] = _distribution(cfg, data, plan)
     _write_rejects(run, data)
     sep = cfg.data.label_separator

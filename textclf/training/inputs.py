@@ -46,6 +46,7 @@ class TrainingData:
     test: Labeled | None
     split_from_train: bool
     scan: object | None = None  # a textclf.io.streaming.Scan when the training data is streamed
+    without_ngrams: str | None = None  # why the n-gram branch is left out (no n-gram in any training text)
 
     @property
     def train_rows(self) -> int:
@@ -93,9 +94,34 @@ def load_training_data(cfg: Config) -> TrainingData:
                 f"the {name} set must use the training labels"
             )
     for part in (train, valid, test):
-        if part is not None and (part.report.bad_rows or part.report.truncated_texts):
-            log.info(part.report.summary())
-    return TrainingData(task, classes, train, valid, test, split, stream)
+        if part is not None and (part.report.bad_rows or part.report.truncated_texts or part.report.swallowed):
+            (log.warning if part.report.swallowed else log.info)(part.report.summary())
+    data = TrainingData(task, classes, train, valid, test, split, stream)
+    data.without_ngrams = _check_learnable(cfg, stream.sample if stream is not None else train.texts, train)
+    return data
+
+
+def _check_learnable(cfg: Config, texts: list[str], train: Labeled) -> str | None:
+    """Refuse training texts in which the model's standardization leaves no word (exit 3, before TensorFlow);
+    returns why the n-gram branch must be left out when its own standardization leaves none."""
+    from ..model.tokens import has_token
+
+    model_cfg = cfg.model
+    if not any(has_token(t, model_cfg.standardize) for t in texts):
+        example = next((f" (e.g. line {n}: {t[:40]!r})" for t, n in zip(train.texts, train.lines) if t), "")
+        raise DataError(
+            f"{train.path}: no training text has a word once standardized (model.standardize "
+            f"{model_cfg.standardize}): they are empty, or hold only characters the standardization removes"
+            f"{example}. Give texts with words, or set model.standardize to lower or none"
+        )
+    if model_cfg.ngrams and not any(has_token(t, model_cfg.ngram_standardize) for t in texts):
+        reason = (
+            f"no training text has a word once standardized for the n-gram branch (model.ngram_standardize "
+            f"{model_cfg.ngram_standardize}, e.g. only punctuation and symbols), so the model is trained without it"
+        )
+        log.warning(f"warning: {reason}; set model.ngram_standardize: {model_cfg.standardize} to keep the branch")
+        return reason
+    return None
 
 
 def _read(cfg: Config, path: str) -> Labeled:
@@ -221,7 +247,7 @@ def prepare_inputs(cfg: Config, data: TrainingData, rank: int = 0, workers: int 
         max_tokens=model_cfg.max_tokens,
         sequence_length=model_cfg.sequence_length,
         standardize=model_cfg.standardize,
-        ngrams=model_cfg.ngrams,
+        ngrams=0 if data.without_ngrams else model_cfg.ngrams,
         ngram_max_tokens=model_cfg.ngram_max_tokens,
         ngram_length=model_cfg.ngram_length,
         ngram_standardize=model_cfg.ngram_standardize,

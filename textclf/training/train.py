@@ -9,6 +9,7 @@ epoch, TensorBoard, and cleaning up after a failure.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import logging
 import os
@@ -66,35 +67,45 @@ def train(
     Progress goes to the ``textclf`` logger, one line per epoch.
     """
     timing = Timing(time.perf_counter(), 0.0)
-    if resume is not None:
-        run = Path(resume)
-        cfg = _resume_config(run, config, list(overrides))
-    elif config is None:
+    if resume is None and config is None:
         raise UsageError("train() needs a config (or resume=RUN_DIR)")
-    else:
-        cfg, run = config, None
     workers, rank, chief = cluster()
-    if workers > 1:
-        if resume is None and run_dir is None:
-            raise UsageError(
-                f"training with {workers} workers (TF_CONFIG) needs --run-dir: the same path on every "
-                "worker, on storage they all see, so that the chief writes it and a resume finds it"
-            )
-        log.info(f"worker {rank + 1} of {workers}{' (chief: writes the run directory)' if chief else ''}")
-    data = _load_and_check(cfg, resume is None)
-    fingerprint = data_fingerprint(cfg)
-    created = run is None and chief
-    if run is None and chief:
-        name = Path(cfg.source).stem if cfg.source else "run"
-        run = directory.prepare_run_dir(run_dir) if run_dir else directory.new_run_dir(cfg.train.runs_dir, name)
-        directory.write_config(run, cfg.to_yaml())
-    elif run is None:
-        run = Path(run_dir)  # the chief's run directory: read on a resume, never written here
-    try:
-        _train_into(cfg, data, run, device or cfg.train.device, timing, fingerprint, (workers, rank, chief))
-    except BaseException as exc:
-        _clean_up(run, created, exc)
-        raise
+    if workers > 1 and resume is None and run_dir is None:
+        raise UsageError(
+            f"training with {workers} workers (TF_CONFIG) needs --run-dir: the same path on every "
+            "worker, on storage they all see, so that the chief writes it and a resume finds it"
+        )
+    with contextlib.ExitStack() as held:
+        if resume is not None:
+            run = Path(resume)
+            if chief and run.is_dir():
+                held.enter_context(directory.training_lock(run))  # before anything is read: a second resume waits
+            cfg = _resume_config(run, config, list(overrides))
+        else:
+            cfg, run = config, None
+        if workers > 1:
+            log.info(f"worker {rank + 1} of {workers}{' (chief: writes the run directory)' if chief else ''}")
+        data = _load_and_check(cfg, resume is None)
+        fingerprint = data_fingerprint(cfg)
+        created = run is None and chief
+        if run is None and chief:
+            run = _new_run(cfg, run_dir, held)
+        elif run is None:
+            run = Path(run_dir)  # the chief's run directory: read on a resume, never written here
+        try:
+            _train_into(cfg, data, run, device or cfg.train.device, timing, fingerprint, (workers, rank, chief))
+        except BaseException as exc:
+            _clean_up(run, created, exc)
+            raise
+    return run
+
+
+def _new_run(cfg: Config, run_dir: str | os.PathLike | None, held: contextlib.ExitStack) -> Path:
+    """Create the run directory (``--run-dir``, or a new folder under ``train.runs_dir``), lock it, write its config."""
+    name = Path(cfg.source).stem if cfg.source else "run"
+    run = directory.prepare_run_dir(run_dir) if run_dir else directory.new_run_dir(cfg.train.runs_dir, name)
+    held.enter_context(directory.training_lock(run))
+    directory.write_config(run, cfg.to_yaml())
     return run
 
 

@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from ..errors import DataError, UsageError
+from ..errors import DataError, ModelRejected, UsageError
 from ..io.labeled import describe_unseen, split_labels, unseen_labels
 from .decisions import (
     Thresholds,
@@ -86,7 +86,10 @@ class Classifier:
         self.separator: str = run.labels.get("separator", "|")
         self.text_column: str = run.labels.get("text_column", "text")
         self.label_column: str = run.labels.get("label_column", "label")
-        self._encoder = run.vocab.encoder()
+        try:
+            self._encoder = run.vocab.encoder()
+        except ValueError as exc:  # a vocabulary the text layers refuse
+            raise ModelRejected(f"{self.path}: vocab.json cannot be used ({exc})") from None
         self._inference = Inference(run.model)
         self._inference.logits(self._encoder.encode(["warm up"]))  # trace now: later calls may come from threads
 
@@ -98,12 +101,13 @@ class Classifier:
             UsageError: ``run_dir`` is not a local run directory (a URL, a single model file, missing).
             ModelRejected: the run is incomplete, tampered with or inconsistent (exit 4).
         """
-        from ..run.directory import check_run_path, load_run
+        from ..run.directory import check_run_path, load_run, read_run
         from ..runtime import import_tensorflow
 
         check_run_path(run_dir)
+        files = read_run(run_dir)  # verified and checked file against file, before TensorFlow starts
         import_tensorflow()  # before the model modules import it, so that its native log lines stay quiet
-        return cls(load_run(run_dir))
+        return cls(load_run(files))
 
     # ----------------------------------------------------------------------------------------------
     # What the run holds
@@ -216,8 +220,8 @@ class Classifier:
     ) -> pd.DataFrame:
         """The prediction table of ``frame``'s rows from the model ``outputs`` of their texts.
 
-        ``lines``: a first ``line`` column with each row's input line. Column names may repeat (a kept column
-        named like an output column); the table keeps them in order.
+        ``lines``: a first ``line`` column with each row's input line. The kept columns come next, their values
+        unchanged; one named like an output column is renamed (see :meth:`kept_names`).
         """
         import pandas as pd
 
@@ -226,8 +230,22 @@ class Classifier:
         columns += [frame[c].reset_index(drop=True) for c in keep_columns]
         columns += [pd.Series(v, dtype=object) if isinstance(v, list) else v for v in decided.values()]
         table = pd.DataFrame({i: c for i, c in enumerate(columns)})
-        table.columns = (["line"] if lines is not None else []) + list(keep_columns) + list(decided)
+        kept = self.kept_names(keep_columns, list(decided) + (["line"] if lines is not None else []))
+        table.columns = (["line"] if lines is not None else []) + list(kept.values()) + list(decided)
         return table
+
+    @staticmethod
+    def kept_names(keep_columns: Sequence[str], outputs: Sequence[str]) -> dict[str, str]:
+        """The output name of each kept input column: its own, or ``input_NAME`` when an output column (or
+        another kept column) already has that name, so that no name is written twice."""
+        taken, names = set(outputs), {}
+        for column in keep_columns:
+            name = column
+            while name in taken:
+                name = f"input_{name}"
+            names[column] = name
+            taken.add(name)
+        return names
 
     def table_columns(self, outputs: np.ndarray, top: int = 0, threshold: float | None = None) -> dict:
         """The decided columns of the prediction table for model outputs: prediction, confidence, top-k, p_*."""

@@ -61,12 +61,15 @@ def evaluate_file(
     """
     from .classifier import Classifier
 
+    _check_data_columns(model, data, text_column, label_column, encoding)
     inputs = [("the data file", data)]
     out = check_output(output, "--output", inputs=inputs) if output is not None else None
     err = check_output(errors, "--errors", inputs=inputs, others=[output]) if errors is not None else None
     clf = model if isinstance(model, Classifier) else Classifier.load(model)
     t0 = time.perf_counter()
     labeled = read_labeled(data, text_column or clf.text_column, label_column or clf.label_column, encoding=encoding)
+    if labeled.report.swallowed:
+        log.warning(labeled.report.summary())
     scored = clf.score(
         labeled.texts,
         labeled.labels,
@@ -87,6 +90,20 @@ def evaluate_file(
     if out is not None:
         write_json(out, result)
     return result
+
+
+def _check_data_columns(model, data, text_column: str | None, label_column: str | None, encoding: str) -> None:
+    """The data file's columns, checked before the model is loaded (defaults: the run's columns)."""
+    from ..io.tables import check_columns
+    from ..run.directory import run_columns
+
+    if hasattr(model, "text_column"):
+        text, label = model.text_column, model.label_column
+    else:
+        text, label = run_columns(model)
+    text, label = text_column or text, label_column or label
+    if text is not None and label is not None:
+        check_columns(data, [("--text-column", text), ("--label-column", label)], encoding)
 
 
 def _plot(run: Path, data, result: dict) -> str | None:
@@ -113,8 +130,8 @@ def write_errors(path: str | os.PathLike, clf, scored) -> int:
     Columns: ``line`` (in the data file), ``text``, ``true``, ``predicted``, ``confidence``. For single-label
     tasks the confidence is the probability of the predicted class. For multi-label tasks a row is a mistake
     when its predicted label set differs from the true one, and the confidence is that of its most confident
-    wrong decision (p for a label predicted but absent, 1 - p for a label missed). Text is written
-    spreadsheet-safe.
+    wrong decision (p for a label predicted but absent, 1 - p for a label missed). The text is written
+    spreadsheet-safe; the labels are written exactly as they are.
     """
     task, probs, raw = clf.task, scored.probs, scored.labels
     pred = decide(task, probs, scored.thresholds.value)
@@ -134,13 +151,8 @@ def write_errors(path: str | os.PathLike, clf, scored) -> int:
         writer = csv.writer(f, lineterminator="\n")
         writer.writerow(["line", "text", "true", "predicted", "confidence"])
         for i in order:
+            # the echoed text is made spreadsheet-safe; labels stay exactly as they are
             writer.writerow(
-                [
-                    scored.lines[i],
-                    spreadsheet_safe(scored.texts[i]),
-                    spreadsheet_safe(raw[i]),
-                    spreadsheet_safe(predicted[i]),
-                    f"{confidence[i]:.6f}",
-                ]
+                [scored.lines[i], spreadsheet_safe(scored.texts[i]), raw[i], predicted[i], f"{confidence[i]:.6f}"]
             )
     return int(len(order))

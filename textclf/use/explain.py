@@ -71,7 +71,8 @@ def read_texts(
     """
     texts: list[str] = []
     lines: list[int] = []
-    for chunk in iter_chunks(path, [column], encoding=encoding, chunk_rows=max(1, min(limit, 8192))):
+    chunks = iter_chunks(path, [column], encoding=encoding, chunk_rows=max(1, min(limit, 8192)), cut=[column])
+    for chunk in chunks:
         texts += chunk.frame[column].tolist()[: limit - len(texts)]
         lines += chunk.lines[: limit - len(lines)]
         if len(texts) >= limit:

@@ -28,7 +28,7 @@ from ..errors import UsageError
 from ..io.csv_output import write_header, write_rows
 from ..io.files import atomic_write, clean_stale_temp_files
 from ..io.labeled import RowPolicy
-from ..io.tables import BadRow, Chunk, ReadReport, file_format, iter_chunks
+from ..io.tables import MAX_TEXT_CHARS, BadRow, Chunk, ReadReport, file_format, iter_chunks, open_binary
 from ..run.outputs import check_output
 
 
@@ -42,6 +42,8 @@ class PredictSummary:
     bad_rows: list[BadRow] = field(default_factory=list)  # rows skipped, with their lines and reasons
     rejects: Path | None = None  # the CSV that lists them
     truncated_texts: int = 0  # texts longer than io.tables.MAX_TEXT_CHARS characters, cut
+    warnings: list[str] = field(default_factory=list)  # rows that swallowed others (io.tables.ReadReport)
+    renamed: dict[str, str] = field(default_factory=dict)  # kept columns renamed to keep output names unique
 
     @property
     def rows_per_second(self) -> float:
@@ -51,7 +53,10 @@ class PredictSummary:
         """What the user should know besides the result: cut texts, skipped rows."""
         from ..io.tables import MAX_TEXT_CHARS
 
-        out = []
+        out = list(self.warnings)
+        if self.renamed:
+            names = ", ".join(f"{k!r} as {v!r}" for k, v in self.renamed.items())
+            out.append(f"kept columns named like output columns were written under new names: {names}")
         if self.truncated_texts:
             out.append(
                 f"{self.truncated_texts:,} texts longer than {MAX_TEXT_CHARS:,} characters were cut to that "
@@ -86,6 +91,7 @@ def predict_file(
     max_bad_fraction: float = 0.01,
     progress=None,
     shard: tuple[int, int] | None = None,
+    line_numbers: bool = False,
 ) -> PredictSummary:
     """Score every row of ``input`` and write the prediction table to the CSV ``output``.
 
@@ -103,27 +109,51 @@ def predict_file(
         progress: ``progress(done, total)`` after each chunk, in input lines (rows for Parquet).
         shard: ``(i, n)`` scores only the i-th (1-based) of n contiguous, near-equal slices of the rows; the
             shards concatenated in order equal one unsharded run (one extra pass counts the rows).
+        line_numbers: a first ``line`` column with each row's line in the input (always with ``skip``).
     """
     src, dst = Path(input), Path(output)
     rejects = _check_outputs(src, dst)
+    column = _check_input(model, src, text_column, keep_columns, encoding, max_bad_fraction)
     clf = _classifier(model)
-    column = text_column or clf.text_column
+    column = column or clf.text_column
     policy = RowPolicy(on_bad_rows == "skip", max_bad_fraction, "--max-bad-fraction")
     clean_stale_temp_files(dst)
     bounds = _shard_bounds(src, column, encoding, chunk_rows, policy.skip, shard)
     report = ReadReport(str(src))
     columns = [column] + [c for c in keep_columns if c != column]
+    # nothing is cut while reading: kept columns are copied unchanged; the model's texts are cut when scored
     chunks = iter_chunks(src, columns, encoding=encoding, chunk_rows=chunk_rows, skip_bad=policy.skip, report=report)
     t0, span = time.perf_counter(), [0, np.inf]
     with atomic_write(dst, "w", encoding="utf-8", newline="") as f:
-        table = _TableWriter(f, clf, column, list(keep_columns), top_k, threshold, policy.skip, safe_csv)
+        lines = policy.skip or line_numbers
+        table = _TableWriter(f, clf, column, list(keep_columns), top_k, threshold, lines, safe_csv)
+        table.report = report
         table.write_all(_in_shard(chunks, bounds, span), batch_size, progress, src)
         if bounds is not None:
             report.bad_rows = [r for r in report.bad_rows if span[0] < r.line <= span[1]]
         policy.check_fraction(str(src), report.bad_rows, table.rows, " No output was written")
     seconds = time.perf_counter() - t0
     rejected = _update_rejects(rejects, report.bad_rows)
-    return PredictSummary(dst, table.rows, seconds, report.bad_rows, rejected, report.truncated_texts)
+    renamed = {k: v for k, v in table.kept.items() if k != v}
+    return PredictSummary(
+        dst, table.rows, seconds, report.bad_rows, rejected, report.truncated_texts, report.warnings(), renamed
+    )
+
+
+def _check_input(model, src: Path, text_column: str | None, keep: Sequence[str], encoding: str,
+                 max_bad_fraction: float) -> str:  # fmt: skip
+    """Check the input's columns before the model is loaded; returns the text column (default: the run's)."""
+    import math
+
+    from ..io.tables import check_columns
+    from ..run.directory import run_columns
+
+    if not (isinstance(max_bad_fraction, (int, float)) and math.isfinite(max_bad_fraction)):
+        raise UsageError(f"--max-bad-fraction: received {max_bad_fraction!r}, expected a number from 0 to 1")
+    column = text_column or (model.text_column if hasattr(model, "text_column") else run_columns(model)[0])
+    if column is not None:
+        check_columns(src, [("--text-column", column)] + [("--keep-columns", c) for c in keep if c != column], encoding)
+    return column
 
 
 def _check_outputs(src: Path, dst: Path) -> Path:
@@ -161,10 +191,17 @@ class _TableWriter:
         empty = clf.prediction_table(
             outputs, pd.DataFrame({c: [] for c in keep}), keep, top_k, threshold, lines=[] if lines else None
         )
-        write_header(f, empty.columns, safe_csv)
+        self.kept = clf.kept_names(keep, [c for c in empty.columns[len(keep) + lines :]] + (["line"] if lines else []))
+        # only echoed input is made spreadsheet-safe: never a label, a prediction or a number
+        self.echoed = list(range(int(lines), int(lines) + len(keep))) if safe_csv else []
+        write_header(f, empty.columns, self.echoed)
 
     def write(self, chunk: Chunk, batch_size: int) -> None:
         texts = chunk.frame[self.column].tolist()
+        long = [i for i, t in enumerate(texts) if len(t) > MAX_TEXT_CHARS]
+        for i in long:  # the model reads far fewer tokens than this; the kept columns stay whole
+            texts[i] = texts[i][:MAX_TEXT_CHARS]
+        self.report.truncated_texts += len(long)
         table = self.clf.prediction_table(
             self.clf.outputs(texts, batch_size),
             chunk.frame,
@@ -173,7 +210,7 @@ class _TableWriter:
             self.threshold,
             lines=chunk.lines if self.lines else None,
         )
-        write_rows(self.f, table, range(table.shape[1]) if self.safe_csv else ())
+        write_rows(self.f, table, self.echoed)
         self.rows += len(texts)
 
     def write_all(self, chunks: Iterator[Chunk], batch_size: int, progress, src: Path) -> None:
@@ -241,7 +278,7 @@ def count_rows(path: Path) -> int:
 
         return int(pq.ParquetFile(path).metadata.num_rows)
     lines, last = 0, b"\n"
-    with open(path, "rb") as f:
+    with open_binary(path) as f:
         for block in iter(lambda: f.read(1 << 22), b""):
             lines += block.count(b"\n")
             last = block[-1:]
