@@ -202,9 +202,9 @@ def test_hyperparameters_disagree_with_weights_names_both_shapes(run_copy, multi
     edit_json(run_copy / "model.json", lambda m: m["hyperparameters"].update(embedding_dim=24))
     artifacts.write_manifest(run_copy)  # re-sealed: only the shape check can catch it
     out = assert_refused(run_copy, multiclass_run, tmp_path, "weights.npz", "model.json")
-    shapes = re.search(r"array (\S+) has shape (\([\d, ]+\)), but model\.json builds shape (\([\d, ]+\))", out)
+    shapes = re.search(r"weight (\S+), model\.json gives shape (\([\d, ]+\)) and weights\.npz holds shape (\([\d, ]+\))", out)
     assert shapes, out
-    key, saved, built = shapes.groups()
+    key, built, saved = shapes.groups()
     with np.load(multiclass_run.run / "weights.npz") as arrays:
         assert str(tuple(arrays[key].shape)) == saved
     assert saved != built and "16" in saved and "24" in built  # embedding_dim 16 trained, 24 claimed

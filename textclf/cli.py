@@ -45,6 +45,11 @@ def error_exit(exc: BaseException) -> tuple[str, int] | None:
     if isinstance(exc, Terminated):
         return "terminated (SIGTERM); nothing was left half-written", EXIT_SIGTERM
     if isinstance(exc, MemoryError) or type(exc).__name__ == "ResourceExhaustedError":
+        if any(m in str(exc) for m in ("No space left on device", "File too large", "Disk quota exceeded")):
+            return (
+                f"no space left on the disk ({' '.join(str(exc).split())[:200]}); free some space and run again",
+                EXIT_RESOURCE,
+            )
         return OUT_OF_MEMORY, EXIT_RESOURCE
     if isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EDQUOT):
         where = f" while writing {exc.filename}" if exc.filename else ""
@@ -246,8 +251,7 @@ def main(debug: bool) -> None:
         textclf eval --model runs/demo-... --data data/test.csv
     """
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-    if debug:
-        os.environ["TEXTCLF_DEBUG"] = "1"  # textclf.runtime then leaves TensorFlow's native log lines alone
+    os.environ["TEXTCLF_QUIET"] = "0" if debug else "1"  # textclf.runtime: TensorFlow's native log lines to a file
 
 
 @main.command()

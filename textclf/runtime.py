@@ -5,8 +5,8 @@ cuInit" on a machine without CUDA, "oneDNN supports DT_BOOL only ...") and ignor
 ``TF_CPP_MIN_LOG_LEVEL`` for them. To a user they look like errors. :func:`import_tensorflow` points
 descriptor 2 at an anonymous temporary file for the rest of the process and gives Python's
 ``sys.stderr`` its own duplicate of the real terminal, so that textclf's own messages and any Python
-traceback still appear. If the import itself fails, the captured lines are shown. ``--debug`` leaves
-everything as it is. When ``sys.stderr`` is not the process's descriptor 2 (inside a test runner, say),
+traceback still appear. If the import itself fails, the captured lines are shown. This happens in the
+``textclf`` command only: ``--debug`` and a library user's process (a notebook, a server) keep descriptor 2. When ``sys.stderr`` is not the process's descriptor 2 (inside a test runner, say),
 nothing is redirected.
 
 It sets TensorFlow's thread pools before any operation runs (:func:`configure_threads`): on machines
@@ -27,11 +27,12 @@ _LOG = None
 def import_tensorflow(quiet: bool | None = None) -> None:
     """Import TensorFlow and initialize its devices, sending native log lines to a file when ``quiet``.
 
-    ``quiet`` defaults to true unless the environment variable ``TEXTCLF_DEBUG`` is ``1`` (``--debug``).
+    ``quiet`` defaults to true in the ``textclf`` command (it sets ``TEXTCLF_QUIET=1``; ``--debug`` does not)
+    and to false in a library user's process, whose own ``sys.stderr`` and logging handlers are left alone.
     """
     global _LOG
     if quiet is None:
-        quiet = os.environ.get("TEXTCLF_DEBUG") != "1"
+        quiet = os.environ.get("TEXTCLF_QUIET") == "1"
     if "tensorflow" in sys.modules and _LOG is not None:
         return
     try:

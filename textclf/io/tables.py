@@ -222,7 +222,7 @@ def read_columns(path: str | os.PathLike, encoding: str = "utf-8") -> list[str]:
         with open_text(p, enc, newline="") as f:
             header = next(csv.reader(f, delimiter="\t" if fmt == "tsv" else ","), None)
     except UnicodeDecodeError:
-        raise DataError(f"{p}, line 1: the header cannot be decoded as {enc}; pass --encoding") from None
+        raise _decode_error(p, enc, encoding if enc == "utf-8-sig" else enc) from None
     except (OSError, EOFError, csv.Error) as exc:
         raise DataError(f"{p} cannot be read: {exc}; check the file") from None
     if not header:

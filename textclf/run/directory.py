@@ -101,7 +101,6 @@ def _check_not_in_run(path: Path, option: str) -> None:
 def prepare_run_dir(path: str | os.PathLike) -> Path:
     """Use ``path`` as a new run directory: refused if it exists and is not empty (nothing is touched)."""
     p = Path(path)
-    _check_not_in_run(p, "--run-dir")
     if p.exists() or p.is_symlink():
         if not p.is_dir() or p.is_symlink():
             raise UsageError(f"--run-dir {p} exists and is not a directory; choose a new path")
@@ -110,6 +109,7 @@ def prepare_run_dir(path: str | os.PathLike) -> Path:
                 f"--run-dir {p} exists and is not empty; textclf never overwrites a run. "
                 "Choose a new path, or resume it with --resume if it is an interrupted run"
             )
+    _check_not_in_run(p, "--run-dir")
     try:
         p.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
@@ -141,7 +141,7 @@ def training_lock(run: Path) -> Iterator[None]:
         yield
     finally:
         with contextlib.suppress(OSError):
-            os.unlink(path)
+            os.unlink(path)  # the lock is not part of the run: a killed trainer's is replaced, then removed
         os.close(fd)
 
 
@@ -477,6 +477,12 @@ def _read_description(run: Path):
     from ..model.vocabulary import Vocabulary
 
     meta = _read_json(run, MODEL)
+    if not isinstance(meta, dict) or meta.get("format") != FORMAT or meta.get("format_version") != FORMAT_VERSION:
+        version = meta.get("format_version") if isinstance(meta, dict) else None
+        raise ModelRejected(
+            f"{run}: {MODEL} is not a textclf model of run format version {FORMAT_VERSION} (found {version!r}); "
+            "use the textclf version that trained it"
+        )
     try:
         hp = Hyperparameters.from_json(meta["hyperparameters"])
     except (KeyError, TypeError, ValueError) as exc:
@@ -526,18 +532,34 @@ def _weight_file_shapes(run: Path) -> dict[str, tuple[int, ...]]:
     try:
         with zipfile.ZipFile(run / WEIGHTS) as zf:
             for info in zf.infolist():
+                _check_member_size(run, info)
                 with zf.open(info) as member:
                     version = np.lib.format.read_magic(member)
                     read = {(1, 0): np.lib.format.read_array_header_1_0, (2, 0): np.lib.format.read_array_header_2_0}
                     if version not in read:
                         raise ValueError(f"array format version {version} of {info.filename}")
-                    shape, _, _ = read[version](member)
+                    shape, _, dtype = read[version](member)
+                if dtype.hasobject or dtype.kind not in "fiub":
+                    raise ModelRejected(
+                        f"{run}: {WEIGHTS} array {info.filename} has dtype {dtype} (not numbers: a pickled object?); "
+                        "refused without reading it"
+                    )
                 shapes[info.filename.removesuffix(".npy")] = tuple(shape)
     except (zipfile.BadZipFile, OSError, ValueError, EOFError, KeyError) as exc:
         if isinstance(exc, OSError) and exc.errno is not None:
             raise unreadable_run(run, exc) from None
         raise ModelRejected(f"{run}: {WEIGHTS} is truncated or not a valid weights file ({exc})") from None
     return shapes
+
+
+def _check_member_size(run: Path, info: zipfile.ZipInfo) -> None:
+    """Refuse a weights member that would expand beyond the cap (a zip bomb) before opening it."""
+    ratio = info.file_size / max(info.compress_size, 1) if info.compress_size else 0
+    if info.file_size > SIZE_CAPS[WEIGHTS] or (ratio > WEIGHTS_MAX_RATIO and info.file_size > 64 * MB):
+        raise ModelRejected(
+            f"{run}: {WEIGHTS} member {info.filename} would expand to {info.file_size:,} bytes; refused (a zip bomb "
+            "or a damaged file)"
+        )
 
 
 def _check_weight_shapes(run: Path, hp) -> None:
@@ -639,8 +661,11 @@ def run_columns(run: str | os.PathLike) -> tuple[str | None, str | None]:
     check an input's columns before anything slow starts); None when they cannot be read: loading says why."""
     check_run_path(run)
     try:
+        st = os.lstat(Path(run) / LABELS)
+        if not stat.S_ISREG(st.st_mode) or st.st_size > SIZE_CAPS[LABELS]:
+            return None, None  # loading refuses it, unread
         labels = read_small_file(run, LABELS)
-    except ModelRejected:
+    except (OSError, ModelRejected):
         return None, None
     if not isinstance(labels, dict):
         return None, None

@@ -1,9 +1,9 @@
 """Summaries of run directories: ``textclf runs`` (one line per run) and ``textclf show`` (one run in detail).
 
-Both read only the small JSON, YAML and CSV files of a run, through :func:`textclf.read_small_file`
+Both read only the small JSON, YAML and CSV files of a run, through :func:`textclf.run.directory.read_small_file`
 (no link is followed, nothing over its size cap is read, a FIFO never blocks). Nothing is executed or
 unpickled and TensorFlow is never imported; :func:`show_run` also checks the run against its manifest with
-:func:`textclf.verify`, which hashes every file but parses none.
+:func:`textclf.run.directory.verify`, which hashes every file but parses none.
 
 A run that cannot be read is never an error here: it is listed with the status ``damaged: <reason>``.
 

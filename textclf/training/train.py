@@ -76,13 +76,10 @@ def train(
             "worker, on storage they all see, so that the chief writes it and a resume finds it"
         )
     with contextlib.ExitStack() as held:
-        if resume is not None:
-            run = Path(resume)
-            if chief and run.is_dir():
-                held.enter_context(directory.training_lock(run))  # before anything is read: a second resume waits
-            cfg = _resume_config(run, config, list(overrides))
-        else:
-            cfg, run = config, None
+        run = Path(resume) if resume is not None else None
+        if run is not None and chief and run.is_dir():
+            held.enter_context(directory.training_lock(run))  # before anything is read: a second resume is refused
+        cfg = _resume_config(run, config, list(overrides)) if run is not None else config
         if workers > 1:
             log.info(f"worker {rank + 1} of {workers}{' (chief: writes the run directory)' if chief else ''}")
         data = _load_and_check(cfg, resume is None)

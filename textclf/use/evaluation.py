@@ -67,19 +67,9 @@ def evaluate_file(
     err = check_output(errors, "--errors", inputs=inputs, others=[output]) if errors is not None else None
     clf = model if isinstance(model, Classifier) else Classifier.load(model)
     t0 = time.perf_counter()
-    labeled = read_labeled(data, text_column or clf.text_column, label_column or clf.label_column, encoding=encoding)
-    if labeled.report.swallowed:
-        log.warning(labeled.report.summary())
-    scored = clf.score(
-        labeled.texts,
-        labeled.labels,
-        labeled.lines,
-        threshold=threshold,
-        ignore_unseen=ignore_unseen,
-        batch_size=batch_size,
-        progress=progress,
-        where=str(data),
-    )
+    labeled = _read(data, text_column or clf.text_column, label_column or clf.label_column, encoding)
+    options = dict(threshold=threshold, ignore_unseen=ignore_unseen, batch_size=batch_size, progress=progress)
+    scored = clf.score(labeled.texts, labeled.labels, labeled.lines, where=str(data), **options)
     result = {**scored.metrics, "data": str(data), "model": str(clf.path), "unseen_labels": scored.unseen}
     if err is not None:
         result["errors_file"] = str(err)
@@ -90,6 +80,13 @@ def evaluate_file(
     if out is not None:
         write_json(out, result)
     return result
+
+
+def _read(data, text_column: str, label_column: str, encoding: str):
+    labeled = read_labeled(data, text_column, label_column, encoding=encoding)
+    if labeled.report.swallowed:
+        log.warning(labeled.report.summary())
+    return labeled
 
 
 def _check_data_columns(model, data, text_column: str | None, label_column: str | None, encoding: str) -> None:

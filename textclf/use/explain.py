@@ -45,8 +45,14 @@ def explain_run(
     if html is not None:
         check_output(html, "--html", inputs=[("the input file", input)] if input else [], example="explain.html")
     if input:
+        from ..io.tables import check_columns
+        from ..run.directory import run_columns
+
         check_file(input, "--input file")
         file_format(input)
+        column = text_column or (model.text_column if isinstance(model, Classifier) else run_columns(model)[0])
+        if column is not None:
+            check_columns(input, [("--text-column", column)], encoding)  # before the model is loaded
     clf = model if isinstance(model, Classifier) else Classifier.load(model)
     lines = None
     if input:

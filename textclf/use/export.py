@@ -50,7 +50,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..errors import EXIT_INTERNAL, TextclfError, UsageError
-from ..io.files import atomic_folder, clean_stale_temp_files
+from ..io.files import atomic_folder, clean_stale_temp_files, write_error
 from ..run.directory import check_run_path
 from ..run.outputs import check_output
 
@@ -321,6 +321,28 @@ def _at_least_one_column(dense):
     return tf.pad(dense, [[0, 0], [0, tf.maximum(1 - tf.shape(dense)[1], 0)]])
 
 
+# what TensorFlow's file writers say when the file system refuses a write (their errors carry no errno)
+_DISK_FULL = ("No space left on device", "File too large", "Disk quota exceeded")
+_NOT_WRITABLE = ("Read-only file system", "Permission denied")
+
+
+@contextmanager
+def _write_errors(out: Path):
+    """TensorFlow's failures to write a file, as the errors they are: a full disk is not 'out of memory'."""
+    import errno
+
+    try:
+        yield
+    except Exception as exc:  # noqa: BLE001 - tf.errors.* and OSError alike; anything else is re-raised
+        text = str(exc)
+        if any(m in text for m in _DISK_FULL):
+            raise write_error(OSError(errno.ENOSPC, "No space left on device"), out, ". Nothing was written at the "
+                              "output") from None  # fmt: skip
+        if any(m in text for m in _NOT_WRITABLE):
+            raise write_error(OSError(errno.EACCES, "Permission denied"), out) from None
+        raise
+
+
 @contextmanager
 def _quiet_tf_logger():
     import logging
@@ -387,7 +409,7 @@ def tflite_shapes(vocab, with_ngrams: bool) -> dict[str, tuple[str, list[int]]]:
 
 
 def tflite_feed(encoded, row: int, shapes: dict[str, tuple[str, list[int]]]) -> dict:
-    """The TFLite inputs of row ``row`` of an :class:`~textclf.vectorize.Encoded` set, padded to ``shapes``."""
+    """The TFLite inputs of row ``row`` of an :class:`~textclf.model.vocabulary.Encoded` set, padded to ``shapes``."""
     import numpy as np
 
     batch = encoded.batch(np.asarray([row]))
@@ -554,7 +576,8 @@ def _export_checked(
     with atomic_folder(out, hint=". Nothing was written at the output") as tmp:
         with _full_float32():
             t1 = time.perf_counter()
-            info = (_write_savedmodel if format == "savedmodel" else _write_tflite)(clf, tmp, thr)
+            with _write_errors(out):
+                info = (_write_savedmodel if format == "savedmodel" else _write_tflite)(clf, tmp, thr)
             convert_seconds = time.perf_counter() - t1
             expected = clf.predict_proba(checks)
             got = _check_savedmodel(tmp, checks) if format == "savedmodel" else _check_tflite(clf, tmp, checks)

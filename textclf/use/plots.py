@@ -2,7 +2,7 @@
 
 matplotlib is imported only inside these functions, with the non-interactive Agg backend, so that neither
 ``textclf --help`` nor a headless server pays for it or needs a display. Each file is drawn into memory and
-written atomically by :mod:`textclf.artifacts`.
+written atomically by :mod:`textclf.io.files`.
 """
 
 from __future__ import annotations
@@ -114,7 +114,7 @@ def label_matrix(per_label: dict[str, dict], title: str = "") -> bytes:
 
 
 def confusion_png(metrics: dict, title: str = "") -> bytes | None:
-    """The confusion plot that fits a metrics dict from :func:`textclf.evaluation.metrics_from_probs`."""
+    """The confusion plot that fits a metrics dict from :func:`textclf.use.metrics.metrics_from_probs`."""
     if "confusion_matrix" in metrics:
         cm = metrics["confusion_matrix"]
         return confusion_matrix(cm["labels"], cm["matrix"], title)

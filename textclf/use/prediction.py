@@ -115,8 +115,7 @@ def predict_file(
     rejects = _check_outputs(src, dst)
     column = _check_input(model, src, text_column, keep_columns, encoding, max_bad_fraction)
     clf = _classifier(model)
-    column = column or clf.text_column
-    policy = RowPolicy(on_bad_rows == "skip", max_bad_fraction, "--max-bad-fraction")
+    column, policy = column or clf.text_column, RowPolicy(on_bad_rows == "skip", max_bad_fraction, "--max-bad-fraction")
     clean_stale_temp_files(dst)
     bounds = _shard_bounds(src, column, encoding, chunk_rows, policy.skip, shard)
     report = ReadReport(str(src))
@@ -126,18 +125,15 @@ def predict_file(
     t0, span = time.perf_counter(), [0, np.inf]
     with atomic_write(dst, "w", encoding="utf-8", newline="") as f:
         lines = policy.skip or line_numbers
-        table = _TableWriter(f, clf, column, list(keep_columns), top_k, threshold, lines, safe_csv)
-        table.report = report
+        table = _TableWriter(f, clf, column, list(keep_columns), top_k, threshold, lines, safe_csv, report)
         table.write_all(_in_shard(chunks, bounds, span), batch_size, progress, src)
         if bounds is not None:
             report.bad_rows = [r for r in report.bad_rows if span[0] < r.line <= span[1]]
         policy.check_fraction(str(src), report.bad_rows, table.rows, " No output was written")
-    seconds = time.perf_counter() - t0
+    seconds, renamed = time.perf_counter() - t0, {k: v for k, v in table.kept.items() if k != v}
     rejected = _update_rejects(rejects, report.bad_rows)
-    renamed = {k: v for k, v in table.kept.items() if k != v}
-    return PredictSummary(
-        dst, table.rows, seconds, report.bad_rows, rejected, report.truncated_texts, report.warnings(), renamed
-    )
+    return PredictSummary(dst, table.rows, seconds, report.bad_rows, rejected, report.truncated_texts,
+                          report.warnings(), renamed)  # fmt: skip
 
 
 def _check_input(model, src: Path, text_column: str | None, keep: Sequence[str], encoding: str,
@@ -180,9 +176,9 @@ def _update_rejects(path: Path, bad_rows: list[BadRow]) -> Path | None:
 class _TableWriter:
     """Scores chunks of rows and appends their prediction table to an open CSV file (the header first)."""
 
-    def __init__(
-        self, f, clf, column: str, keep: list[str], top_k: int, threshold: float | None, lines: bool, safe_csv: bool
-    ):
+    def __init__(self, f, clf, column: str, keep: list[str], top_k: int, threshold: float | None, lines: bool,
+                 safe_csv: bool, report: ReadReport):  # fmt: skip
+        self.report = report
         self.f, self.clf, self.column, self.keep = f, clf, column, keep
         self.top_k, self.threshold, self.lines, self.safe_csv = top_k, threshold, lines, safe_csv
         self.rows = 0
