@@ -258,7 +258,7 @@ def main(debug: bool) -> None:
 @click.option(
     "--config",
     "config_path",
-    type=click.Path(dir_okay=False),
+    type=click.Path(readable=False, dir_okay=False),
     default=None,
     help="YAML config file (see configs/default.yaml). Optional with --resume.",
 )
@@ -271,14 +271,14 @@ def main(debug: bool) -> None:
 )
 @click.option(
     "--run-dir",
-    type=click.Path(file_okay=False),
+    type=click.Path(readable=False, file_okay=False),
     default=None,
     help="Write the run here (must not exist or be empty). Default: a new folder under runs/.",
 )
 @click.option(
     "--resume",
     "resume_dir",
-    type=click.Path(file_okay=False),
+    type=click.Path(readable=False, file_okay=False),
     default=None,
     help="Continue an interrupted run from its last complete checkpoint.",
 )
@@ -325,10 +325,12 @@ def train(config_path, overrides, run_dir, resume_dir, device, on_bad_rows) -> N
     "--input",
     "input_path",
     required=True,
-    type=click.Path(dir_okay=False),
+    type=click.Path(readable=False, dir_okay=False),
     help="File to score (.csv, .tsv, .jsonl, .parquet).",
 )
-@click.option("--output", "output_path", required=True, type=click.Path(dir_okay=False), help="CSV file to write.")
+@click.option(
+    "--output", "output_path", required=True, type=click.Path(readable=False, dir_okay=False), help="CSV file to write."
+)
 @click.option(
     "--keep-columns", type=Columns(), default="", help="Input columns to copy to the output, comma-separated."
 )
@@ -405,10 +407,18 @@ def predict(model_dir, input_path, output_path, no_safe_csv, **options) -> None:
 @main.command(name="eval")
 @click.option("--model", "model_dir", required=True, help="A run directory written by `textclf train`.")
 @click.option(
-    "--data", "data_path", required=True, type=click.Path(dir_okay=False), help="Labeled file to evaluate on."
+    "--data",
+    "data_path",
+    required=True,
+    type=click.Path(readable=False, dir_okay=False),
+    help="Labeled file to evaluate on.",
 )
 @click.option(
-    "--output", "output_path", type=click.Path(dir_okay=False), default=None, help="Also write the metrics as JSON."
+    "--output",
+    "output_path",
+    type=click.Path(readable=False, dir_okay=False),
+    default=None,
+    help="Also write the metrics as JSON.",
 )
 @click.option("--text-column", default=None, help="Text column (default: the one the model was trained on).")
 @click.option("--label-column", default=None, help="Label column (default: the one the model was trained on).")
@@ -424,7 +434,7 @@ def predict(model_dir, input_path, output_path, no_safe_csv, **options) -> None:
 @click.option(
     "--errors",
     "errors_path",
-    type=click.Path(dir_okay=False),
+    type=click.Path(readable=False, dir_okay=False),
     default=None,
     help="Write the misclassified rows (line, text, true, predicted, confidence) to this CSV, "
     "most confident mistakes first.",
@@ -491,7 +501,7 @@ def eval_(
 @click.option(
     "--input",
     "input_path",
-    type=click.Path(dir_okay=False),
+    type=click.Path(readable=False, dir_okay=False),
     default=None,
     help="Explain the first rows of this file instead (.csv, .tsv, .jsonl, .parquet).",
 )
@@ -533,7 +543,7 @@ def eval_(
 @click.option(
     "--html",
     "html_path",
-    type=click.Path(dir_okay=False),
+    type=click.Path(readable=False, dir_okay=False),
     default=None,
     help="Also write a self-contained HTML page with the coloured words.",
 )
@@ -588,7 +598,7 @@ def _complete_sort(ctx, param, incomplete: str) -> list[str]:
 
 
 @main.command(name="runs")
-@click.argument("runs_dir", required=False, default="runs", type=click.Path(file_okay=False))
+@click.argument("runs_dir", required=False, default="runs", type=click.Path(readable=False, file_okay=False))
 @click.option(
     "--sort",
     "sort",
@@ -623,7 +633,7 @@ def runs_cmd(runs_dir, sort, as_json) -> None:
 
 
 @main.command(name="show")
-@click.argument("run_dir", type=click.Path(file_okay=False))
+@click.argument("run_dir", type=click.Path(readable=False, file_okay=False))
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of the report.")
 @click.option("--no-verify", is_flag=True, help="Skip checking every file against the manifest (SHA-256).")
 def show_cmd(run_dir, as_json, no_verify) -> None:
@@ -691,7 +701,7 @@ def datasets_list_cmd() -> None:
     "--to",
     "dest",
     required=True,
-    type=click.Path(file_okay=False),
+    type=click.Path(readable=False, file_okay=False),
     metavar="DIR",
     help="Folder to write train.csv, test.csv and SOURCE.md to (the original files go to DIR/downloads).",
 )
@@ -757,7 +767,7 @@ def datasets_download_cmd(name, dest, base_url, sha256, timeout, seed) -> None:
     "--data",
     "data_path",
     required=True,
-    type=click.Path(dir_okay=False),
+    type=click.Path(readable=False, dir_okay=False),
     help="Labeled data file to inspect (.csv, .tsv, .jsonl, .parquet).",
 )
 @click.option(
@@ -766,7 +776,7 @@ def datasets_download_cmd(name, dest, base_url, sha256, timeout, seed) -> None:
     "output_path",
     default="config.yaml",
     show_default=True,
-    type=click.Path(dir_okay=False),
+    type=click.Path(readable=False, dir_okay=False),
     help="Config file to write.",
 )
 @click.option("--force", is_flag=True, help="Overwrite the output file if it exists.")
@@ -814,7 +824,7 @@ def init_cmd(data_path, output_path, force, text_column, label_column, encoding,
     "--config",
     "config_path",
     required=True,
-    type=click.Path(dir_okay=False),
+    type=click.Path(readable=False, dir_okay=False),
     help="YAML config whose data files to check.",
 )
 @click.option(
@@ -867,7 +877,9 @@ def check_data_cmd(config_path, overrides, strict, as_json, examples) -> None:
 @click.option(
     "--output",
     "output_dir",
-    type=click.Path(),
+    type=click.Path(
+        readable=False,
+    ),
     default=None,
     help="Folder to create (must not exist, or be empty). Default: RUN/../<run-name>-<format>.",
 )

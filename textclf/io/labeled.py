@@ -109,7 +109,7 @@ def labeled_chunks(
     report = report if report is not None else ReadReport(str(path))
     empty: list[int] = []
     chunks = iter_chunks(
-        path, [text_column, label_column], encoding=encoding, skip_bad=policy.skip, report=report, cut=[text_column]
+        path, [text_column, label_column], encoding=encoding, skip_bad=policy.skip, report=report, texts=[text_column]
     )
     for chunk in chunks:
         texts = chunk.frame[text_column].tolist()

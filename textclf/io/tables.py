@@ -209,8 +209,9 @@ def _decode_error(path: Path, encoding: str, asked: str | None = None) -> DataEr
     )
 
 
-def read_columns(path: str | os.PathLike, encoding: str = "utf-8") -> list[str]:
-    """The column names of a data file: its header (CSV/TSV), the keys of its first object (JSONL), its schema."""
+def read_columns(path: str | os.PathLike, encoding: str = "utf-8") -> list[str] | None:
+    """The column names of a data file: its header (CSV/TSV), the keys of its first object (JSONL; None when
+    the first lines hold no object), its schema (Parquet)."""
     p = check_file(path)
     fmt = file_format(p)
     if fmt == "parquet":
@@ -230,16 +231,23 @@ def read_columns(path: str | os.PathLike, encoding: str = "utf-8") -> list[str]:
     return header
 
 
-def _first_keys(p: Path, encoding: str) -> list[str]:
+def _first_keys(p: Path, encoding: str) -> list[str] | None:
+    """The keys of the first JSON object among the first lines; None when none of them is one (the reader then
+    reports those lines as bad rows, or skips them)."""
     enc = sniff_encoding(p, encoding)
+    seen = 0
     with open_text(p, enc) as f:
-        for number, line in enumerate(f, start=1):
+        for line in f:
             if line.strip():
                 obj = _json_object(line)
-                if isinstance(obj, str):
-                    raise DataError(f"{p}, line {number}: {obj}; fix the line")
-                return list(obj)
-    raise DataError(f"{p} is empty: expected one JSON object per line")
+                if isinstance(obj, dict):
+                    return list(obj)
+                seen += 1
+                if seen >= 1000:
+                    return None
+    if not seen:
+        raise DataError(f"{p} is empty: expected one JSON object per line")
+    return None
 
 
 def check_columns(path: str | os.PathLike, columns: Sequence[tuple[str, str]], encoding: str = "utf-8") -> None:
@@ -251,6 +259,8 @@ def check_columns(path: str | os.PathLike, columns: Sequence[tuple[str, str]], e
         options = " and ".join(opt for opt, name in columns if name == twice[0])
         raise UsageError(f"{options} both name the column {twice[0]!r}; give each its own column")
     header = read_columns(path, encoding)
+    if header is None:
+        return  # no readable header to check against: the reader reports each line
     for option, name in columns:
         problem = _columns_problem(Path(path), header, [name], option)
         if problem:
@@ -291,7 +301,8 @@ def iter_chunks(
     chunk_rows: int = CHUNK_ROWS,
     skip_bad: bool = False,
     report: ReadReport | None = None,
-    cut: Sequence[str] = (),
+    texts: Sequence[str] = (),
+    cut: bool = True,
 ) -> Iterator[Chunk]:
     """Yield the requested ``columns`` of a data file in chunks of ``chunk_rows`` rows, as strings.
 
@@ -302,13 +313,14 @@ def iter_chunks(
         skip_bad: skip rows with the wrong number of fields (or bad JSON) and record them in ``report``,
             instead of raising a DataError on the first one.
         report: filled in with the row and line counts, the bad rows, the swallowed rows and the cut texts.
-        cut: the columns the model reads: texts longer than :data:`MAX_TEXT_CHARS` are cut (and counted);
-            every other column is returned as it is.
+        texts: the columns the model reads: they must hold text (a Parquet list column is refused), and with
+            ``cut`` their values longer than :data:`MAX_TEXT_CHARS` are cut (and counted). Every other column is
+            returned as it is.
     """
     p = check_file(path)
     fmt = file_format(p)
     report = report if report is not None else ReadReport(str(p))
-    reader = _Rows(columns, chunk_rows, report, [columns.index(c) for c in cut if c in columns])
+    reader = _Rows(columns, chunk_rows, report, [columns.index(c) for c in texts if c in columns], cut)
     if fmt in ("csv", "tsv"):
         yield from _iter_delimited(p, "\t" if fmt == "tsv" else ",", encoding, skip_bad, reader)
     elif fmt == "jsonl":
@@ -320,8 +332,9 @@ def iter_chunks(
 class _Rows:
     """Collects rows and hands them on in chunks, cutting over-long texts in the columns the model reads."""
 
-    def __init__(self, columns: list[str], chunk_rows: int, report: ReadReport, cut: list[int]):
-        self.columns, self.chunk_rows, self.report, self.cut = columns, chunk_rows, report, cut
+    def __init__(self, columns: list[str], chunk_rows: int, report: ReadReport, texts: list[int], cut: bool):
+        self.columns, self.chunk_rows, self.report, self.texts = columns, chunk_rows, report, texts
+        self.cut = texts if cut else []
         self.rows: list[list[str]] = []
         self.lines: list[int] = []
 
@@ -510,7 +523,7 @@ def _iter_parquet(p: Path, out: _Rows) -> Iterator[Chunk]:
     problem = _columns_problem(p, pf.schema_arrow.names, out.columns)
     if problem:
         raise problem
-    kinds = {name: _parquet_kind(p, name, pf.schema_arrow.field(name).type, i in out.cut)
+    kinds = {name: _parquet_kind(p, name, pf.schema_arrow.field(name).type, i in out.texts)
              for i, name in enumerate(out.columns)}  # fmt: skip
     row = 0
     for batch in pf.iter_batches(batch_size=out.chunk_rows, columns=out.columns):

@@ -305,6 +305,8 @@ def inspect_file(
     if sample_rows < 1:
         raise UsageError(f"--sample-rows: received {sample_rows}, expected at least 1")
     names = read_columns(p, encoding)
+    if names is None:
+        raise DataError(f"{p}: none of the first lines is a JSON object; fix the file or give another one")
     found = ", ".join(repr(n) for n in names)
     for opt, given in (("--text-column", text_column), ("--label-column", label_column)):
         if given is not None and given not in names:
@@ -447,7 +449,7 @@ def _inspection(
     for role, sib in zip(("valid", "test"), _siblings(p)):
         if sib is not None:
             try:
-                cols_there = read_columns(sib, encoding)
+                cols_there = read_columns(sib, encoding) or []
             except (DataError, UsageError):
                 continue
             if text.name in cols_there and label.name in cols_there:

@@ -77,7 +77,7 @@ def read_texts(
     """
     texts: list[str] = []
     lines: list[int] = []
-    chunks = iter_chunks(path, [column], encoding=encoding, chunk_rows=max(1, min(limit, 8192)), cut=[column])
+    chunks = iter_chunks(path, [column], encoding=encoding, chunk_rows=max(1, min(limit, 8192)), texts=[column])
     for chunk in chunks:
         texts += chunk.frame[column].tolist()[: limit - len(texts)]
         lines += chunk.lines[: limit - len(lines)]

@@ -121,7 +121,16 @@ def predict_file(
     report = ReadReport(str(src))
     columns = [column] + [c for c in keep_columns if c != column]
     # nothing is cut while reading: kept columns are copied unchanged; the model's texts are cut when scored
-    chunks = iter_chunks(src, columns, encoding=encoding, chunk_rows=chunk_rows, skip_bad=policy.skip, report=report)
+    chunks = iter_chunks(
+        src,
+        columns,
+        encoding=encoding,
+        chunk_rows=chunk_rows,
+        skip_bad=policy.skip,
+        report=report,
+        texts=[column],
+        cut=False,
+    )
     t0, span = time.perf_counter(), [0, np.inf]
     with atomic_write(dst, "w", encoding="utf-8", newline="") as f:
         lines = policy.skip or line_numbers
