@@ -122,27 +122,41 @@ def training_lock(run: Path) -> Iterator[None]:
     """Hold the run's training lock while training into it: a second ``train`` (a second ``--resume``) of the
     same run is refused at once (exit 2) instead of both writing checkpoints into it."""
     path = run / LOCK
-    try:
-        fd = os.open(path, os.O_CREAT | os.O_RDWR, 0o644)
-    except OSError as exc:
-        raise write_error(exc, path, "; the run directory must be writable to train into it") from None
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except OSError:
-        holder = os.read(fd, 32).decode("ascii", "replace").strip() or "unknown"
-        os.close(fd)
-        raise UsageError(
-            f"{run} is being trained by another process (pid {holder}); wait for it to finish, or stop it (its last "
-            f"checkpoint is kept) and then resume with: textclf train --resume {run}"
-        ) from None
-    os.ftruncate(fd, 0)
-    os.write(fd, str(os.getpid()).encode("ascii"))
+    stale = path.exists()  # left by a killed trainer: kept as it is unless this training finishes the run
+    fd = _locked(path, run)
     try:
         yield
     finally:
-        with contextlib.suppress(OSError):
-            os.unlink(path)  # the lock is not part of the run: a killed trainer's is replaced, then removed
+        if not stale or is_complete(run):
+            with contextlib.suppress(OSError):
+                os.unlink(path)  # the lock is not part of a finished run; a refused command leaves the run as it was
         os.close(fd)
+
+
+def _locked(path: Path, run: Path) -> int:
+    """Open and lock ``path`` without waiting; the file must still be the one at ``path`` once locked (a trainer
+    that finished in between removes it, and a lock on a removed file would lock nothing)."""
+    for _ in range(3):
+        try:
+            fd = os.open(path, os.O_CREAT | os.O_RDWR, 0o644)
+        except OSError as exc:
+            raise write_error(exc, path, "; the run directory must be writable to train into it") from None
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            holder = os.read(fd, 32).decode("ascii", "replace").strip() or "unknown"
+            os.close(fd)
+            raise UsageError(
+                f"{run} is being trained by another process (pid {holder}); wait for it to finish, or stop it (its "
+                f"last checkpoint is kept) and then resume with: textclf train --resume {run}"
+            ) from None
+        with contextlib.suppress(OSError):
+            if os.fstat(fd).st_ino == os.stat(path).st_ino:
+                os.ftruncate(fd, 0)
+                os.write(fd, str(os.getpid()).encode("ascii"))
+                return fd
+        os.close(fd)
+    raise UsageError(f"{run}: its training lock keeps changing; another process is training it, try again later")
 
 
 def write_config(run: Path, config_yaml: str) -> None:
