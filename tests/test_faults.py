@@ -1,9 +1,12 @@
-"""RELIABILITY.md, row by row: every case has a test named after its row (A1 ... E9).
+"""Faults a user or a machine brings about, through the real CLI: config and data mistakes, prediction outputs
+that are killed or run out of disk, and training that is killed, signalled, starved of disk or memory, diverges
+or is resumed.
 
 Each test drives the real CLI: in-process through click's ``CliRunner`` where nothing is killed, and in a
 child process (``support.CliProcess``) where a kill, a signal or a resource limit is involved. Each checks
 the exit code, the message (a regex on the key phrase) and the file system (hashes before and after, the
-canary file absent).
+canary file absent). A resumed run must reproduce the uninterrupted run with the same seed exactly: weights
+(``np.array_equal``) and history.
 
 Kills are timed by polling the run's ``checkpoints/`` folder (``epoch-EEEEE-step-SSSSSSS``), never by
 sleeping. Resource faults are real, not mocked: a full disk is the child's ``RLIMIT_FSIZE`` (Python ignores
@@ -27,7 +30,7 @@ import numpy as np
 import pytest
 from support import (
     CliProcess,
-    assert_clean_error,
+    assert_refused_with,
     checkpoint_names,
     cli,
     history_epochs,
@@ -40,34 +43,13 @@ from support import (
 
 from textclf.run import directory as artifacts
 
-PACKAGE = Path(__file__).resolve().parents[1] / "textclf"
-
-
-def reseal(run: Path) -> None:
-    """Rewrite the manifest after tampering, so that only the check under test can catch the change."""
-    artifacts.write_manifest(run)
-
 
 def predict_args(run: Path, data: Path, out: Path, *extra) -> list:
     return ["predict", "--model", run, "--input", data, "--output", out, *extra]
 
 
-def assert_refused_unread(result, code: int, *patterns: str) -> str:
-    """Exit ``code``, one error message, no traceback, and every regex in ``patterns`` found in it."""
-    out = assert_clean_error(result, code)
-    for pattern in patterns:
-        assert re.search(pattern, out), f"{pattern!r} not in output:\n{out}"
-    return out
-
-
-def edit_json(path: Path, change) -> None:
-    obj = json.loads(path.read_text(encoding="utf-8"))
-    change(obj)
-    path.write_text(json.dumps(obj), encoding="utf-8")
-
-
 # ==================================================================================================
-# B. Config
+# Config files and the paths in them
 
 
 def write(path: Path, text: str) -> Path:
@@ -76,7 +58,7 @@ def write(path: Path, text: str) -> Path:
     return path
 
 
-def test_B1_python_yaml_tag_refused_with_line_and_column_canary_absent(tmp_path):
+def test_python_yaml_tags_are_refused_with_line_and_column_and_never_run(tmp_path):
     canary = tmp_path / "canary"
     for i, text in enumerate(
         [
@@ -86,7 +68,7 @@ def test_B1_python_yaml_tag_refused_with_line_and_column_canary_absent(tmp_path)
         ]
     ):
         config = write(tmp_path / f"c{i}.yaml", text)
-        out = assert_refused_unread(
+        out = assert_refused_with(
             cli("train", "--config", config, "--run-dir", tmp_path / "run"),
             2,
             r"unsupported YAML tag",
@@ -97,16 +79,16 @@ def test_B1_python_yaml_tag_refused_with_line_and_column_canary_absent(tmp_path)
     result = cli(
         "train", "--config", plain, "--set", f"train.epochs=!!python/object/apply:os.system ['touch {canary}']"
     )
-    assert_refused_unread(result, 2, r"unsupported YAML tag")
+    assert_refused_with(result, 2, r"unsupported YAML tag")
     assert not canary.exists()
     assert not (tmp_path / "run").exists()
 
 
-def test_B2_typo_plus_two_errors_all_listed_with_key_paths_and_did_you_mean(tmp_path):
+def test_a_typo_and_two_bad_values_are_listed_together_with_key_paths_and_a_suggestion(tmp_path):
     config = write(
         tmp_path / "c.yaml", "data:\n  train: t.csv\n  valid_fraction: 2.0\ntrain:\n  epocs: 3\n  batch_size: many\n"
     )
-    out = assert_refused_unread(cli("train", "--config", config), 2, r"3 problems in the config")
+    out = assert_refused_with(cli("train", "--config", config), 2, r"3 problems in the config")
     problems = [line for line in out.splitlines() if line.strip().startswith("- ")]
     assert len(problems) == 3, out
     assert re.search(r"train\.epocs.*line 5.*did you mean 'epochs'", out), out
@@ -123,14 +105,14 @@ def test_B2_typo_plus_two_errors_all_listed_with_key_paths_and_did_you_mean(tmp_
         ("train:\n  seed: 010\n", "train.seed", r"octal number 8.*\(10\)"),
     ],
 )
-def test_B3_wrong_types_each_get_a_specific_hint(tmp_path, text, key, hint):
+def test_each_wrong_type_gets_its_own_hint(tmp_path, text, key, hint):
     config = write(tmp_path / "c.yaml", text)
-    out = assert_refused_unread(cli("train", "--config", config), 2, re.escape(key), r"line 2")
+    out = assert_refused_with(cli("train", "--config", config), 2, re.escape(key), r"line 2")
     assert re.search(hint, out, re.S), out
 
 
 @pytest.mark.parametrize("case", ["duplicate_key", "empty", "top_level_list", "tabs", "2MB", "alias_bomb"])
-def test_B4_malformed_config_clear_message_in_under_1s(tmp_path, case):
+def test_a_malformed_config_file_gets_one_clear_message(tmp_path, case):
     config = tmp_path / "c.yaml"
     if case == "duplicate_key":
         write(config, "train:\n  epochs: 3\n  epochs: 4\n")
@@ -156,7 +138,7 @@ def test_B4_malformed_config_clear_message_in_under_1s(tmp_path, case):
     t0 = time.perf_counter()
     result = cli("train", "--config", config)
     elapsed = time.perf_counter() - t0
-    assert_refused_unread(result, 2, pattern)
+    assert_refused_with(result, 2, pattern)
     assert elapsed < 1, f"{case}: {elapsed:.2f}s"
 
 
@@ -186,7 +168,7 @@ TINY = [
 ]
 
 
-def test_B5_paths_resolve_against_config_folder_special_files_refused(small_data, tmp_path, monkeypatch):
+def test_data_paths_resolve_against_the_config_folder_and_special_files_are_refused(small_data, tmp_path, monkeypatch):
     conf_dir = tmp_path / "project" / "conf"
     (tmp_path / "project").mkdir(exist_ok=True)
     shutil.copyfile(small_data / "train.csv", tmp_path / "project" / "train.csv")
@@ -214,13 +196,13 @@ def test_B5_paths_resolve_against_config_folder_special_files_refused(small_data
         assert re.search(pattern, p.stderr) and str(path) in p.stderr, p.stderr
         assert "Traceback" not in p.output
     write(conf_dir / "missing.yaml", "data:\n  train: nope.csv\n")
-    assert_refused_unread(
+    assert_refused_with(
         cli("train", "--config", conf_dir / "missing.yaml"), 2, rf"not found: {re.escape(str(conf_dir / 'nope.csv'))}"
     )
 
 
 # ==================================================================================================
-# C. Data
+# Data files
 
 
 def labeled_config(tmp_path: Path, train: Path, extra: str = "") -> Path:
@@ -231,18 +213,18 @@ def train_refused(tmp_path: Path, train: Path, code: int, *patterns: str, extra:
     """``textclf train`` on ``train`` fails with ``code`` before creating any run directory."""
     runs = tmp_path / "runs"
     result = cli("train", "--config", labeled_config(tmp_path, train, extra), "--set", f"train.runs_dir={runs}")
-    out = assert_refused_unread(result, code, *patterns)
+    out = assert_refused_with(result, code, *patterns)
     assert not runs.exists() or not any(runs.iterdir()), "a run directory was created"
     return out
 
 
-def test_C1_latin1_byte_names_line_and_fix_boms_handled(multiclass_run, tmp_path):
+def test_a_latin1_byte_is_named_by_line_with_the_fix_and_boms_are_handled(multiclass_run, tmp_path):
     rows = topic_rows(12, seed=3)
     rows[6] = ("caf\u00e9 soup", "food")  # line 8: the header is line 1
     bad = tmp_path / "latin1.csv"
     write_csv(bad, ["text", "label"], rows, encoding="latin-1")
     train_refused(tmp_path, bad, 3, r"line 8: byte 0xe9", r"--encoding|data\.encoding=latin-1")
-    out = assert_refused_unread(
+    out = assert_refused_with(
         cli(*predict_args(multiclass_run.run, bad, tmp_path / "o.csv")), 3, r"line 8", r"--encoding"
     )
     assert "Traceback" not in out
@@ -259,7 +241,7 @@ def test_C1_latin1_byte_names_line_and_fix_boms_handled(multiclass_run, tmp_path
         assert [r["text"] for r in got] == [t for t, _ in rows]
 
 
-def test_C2_ragged_rows_named_or_skipped_into_rejects_with_count(small_data, tmp_path):
+def test_ragged_rows_are_named_or_skipped_into_a_rejects_file_with_a_count(small_data, tmp_path):
     lines = ["text,label", "goal team,sports", "code chip,tech,EXTRA", "soup bread,food", "orphan", "pizza,food"]
     bad = tmp_path / "ragged.csv"
     bad.write_text("\n".join(lines) + "\n", encoding="utf-8")
@@ -292,7 +274,7 @@ def test_C2_ragged_rows_named_or_skipped_into_rejects_with_count(small_data, tmp
     assert "found 3" in rejects[0]["reason"] and "found 1" in rejects[1]["reason"]
 
 
-def test_C3_quotes_newlines_escapes_cr_nul_parsed_or_one_clear_error(multiclass_run, tmp_path):
+def test_quotes_newlines_cr_and_nul_survive_predict_and_an_open_quote_is_one_error(multiclass_run, tmp_path):
     texts = ['say "hi" now', "two\nlines", "comma, inside", "trailing\r\nwindows", "nul\x00byte", ""]
     path = tmp_path / "tricky.csv"
     with open(path, "w", encoding="utf-8", newline="") as f:
@@ -312,13 +294,13 @@ def test_C3_quotes_newlines_escapes_cr_nul_parsed_or_one_clear_error(multiclass_
     assert "Traceback" not in out
 
 
-def test_C3_property_csv_writer_texts_read_back_unchanged(tmp_path_factory):
+def test_read_labeled_returns_whatever_csv_writer_wrote(tmp_path_factory):
     from hypothesis import HealthCheck, given, settings
     from hypothesis import strategies as st
 
     from textclf.io.labeled import read_labeled
 
-    folder = tmp_path_factory.mktemp("c3prop")
+    folder = tmp_path_factory.mktemp("csv_round_trip")
     text = st.text(st.characters(blacklist_categories=("Cs",), blacklist_characters="\x00"), max_size=40)
 
     @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
@@ -336,7 +318,7 @@ def test_C3_property_csv_writer_texts_read_back_unchanged(tmp_path_factory):
     check()
 
 
-def test_C4_na_null_numbers_and_booleans_kept_as_strings(binary_run, multiclass_run, tmp_path):
+def test_na_null_number_and_boolean_lookalikes_stay_strings(binary_run, multiclass_run, tmp_path):
     traps = ["NA", "None", "null", "nan", "00123", "True", "N/A", "", "1.0"]
     labels = json.loads((binary_run.run / "labels.json").read_text())
     assert labels["classes"] == ["00123", "NA"]  # trained from labels NA and 00123
@@ -358,7 +340,7 @@ def test_C4_na_null_numbers_and_booleans_kept_as_strings(binary_run, multiclass_
     assert got.labels == [t for t in traps if t] and got.texts == got.labels
 
 
-def test_C5_label_text_differences_and_unseen_labels_named_with_counts(binary_run, small_data, tmp_path):
+def test_labels_that_differ_only_in_form_and_unseen_labels_are_named_with_counts(binary_run, small_data, tmp_path):
     # at training: validation labels "1.0" and " 1" against training label "1"
     train = tmp_path / "t.csv"
     write_csv(
@@ -373,7 +355,7 @@ def test_C5_label_text_differences_and_unseen_labels_named_with_counts(binary_ru
     # at evaluation: unseen labels named with their row counts; exit 0 when told to ignore them
     data = tmp_path / "e.csv"
     write_csv(data, ["text", "label"], [("goal team", "NA"), ("pizza", "123"), ("soup", "123"), ("x", "other")])
-    out = assert_refused_unread(
+    out = assert_refused_with(
         cli("eval", "--model", binary_run.run, "--data", data), 3, r"'123' ×2 \(looks like '00123'", r"'other' ×1"
     )
     result = cli("eval", "--model", binary_run.run, "--data", data, "--ignore-unseen")
@@ -381,7 +363,7 @@ def test_C5_label_text_differences_and_unseen_labels_named_with_counts(binary_ru
     assert re.search(r"3 rows?|left out|ignor", result.output), result.output
 
 
-def test_C7_one_class_or_singleton_class_refused_before_any_run_dir(tmp_path):
+def test_one_class_or_a_one_row_class_is_refused_before_any_run_dir(tmp_path):
     one = tmp_path / "one.csv"
     write_csv(one, ["text", "label"], [(t, "sports") for t, _ in topic_rows(30, seed=1)])
     train_refused(tmp_path, one, 3, r"every row has the label 'sports'", r"at least two classes")
@@ -401,7 +383,7 @@ def _write_big_doc_csv(path: Path, rows, big_index: int, size: int, header=("tex
 
 
 @pytest.mark.slow
-def test_C8_50MB_document_truncated_and_reported_in_train(small_data, tmp_path):
+def test_a_50MB_text_is_cut_and_reported_by_train(small_data, tmp_path):
     from textclf.io.tables import MAX_TEXT_CHARS
 
     train = tmp_path / "big.csv"
@@ -414,7 +396,7 @@ def test_C8_50MB_document_truncated_and_reported_in_train(small_data, tmp_path):
     )
 
 
-def test_C8_50MB_document_truncated_and_reported_in_predict(multiclass_run, tmp_path):
+def test_a_50MB_text_is_cut_and_reported_by_predict(multiclass_run, tmp_path):
     path = tmp_path / "big.csv"
     _write_big_doc_csv(
         path,
@@ -442,7 +424,7 @@ def predict_inputs(tmp_path_factory) -> dict[int, Path]:
 
 
 @pytest.mark.slow
-def test_C8_predict_memory_stays_flat_20k_vs_200k_rows(multiclass_run, predict_inputs, tmp_path):
+def test_predict_memory_stays_flat_from_20k_to_200k_rows(multiclass_run, predict_inputs, tmp_path):
     peak = {}
     for n, path in predict_inputs.items():
         with CliProcess(*predict_args(multiclass_run.run, path, tmp_path / f"o{n}.csv"), logs=tmp_path) as p:
@@ -453,7 +435,7 @@ def test_C8_predict_memory_stays_flat_20k_vs_200k_rows(multiclass_run, predict_i
 
 
 # ==================================================================================================
-# D. Outputs
+# Prediction outputs: killed writers, full disks, skipped rows
 
 
 def _temp_files(out: Path) -> list[Path]:
@@ -461,7 +443,9 @@ def _temp_files(out: Path) -> list[Path]:
 
 
 @pytest.mark.slow
-def test_D3_kill9_while_writing_predictions_leaves_old_file_then_cleaned(multiclass_run, predict_inputs, tmp_path):
+def test_kill9_while_writing_predictions_keeps_the_old_file_and_the_next_predict_cleans_up(
+    multiclass_run, predict_inputs, tmp_path
+):
     out = tmp_path / "preds.csv"
     out.write_text("id,prediction\nold,1\n", encoding="utf-8")
     before = sha256(out)
@@ -482,7 +466,7 @@ def test_D3_kill9_while_writing_predictions_leaves_old_file_then_cleaned(multicl
 
 
 @pytest.mark.slow
-def test_D3_disk_full_while_writing_predictions_exit_5_old_file_intact(multiclass_run, predict_inputs, tmp_path):
+def test_disk_full_while_writing_predictions_exits_5_and_keeps_the_old_file(multiclass_run, predict_inputs, tmp_path):
     out = tmp_path / "preds.csv"
     out.write_text("id,prediction\nold,1\n", encoding="utf-8")
     before = sha256(out)
@@ -502,7 +486,7 @@ def test_D3_disk_full_while_writing_predictions_exit_5_old_file_intact(multiclas
 
 
 @pytest.mark.slow
-def test_D3_disk_full_while_writing_the_model_keeps_the_run_resumable(tmp_path):
+def test_disk_full_while_writing_the_model_keeps_the_run_resumable(tmp_path):
     # long unique tokens make vocab.json larger than any checkpoint file: every checkpoint fits under the
     # file-size limit, the final vocab.json does not
     import random
@@ -533,12 +517,12 @@ def test_D3_disk_full_while_writing_the_model_keeps_the_run_resumable(tmp_path):
     assert "--resume" in p.output
 
 
-def test_D4_predict_skip_bad_rows_one_output_row_per_accepted_row_with_line(multiclass_run, tmp_path):
+def test_predict_skips_bad_rows_with_one_output_row_per_accepted_row_and_its_line(multiclass_run, tmp_path):
     path = tmp_path / "in.csv"
     lines = ["id,text", "a,goal team", "b,code,EXTRA", "c,soup bread", "lonely", '"d","two', 'lines"', "e,chip"]
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
     out = tmp_path / "o.csv"
-    assert_refused_unread(cli(*predict_args(multiclass_run.run, path, out)), 3, r"line 3", r"--on-bad-rows skip")
+    assert_refused_with(cli(*predict_args(multiclass_run.run, path, out)), 3, r"line 3", r"--on-bad-rows skip")
     assert not out.exists()
     result = cli(
         *predict_args(
@@ -555,10 +539,10 @@ def test_D4_predict_skip_bad_rows_one_output_row_per_accepted_row_with_line(mult
     assert all("expected 2 fields" in r["reason"] for r in rejects)
 
 
-def test_D4_predict_skip_refuses_a_file_that_is_mostly_bad_rows(multiclass_run, tmp_path):
+def test_predict_skip_refuses_a_file_that_is_mostly_bad_rows(multiclass_run, tmp_path):
     path = tmp_path / "in.csv"
     path.write_text("id,text\na,goal\nb,x,y\nc,z,w\nd,q,r\n", encoding="utf-8")
-    assert_refused_unread(
+    assert_refused_with(
         cli(*predict_args(multiclass_run.run, path, tmp_path / "o.csv", "--on-bad-rows", "skip")),
         3,
         r"bad",
@@ -566,7 +550,7 @@ def test_D4_predict_skip_refuses_a_file_that_is_mostly_bad_rows(multiclass_run, 
     )
 
 
-def test_D4_stale_rejects_file_removed_when_no_rows_are_skipped(multiclass_run, tmp_path):
+def test_a_stale_rejects_file_is_removed_when_no_rows_are_skipped(multiclass_run, tmp_path):
     bad, good, out = tmp_path / "bad.csv", tmp_path / "good.csv", tmp_path / "o.csv"
     bad.write_text("id,text\na,goal\nb,x,y\n", encoding="utf-8")
     good.write_text("id,text\na,goal\n", encoding="utf-8")
@@ -580,7 +564,7 @@ def test_D4_stale_rejects_file_removed_when_no_rows_are_skipped(multiclass_run, 
 
 
 # ==================================================================================================
-# E. Training faults
+# Training: kills, signals, a full disk, out of memory, divergence, resume
 #
 # One small config trains 5 epochs of 45 batches in a few seconds. The uninterrupted run with the same
 # seed (``reference_run``) is what every interrupted-then-resumed run must reproduce exactly: weights
@@ -698,7 +682,7 @@ def boundary_killed(faults) -> Path:
 
 
 @pytest.mark.slow
-def test_E1_kill9_mid_epoch_then_resume(faults, reference_run, tmp_path):
+def test_kill9_mid_epoch_then_resume_gives_the_same_model(faults, reference_run, tmp_path):
     run = tmp_path / "run"
     with start_training(faults / "faults.yaml", run) as p:
         wait_into_epoch_3(p, run)
@@ -717,7 +701,7 @@ def test_E1_kill9_mid_epoch_then_resume(faults, reference_run, tmp_path):
 
 
 @pytest.mark.slow
-def test_E2_kill9_while_checkpoints_are_written_partial_ones_ignored(faults, reference_run, tmp_path):
+def test_kill9_while_a_checkpoint_is_written_then_resume_ignores_the_partial_one(faults, reference_run, tmp_path):
     # a checkpoint after every batch; SIGKILL the moment a temporary checkpoint folder is seen
     run = tmp_path / "run"
     folder = run / "checkpoints"
@@ -747,7 +731,9 @@ def test_E2_kill9_while_checkpoints_are_written_partial_ones_ignored(faults, ref
     assert_same_model(run, reference_run)
 
 
-def test_E2_truncated_latest_checkpoint_falls_back_and_says_so(boundary_killed, reference_run, tmp_path):
+def test_a_damaged_latest_checkpoint_falls_back_to_the_previous_one_and_says_so(
+    boundary_killed, reference_run, tmp_path
+):
     run = copy_run(boundary_killed, tmp_path)
     latest = run / "checkpoints" / ckpt(2) / "variables.npz"
     latest.write_bytes(latest.read_bytes()[: latest.stat().st_size // 2])
@@ -765,7 +751,9 @@ def test_E2_truncated_latest_checkpoint_falls_back_and_says_so(boundary_killed, 
 
 @pytest.mark.slow
 @pytest.mark.parametrize("signum, code", [(signal.SIGTERM, 143), (signal.SIGINT, 130)])
-def test_E3_sigterm_or_sigint_mid_epoch_keeps_checkpoint_prints_resume(faults, reference_run, tmp_path, signum, code):
+def test_sigterm_or_sigint_mid_epoch_keeps_the_last_checkpoint_and_prints_the_resume_command(
+    faults, reference_run, tmp_path, signum, code
+):
     run = tmp_path / "run"
     with start_training(faults / "faults.yaml", run) as p:
         wait_into_epoch_3(p, run)
@@ -790,11 +778,11 @@ def test_E3_sigterm_or_sigint_mid_epoch_keeps_checkpoint_prints_resume(faults, r
     assert_same_model(run, reference_run)
 
 
-def test_E4_resume_after_config_or_data_changed_refused_naming_the_change(faults, boundary_killed, tmp_path):
+def test_resume_after_the_config_or_data_changed_is_refused_naming_the_change(faults, boundary_killed, tmp_path):
     run = copy_run(boundary_killed, tmp_path)
     before = tree_hashes(run)
     changed = write(faults / "changed.yaml", FAULTS_YAML.replace("batch_size: 16", "batch_size: 32"))
-    assert_refused_unread(
+    assert_refused_with(
         cli("train", "--resume", run, "--config", changed),
         2,
         rf"cannot resume {re.escape(str(run))}: the config changed: train\.batch_size 16 → 32",
@@ -805,7 +793,7 @@ def test_E4_resume_after_config_or_data_changed_refused_naming_the_change(faults
     try:
         with open(train, "a", encoding="utf-8") as f:
             f.write("one more row about soup,food\n")
-        assert_refused_unread(
+        assert_refused_with(
             cli("train", "--resume", run),
             2,
             rf"cannot resume {re.escape(str(run))}: the data changed since the checkpoint "
@@ -816,7 +804,7 @@ def test_E4_resume_after_config_or_data_changed_refused_naming_the_change(faults
     assert tree_hashes(run) == before
 
 
-def test_E4_resume_with_set_of_a_key_that_may_differ_is_accepted(boundary_killed, tmp_path):
+def test_resume_with_set_of_a_key_that_may_differ_is_accepted(boundary_killed, tmp_path):
     run = copy_run(boundary_killed, tmp_path)
     result = cli("train", "--resume", run, "--set", "train.device=cpu")  # device may differ on a resume
     assert result.exit_code == 0, result.output
@@ -834,7 +822,7 @@ def _all_finite(run: Path) -> list[str]:
     return bad
 
 
-def test_E5_nan_loss_exit_6_names_epoch_and_batch_no_model_no_nan_checkpoint(faults, tmp_path):
+def test_a_nan_loss_exits_6_naming_epoch_and_batch_and_leaves_no_model_and_no_nan_checkpoint(faults, tmp_path):
     # 1.0e+38: Adam's first step moves every weight by ~1e38 (still finite), the next loss is NaN
     run = tmp_path / "run"
     result = cli(
@@ -848,22 +836,22 @@ def test_E5_nan_loss_exit_6_names_epoch_and_batch_no_model_no_nan_checkpoint(fau
         "--set",
         "train.checkpoint_every_steps=1",
     )
-    out = assert_refused_unread(
+    out = assert_refused_with(
         result, 6, r"training diverged at epoch 1, batch \d+: the loss is (nan|inf)", r"Lower train\.learning_rate"
     )
     for name in ("weights.npz", "manifest.json", "metrics.json", "history.csv", "vocab.json"):
         assert not (run / name).exists(), name
     assert checkpoint_names(run), out  # a checkpoint was written before the loss became NaN
     assert _all_finite(run) == []
-    # the value from the table, 1e6, is a string in YAML 1.1: refused with a hint rather than trained
-    assert_refused_unread(
+    # 1e6, written without a decimal point, is a string in YAML 1.1: refused with a hint rather than trained
+    assert_refused_with(
         cli("train", "--config", faults / "faults.yaml", "--set", "train.learning_rate=1e6"),
         2,
         r"YAML 1\.1 reads as a string",
     )
 
 
-def test_E5_no_checkpoint_holds_nan_weights_when_the_update_itself_overflows(faults, tmp_path):
+def test_no_checkpoint_holds_nan_weights_when_the_update_itself_overflows(faults, tmp_path):
     run = tmp_path / "run"
     result = cli(
         "train",
@@ -892,7 +880,7 @@ def _vm_size(pid: int) -> int:
 
 
 @pytest.mark.slow
-def test_E6_disk_full_during_checkpoint_exit_5_previous_checkpoint_resumable(faults, reference_run, tmp_path):
+def test_disk_full_during_a_checkpoint_exits_5_and_the_previous_checkpoint_resumes(faults, reference_run, tmp_path):
     run = tmp_path / "run"
     with start_training(faults / "faults.yaml", run) as p:
         # from now on no file may grow past 4 KB: the next checkpoint's first .npz fails with EFBIG
@@ -912,7 +900,7 @@ def test_E6_disk_full_during_checkpoint_exit_5_previous_checkpoint_resumable(fau
 
 
 @pytest.mark.slow
-def test_E7_out_of_memory_exit_5_with_hint_last_checkpoint_intact(faults, reference_run, tmp_path):
+def test_out_of_memory_exits_5_with_a_hint_and_the_last_checkpoint_resumes(faults, reference_run, tmp_path):
     run = tmp_path / "run"
     with start_training(faults / "faults.yaml", run) as p:
         # no more address space than the process has now: its next large allocation fails (a real
@@ -929,7 +917,7 @@ def test_E7_out_of_memory_exit_5_with_hint_last_checkpoint_intact(faults, refere
     assert_same_model(run, reference_run)
 
 
-def test_E8_kill_at_epoch_boundary_then_resume_matches_uninterrupted_run(boundary_killed, reference_run, tmp_path):
+def test_kill9_at_an_epoch_boundary_then_resume_gives_the_same_model(boundary_killed, reference_run, tmp_path):
     run = copy_run(boundary_killed, tmp_path)
     out = resume(run)
     assert re.search(rf"resuming from {ckpt(2)}: 2 epoch\(s\) complete\n", out), out
@@ -938,13 +926,13 @@ def test_E8_kill_at_epoch_boundary_then_resume_matches_uninterrupted_run(boundar
 
 
 @pytest.mark.slow
-def test_E9_best_epoch_before_interruption_survives_resume(faults, tmp_path):
+def test_the_best_epoch_before_an_interruption_survives_the_resume(faults, tmp_path):
     # validation labels rotated against the training labels: the better the model learns the training
     # data, the worse its validation loss, so the best epoch comes first and later epochs only get worse
     rotate = {"sports": "tech", "tech": "food", "food": "sports"}
     write_csv(faults / "valid_rotated.csv", ["text", "label"], [(t, rotate[y]) for t, y in topic_rows(60, seed=12)])
     config = write(
-        faults / "e9.yaml",
+        faults / "rotated.yaml",
         FAULTS_YAML.replace("train: train.csv", "train: train.csv\n  valid: valid_rotated.csv")
         .replace("epochs: 5", "epochs: 9")
         .replace("early_stopping_patience: 0", "early_stopping_patience: 3, early_stopping_monitor: loss"),
