@@ -512,15 +512,20 @@ def test_urls_model_files_and_other_folders_are_not_run_directories(multiclass_r
 
 
 @pytest.mark.fast
-def test_plain_file_empty_folder_or_missing_path_is_not_a_run(multiclass_files, tmp_path):
+def test_a_plain_file_or_a_missing_path_is_not_a_run(multiclass_files, tmp_path):
     data = multiclass_files["predict"]
     f = tmp_path / "weights.npz"
     f.write_bytes(b"x")
     assert_refused_with(cli(*predict_args(f, data, tmp_path / "out.csv")), 2, "must be a textclf run directory")
+    assert_refused_with(cli(*predict_args(tmp_path / "nope", data, tmp_path / "out.csv")), 2, "not found")
+    assert not (tmp_path / "out.csv").exists()
+
+
+def test_an_empty_folder_is_not_a_run(multiclass_files, tmp_path):
     empty = tmp_path / "empty"
     empty.mkdir()
-    assert_refused_with(cli(*predict_args(empty, data, tmp_path / "out.csv")), 2, "textclf run directory")
-    assert_refused_with(cli(*predict_args(tmp_path / "nope", data, tmp_path / "out.csv")), 2, "not found")
+    result = cli(*predict_args(empty, multiclass_files["predict"], tmp_path / "out.csv"))
+    assert_refused_with(result, 2, "must be a textclf run directory", "holds no textclf files")
     assert not (tmp_path / "out.csv").exists()
 
 

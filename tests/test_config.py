@@ -12,6 +12,8 @@ from support import assert_clean_error, cli
 from textclf.config import Config, load_config, render_default_yaml
 from textclf.errors import ConfigError
 
+pytestmark = pytest.mark.fast  # no training, no TensorFlow: every test here is in the quick subset
+
 REPO = Path(__file__).resolve().parents[1]
 
 

@@ -39,6 +39,8 @@ from textclf.io.labeled import (
 from textclf.io.tables import iter_chunks
 from textclf.training.inputs import load_training_data
 
+pytestmark = pytest.mark.fast  # no training, no TensorFlow: every test here is in the quick subset
+
 TRAPS = ["NA", "null", "00123", "True", "None", "nan", "N/A", "1.0", " 1", "#N/A", "-nan", ""]
 
 

@@ -21,6 +21,8 @@ from pathlib import Path
 import pytest
 from support import assert_clean_error, cli, last_line, read_csv_rows
 
+pytestmark = pytest.mark.fast  # no training, no TensorFlow: every test here is in the quick subset
+
 # --------------------------------------------------------------------------------------------------
 # A local HTTP server
 

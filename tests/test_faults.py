@@ -58,6 +58,7 @@ def write(path: Path, text: str) -> Path:
     return path
 
 
+@pytest.mark.fast
 def test_python_yaml_tags_are_refused_with_line_and_column_and_never_run(tmp_path):
     canary = tmp_path / "canary"
     for i, text in enumerate(
@@ -84,6 +85,7 @@ def test_python_yaml_tags_are_refused_with_line_and_column_and_never_run(tmp_pat
     assert not (tmp_path / "run").exists()
 
 
+@pytest.mark.fast
 def test_a_typo_and_two_bad_values_are_listed_together_with_key_paths_and_a_suggestion(tmp_path):
     config = write(
         tmp_path / "c.yaml", "data:\n  train: t.csv\n  valid_fraction: 2.0\ntrain:\n  epocs: 3\n  batch_size: many\n"
@@ -96,6 +98,7 @@ def test_a_typo_and_two_bad_values_are_listed_together_with_key_paths_and_a_sugg
     assert re.search(r"train\.batch_size.*line 6", out), out
 
 
+@pytest.mark.fast
 @pytest.mark.parametrize(
     "text, key, hint",
     [
@@ -111,6 +114,7 @@ def test_each_wrong_type_gets_its_own_hint(tmp_path, text, key, hint):
     assert re.search(hint, out, re.S), out
 
 
+@pytest.mark.fast
 @pytest.mark.parametrize("case", ["duplicate_key", "empty", "top_level_list", "tabs", "2MB", "alias_bomb"])
 def test_a_malformed_config_file_gets_one_clear_message(tmp_path, monkeypatch, case):
     config = tmp_path / "c.yaml"
@@ -307,6 +311,7 @@ def test_quotes_newlines_cr_and_nul_survive_predict_and_an_open_quote_is_one_err
     assert "Traceback" not in out
 
 
+@pytest.mark.fast
 def test_read_labeled_returns_whatever_csv_writer_wrote(tmp_path_factory):
     from hypothesis import HealthCheck, given, settings
     from hypothesis import strategies as st
@@ -376,6 +381,7 @@ def test_labels_that_differ_only_in_form_and_unseen_labels_are_named_with_counts
     assert re.search(r"3 rows?|left out|ignor", result.output), result.output
 
 
+@pytest.mark.fast
 def test_one_class_or_a_one_row_class_is_refused_before_any_run_dir(tmp_path):
     one = tmp_path / "one.csv"
     write_csv(one, ["text", "label"], [(t, "sports") for t, _ in topic_rows(30, seed=1)])

@@ -223,6 +223,7 @@ def library_run(multiclass_run, tmp_path_factory) -> Path:
     return run
 
 
+@pytest.mark.fast
 def test_library_api_names_are_the_functions():
     # `from textclf import train` must give the function, not the submodule textclf.training
     import inspect
