@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -17,6 +18,29 @@ import pytest
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 from support import EDGE_TEXTS, FORMULA_TEXTS, SMALL, cli, multilabel_rows, topic_rows, write_csv  # noqa: E402
+
+TRAINED_FIXTURES = {"multiclass_run", "binary_run", "multilabel_run", "run_copy"}
+
+
+def pytest_collection_modifyitems(config, items):
+    """The ``fast`` marker's promise, part 1: a test marked ``fast`` uses no trained run."""
+    wrong = [
+        item.nodeid
+        for item in items
+        if item.get_closest_marker("fast") and TRAINED_FIXTURES & set(getattr(item, "fixturenames", ()))
+    ]
+    if wrong:
+        raise pytest.UsageError("marked fast but using a trained run: " + ", ".join(wrong))
+
+
+@pytest.fixture(autouse=True)
+def _fast_tests_do_not_start_tensorflow(request):
+    """The ``fast`` marker's promise, part 2: a test marked ``fast`` does not import TensorFlow (checked where
+    nothing has imported it yet, as in ``pytest -m fast``)."""
+    watch = request.node.get_closest_marker("fast") is not None and "tensorflow" not in sys.modules
+    yield
+    if watch:
+        assert "tensorflow" not in sys.modules, f"{request.node.nodeid} is marked fast but imported TensorFlow"
 
 
 @dataclass

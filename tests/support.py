@@ -127,8 +127,52 @@ def assert_clean_error(result: Result, code: int, *needles: str) -> str:
     return output
 
 
+def assert_refused_with(result: Result, code: int, *patterns: str) -> str:
+    """Like :func:`assert_clean_error`, with regular expressions: each of ``patterns`` is searched for."""
+    import re
+
+    output = assert_clean_error(result, code)
+    for pattern in patterns:
+        assert re.search(pattern, output), f"{pattern!r} not in output:\n{output}"
+    return output
+
+
+class OpenRecorder:
+    """Records every path opened through ``open``/``io.open``/``os.open`` while active (in-process CLI).
+
+    What a test asserts with it is structural: a refused file is never opened (a FIFO would block, a
+    device would never end, an oversized file would be read for nothing). ``monkeypatch.undo()`` stops it.
+    """
+
+    def __init__(self, monkeypatch):
+        import builtins
+        import io
+        import os
+
+        self.paths: list[str] = []
+        real_open, real_os_open = builtins.open, os.open
+
+        def rec_open(file, *a, **k):
+            if isinstance(file, (str, os.PathLike)):
+                self.paths.append(os.path.abspath(os.fspath(file)))
+            return real_open(file, *a, **k)
+
+        def rec_os_open(path, *a, **k):
+            self.paths.append(os.path.abspath(os.fspath(path)))
+            return real_os_open(path, *a, **k)
+
+        monkeypatch.setattr(builtins, "open", rec_open)
+        monkeypatch.setattr(io, "open", rec_open)
+        monkeypatch.setattr(os, "open", rec_os_open)
+
+    def opened(self, path) -> bool:
+        import os
+
+        return os.path.abspath(path) in self.paths
+
+
 # --------------------------------------------------------------------------------------------------
-# The real CLI in a child process: for kills, signals and resource limits (tests/test_reliability.py)
+# The real CLI in a child process: for kills, signals and resource limits (tests/test_faults.py)
 
 import os  # noqa: E402
 import subprocess  # noqa: E402

@@ -32,6 +32,7 @@ def run_python(code: str, cwd: Path | None = None) -> subprocess.CompletedProces
 # Help
 
 
+@pytest.mark.fast
 @pytest.mark.parametrize(
     "command",
     [
@@ -61,6 +62,7 @@ def test_help_has_an_example_block(command):
     assert examples and examples[0].startswith(" ".join(["textclf", *command])), text
 
 
+@pytest.mark.fast
 def test_main_help_lists_commands_and_exit_codes():
     text = cli("--help").stdout
     for name in ("train", "predict", "eval"):
@@ -68,6 +70,7 @@ def test_main_help_lists_commands_and_exit_codes():
     assert "Exit codes" in text and "4 model rejected" in text
 
 
+@pytest.mark.fast
 def test_version():
     from textclf import __version__
 
@@ -79,6 +82,7 @@ def test_version():
 # TensorFlow stays out of start-up
 
 
+@pytest.mark.fast
 @pytest.mark.parametrize(
     "args", [["--help"], ["train", "--help"], ["predict", "--help"], ["eval", "--help"], ["--version"]]
 )
@@ -96,6 +100,7 @@ def test_help_does_not_import_tensorflow(args):
     assert "TF False KERAS False" in proc.stdout
 
 
+@pytest.mark.fast
 def test_import_textclf_does_not_import_tensorflow():
     proc = run_python("""
         import sys
@@ -106,6 +111,7 @@ def test_import_textclf_does_not_import_tensorflow():
     assert proc.stdout.strip() == "[]"
 
 
+@pytest.mark.fast
 def test_config_and_data_errors_exit_before_tensorflow(tmp_path):
     bad = tmp_path / "bad.yaml"
     bad.write_text("train:\n  epocs: 3\n", encoding="utf-8")
@@ -125,6 +131,7 @@ def test_config_and_data_errors_exit_before_tensorflow(tmp_path):
     assert "CODES 2 3 TF False" in proc.stdout, proc.stdout
 
 
+@pytest.mark.fast
 def test_console_script_entry_point(tmp_path):
     proc = subprocess.run(
         [sys.executable, "-m", "textclf.cli", "--help"], capture_output=True, text=True, cwd=tmp_path, timeout=120
@@ -132,6 +139,7 @@ def test_console_script_entry_point(tmp_path):
     assert proc.returncode == 0 and "Example:" in proc.stdout
 
 
+@pytest.mark.fast
 def test_real_process_config_error_exit_2_without_traceback(tmp_path):
     bad = tmp_path / "bad.yaml"
     bad.write_text("train:\n  learning_rate: 1e-3\n  seed: 010\n", encoding="utf-8")
@@ -150,6 +158,7 @@ def test_real_process_config_error_exit_2_without_traceback(tmp_path):
 # Exit codes
 
 
+@pytest.mark.fast
 def test_click_usage_errors_exit_2(tmp_path):
     assert cli("train").exit_code == 2  # --config missing
     assert cli("predict", "--model", "x").exit_code == 2
@@ -167,6 +176,7 @@ def _failing_config(monkeypatch, exc: BaseException):
     monkeypatch.setattr(textclf.config, "load_config", boom)
 
 
+@pytest.mark.fast
 @pytest.mark.parametrize(
     "exc, code, needle",
     [
@@ -183,6 +193,7 @@ def test_unexpected_failures_map_to_exit_codes(monkeypatch, tmp_path, exc, code,
     assert_clean_error(cli("train", "--config", conf), code, needle)
 
 
+@pytest.mark.fast
 def test_internal_error_traceback_only_with_debug(monkeypatch, tmp_path):
     _failing_config(monkeypatch, RuntimeError("boom"))
     conf = tmp_path / "c.yaml"
@@ -191,6 +202,7 @@ def test_internal_error_traceback_only_with_debug(monkeypatch, tmp_path):
     assert result.exit_code == 1 and "Traceback" in result.output and "--debug" in result.output
 
 
+@pytest.mark.fast
 def test_textclf_error_exit_codes():
     from textclf import errors
 

@@ -12,6 +12,8 @@ from support import assert_clean_error, cli
 from textclf.config import Config, load_config, render_default_yaml
 from textclf.errors import ConfigError
 
+pytestmark = pytest.mark.fast  # no training, no TensorFlow: every test here is in the quick subset
+
 REPO = Path(__file__).resolve().parents[1]
 
 
@@ -85,7 +87,7 @@ def test_several_problems_listed_at_once_with_key_paths_and_lines(tmp_path):
 
 
 def test_unknown_key_among_other_problems_names_its_line(tmp_path):
-    # B2: a typo plus two other errors: all listed, each with its key path and line
+    # a typo plus two other errors: all listed, each with its key path and line
     p = write(tmp_path, "train:\n  epochs: -1\n  epocs: 3\n  learning_rate: fast\n")
     probs = problems_of(p)
     assert len(probs) == 3, probs

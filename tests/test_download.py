@@ -21,6 +21,8 @@ from pathlib import Path
 import pytest
 from support import assert_clean_error, cli, last_line, read_csv_rows
 
+pytestmark = pytest.mark.fast  # no training, no TensorFlow: every test here is in the quick subset
+
 # --------------------------------------------------------------------------------------------------
 # A local HTTP server
 
@@ -459,8 +461,9 @@ def test_an_unreachable_host_is_a_clean_error(tmp_path):
 
 
 def test_a_silent_server_times_out(server, tmp_path):
+    # the server waits 3 s before it answers; the message says which timeout fired, so a download that
+    # waited for the answer, or a timeout other than --timeout's, cannot pass
     server.add("/slow/SST-2.zip", SST2_ZIP)
-    start = time.monotonic()
     result = cli(
         "datasets",
         "download",
@@ -474,8 +477,7 @@ def test_a_silent_server_times_out(server, tmp_path):
         "--sha256",
         sha(SST2_ZIP),
     )
-    assert_clean_error(result, 3, "/slow/SST-2.zip", "timed out", "--timeout")
-    assert time.monotonic() - start < 2.5
+    assert_clean_error(result, 3, "/slow/SST-2.zip", "no data for 0.5 s (timed out)", "--timeout")
     assert not (tmp_path / "s").exists()
 
 

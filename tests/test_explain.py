@@ -62,6 +62,7 @@ def test_scores_are_exact_occlusion_of_both_branches(loaded):
     assert all(text[s:e] == t for (s, e), t in zip(exp.spans, exp.tokens))
 
 
+@pytest.mark.fast
 def test_word_spans_follow_each_standardization():
     from textclf.model.tokens import word_spans
 
@@ -219,6 +220,7 @@ def test_binary_explains_either_class(binary_run):
     assert other.scores == pytest.approx([-s for s in pred.scores], abs=1e-5)
 
 
+@pytest.mark.fast
 def test_importing_explain_does_not_import_tensorflow():
     code = "import sys, textclf.use.explain, textclf.cli; print('tensorflow' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)

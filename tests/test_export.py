@@ -464,6 +464,7 @@ def test_a_mismatch_removes_the_export(multilabel_run, tmp_path):
     assert ExportMismatch.exit_code == 1
 
 
+@pytest.mark.fast
 def test_export_help_has_an_example_and_does_not_import_tensorflow():
     result = cli("export", "--help")
     assert result.exit_code == 0

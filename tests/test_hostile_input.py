@@ -487,7 +487,7 @@ def test_tampered_run_files_that_pass_the_manifest_are_refused_quickly(binary_ru
     cases = [
         ("model.json", hp(layers=100_000), "layers is 100000"),
         ("model.json", hp(units=200_000), "units is 200000"),
-        ("model.json", hp(units=9), "do not belong together"),
+        ("model.json", hp(units=9), "the weights and hyperparameters do not match"),
         ("model.json", hp(rnn="transformer"), "rnn is 'transformer'"),
         ("labels.json", lambda b: b["classes"].append("extra"), "not in textclf's format"),
         ("labels.json", lambda b: b.update(classes=["NA", "NA"]), "distinct class names"),

@@ -58,6 +58,7 @@ def checks(report: dict) -> set[str]:
 # Tokens as the model sees them
 
 
+@pytest.mark.fast
 def test_tokenize_mirrors_the_model_standardization():
     # punctuation and symbols split off, control characters and U+2028 are spaces, NBSP does not split
     assert tokenize("Hello, World!! naïve—café 😀 a\u00a0b \x1cx\u2028y") == [
@@ -80,6 +81,7 @@ def test_tokenize_mirrors_the_model_standardization():
     assert tokenize("") == [] and tokenize("\u2028 \t") == []
 
 
+@pytest.mark.fast
 def test_suggested_sequence_length_is_the_95th_percentile_rounded_and_clamped():
     assert suggest_sequence_length([57] * 95 + [400] * 5) == 64
     assert suggest_sequence_length([3] * 100) == 16
@@ -113,6 +115,7 @@ def review_rows(n_short: int = 95, n_long: int = 5, seed: int = 1) -> list[tuple
     return rows
 
 
+@pytest.mark.fast
 def test_init_csv_picks_columns_task_and_length_and_the_config_loads(tmp_path):
     data = tmp_path / "data"
     write_csv(data / "reviews_train.csv", ["id", "review", "sentiment", "source"], review_rows())
@@ -182,6 +185,7 @@ def test_init_jsonl_with_label_lists_is_multilabel_and_trains(tmp_path):
     assert artifacts.load_run(run).task == "multilabel"
 
 
+@pytest.mark.fast
 def test_init_csv_with_joined_labels_is_multilabel(tmp_path):
     rows = [(words(random.Random(i), 6), ["a|b", "a", "b|c", "c"][i % 4]) for i in range(40)]
     write_csv(tmp_path / "ml.csv", ["sentence", "categories"], rows)
@@ -192,6 +196,7 @@ def test_init_csv_with_joined_labels_is_multilabel(tmp_path):
     assert "3 distinct labels in 40 rows, 50% of the cells join several labels with '|'" in result.stdout
 
 
+@pytest.mark.fast
 def test_init_imbalanced_classes_get_class_weights_and_parquet_names_are_quoted(tmp_path):
     import pyarrow as pa
     import pyarrow.parquet as pq
@@ -208,6 +213,7 @@ def test_init_imbalanced_classes_get_class_weights_and_parquet_names_are_quoted(
     assert "imbalanced: 'no' has 50 rows, 'yes' 10 (5.0x)" in (tmp_path / "d.yaml").read_text(encoding="utf-8")
 
 
+@pytest.mark.fast
 def test_init_reads_a_bounded_sample_and_says_so(tmp_path):
     write_csv(tmp_path / "big.csv", ["text", "label"], [(words(random.Random(i), 8), "ab"[i % 2]) for i in range(50)])
     result = cli("init", "--data", tmp_path / "big.csv", "--output", tmp_path / "c.yaml", "--sample-rows", "20")
@@ -221,6 +227,7 @@ def test_init_reads_a_bounded_sample_and_says_so(tmp_path):
     assert "read all 50 rows" in result.stdout, result.output
 
 
+@pytest.mark.fast
 def test_init_with_empty_labels_skips_them_and_check_data_agrees(tmp_path):
     rows = [(words(random.Random(i), 7), "" if i in (3, 17) else "ab"[i % 2]) for i in range(40)]
     write_csv(tmp_path / "e.csv", ["text", "label"], rows)
@@ -235,6 +242,7 @@ def test_init_with_empty_labels_skips_them_and_check_data_agrees(tmp_path):
     assert not report.problems
 
 
+@pytest.mark.fast
 def test_init_refuses_to_overwrite_without_force(tmp_path):
     write_csv(tmp_path / "d.csv", ["text", "label"], [(words(random.Random(i), 5), "xy"[i % 2]) for i in range(20)])
     out = tmp_path / "config.yaml"
@@ -250,6 +258,7 @@ def test_init_refuses_to_overwrite_without_force(tmp_path):
     assert_clean_error(result, 2, "expected a YAML file")
 
 
+@pytest.mark.fast
 def test_init_without_a_plausible_label_column_names_the_columns(tmp_path):
     rng = random.Random(7)
     write_csv(tmp_path / "u.csv", ["id", "text", "note"], [(str(i), words(rng, 9), f"note {i}") for i in range(30)])
@@ -272,6 +281,7 @@ def test_init_without_a_plausible_label_column_names_the_columns(tmp_path):
     assert "label_column: id  # given with --label-column" in out.read_text(encoding="utf-8")
 
 
+@pytest.mark.fast
 def test_init_explicit_columns_and_missing_file(tmp_path):
     rng = random.Random(8)
     write_csv(
@@ -325,6 +335,7 @@ def lint_files(tmp_path) -> dict:
     return {"config": conf, "lines": lines, "train": train, "valid": valid, "test": test}
 
 
+@pytest.mark.fast
 def test_check_data_finds_the_planted_flaws(lint_files):
     result = cli("check-data", "--config", lint_files["config"], "--json")
     assert result.exit_code == 0, result.output
@@ -383,6 +394,7 @@ def test_check_data_finds_the_planted_flaws(lint_files):
     assert report["summary"]["problem"] == 4  # conflict, two overlaps, unseen label
 
 
+@pytest.mark.fast
 def test_check_data_text_report_and_strict_exit_code(lint_files):
     result = cli("check-data", "--config", lint_files["config"])
     assert result.exit_code == 0, result.output
@@ -395,6 +407,7 @@ def test_check_data_text_report_and_strict_exit_code(lint_files):
     assert "PROBLEM" in strict.stdout  # the report comes first
 
 
+@pytest.mark.fast
 def test_check_data_clean_data_passes_strict(tmp_path):
     conf = tmp_path / "ok.yaml"
     rows = [(f"{WORDS[i % 14]} {WORDS[i // 14]} {WORDS[(i * 3) % 14]}", "xyz"[i % 3]) for i in range(90)]
@@ -405,6 +418,7 @@ def test_check_data_clean_data_passes_strict(tmp_path):
     assert "0 problems, 0 warnings" in result.stdout
 
 
+@pytest.mark.fast
 def test_check_data_uses_the_training_split_when_valid_is_not_set(tmp_path):
     rng = random.Random(12)
     rows = [(words(rng, 6), "ab"[i % 2]) for i in range(80)]
@@ -424,6 +438,7 @@ def test_check_data_uses_the_training_split_when_valid_is_not_set(tmp_path):
     assert "validation-split tokens" in oov.message
 
 
+@pytest.mark.fast
 def test_check_data_reports_unreadable_rows_and_empty_labels(tmp_path):
     (tmp_path / "t.csv").write_text(
         "text,label\nfine text,a\ntoo,many,fields\nno label here,\nmore,b\nother words,a\nsome more,b\n",
@@ -448,6 +463,7 @@ def test_check_data_reports_unreadable_rows_and_empty_labels(tmp_path):
     assert finding(report, "empty_labels_train")["severity"] == "warning"
 
 
+@pytest.mark.fast
 def test_check_data_multilabel_counts_per_label(multilabel_files):
     report = check_data(load_config(multilabel_files["config"]))
     assert report.task == "multilabel" and report.classes == ["blue", "green", "red"]
@@ -455,6 +471,7 @@ def test_check_data_multilabel_counts_per_label(multilabel_files):
     assert "rows per label" in balance.message and balance.count == 3
 
 
+@pytest.mark.fast
 def test_check_data_errors(tmp_path):
     result = cli("check-data", "--config", tmp_path / "missing.yaml")
     assert_clean_error(result, 2, "config file not found")
@@ -472,6 +489,7 @@ def test_check_data_errors(tmp_path):
 # The cheap subset for training, help texts, and no TensorFlow
 
 
+@pytest.mark.fast
 def test_cheap_checks_returns_warnings_for_training():
     train = ["a b", "a b", "", "x y z w v u", "k l"]
     labels = ["p", "q", "p", "p", "q"]
@@ -493,6 +511,7 @@ def test_cheap_checks_returns_warnings_for_training():
     assert "fewer than 5 training rows ('y')" in rare[0]
 
 
+@pytest.mark.fast
 @pytest.mark.parametrize("command", ["init", "check-data"])
 def test_help_has_an_example_block(command):
     result = cli(command, "--help")
@@ -502,6 +521,7 @@ def test_help_has_an_example_block(command):
     assert examples[0].startswith(f"textclf {command}"), result.stdout
 
 
+@pytest.mark.fast
 def test_init_and_check_data_do_not_import_tensorflow(tmp_path):
     write_csv(tmp_path / "d.csv", ["text", "label"], [(f"text number {i}", "ab"[i % 2]) for i in range(30)])
     out = run_python_code(f"""

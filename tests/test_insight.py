@@ -26,6 +26,7 @@ def png_size(path) -> tuple[int, int]:
 # Threshold tuning (the function)
 
 
+@pytest.mark.fast
 def test_f1_threshold_separates_what_0_5_cannot():
     # positives score 0.30-0.40, negatives 0.05-0.20: at 0.5 nothing is predicted, F1 0
     rng = np.random.default_rng(0)
@@ -38,6 +39,7 @@ def test_f1_threshold_separates_what_0_5_cannot():
     assert tuned.to_json(["pos"])["thresholds"] == {"pos": pytest.approx(t, abs=1e-6)}
 
 
+@pytest.mark.fast
 def test_binary_f1_objective_maximizes_the_macro_f1_of_both_classes():
     from sklearn.metrics import f1_score
 
@@ -49,6 +51,7 @@ def test_binary_f1_objective_maximizes_the_macro_f1_of_both_classes():
     assert f1_score(y, (p >= t).astype(int), average="macro") == pytest.approx(best, abs=1e-12)
 
 
+@pytest.mark.fast
 def test_precision_target_picks_the_most_recall_that_meets_it():
     y = np.array([1, 1, 1, 1, 0, 1, 0, 0, 0, 0])
     p = np.array([0.95, 0.9, 0.85, 0.8, 0.75, 0.7, 0.6, 0.5, 0.4, 0.3])
@@ -60,6 +63,7 @@ def test_precision_target_picks_the_most_recall_that_meets_it():
     assert pred.sum() == 6 and y[pred].sum() == 5  # all 5 positives, the fewest rows
 
 
+@pytest.mark.fast
 def test_unreachable_target_and_too_few_positives_are_noted():
     y = np.array([[1, 0], [0, 0], [1, 0], [0, 1], [1, 0], [0, 0]])
     p = np.array([[0.4, 0.1], [0.6, 0.2], [0.5, 0.9], [0.3, 0.8], [0.2, 0.1], [0.7, 0.1]])
@@ -69,11 +73,13 @@ def test_unreachable_target_and_too_few_positives_are_noted():
     assert any(n.startswith("a: precision 0.99 is not reached") for n in tuned.notes)
 
 
+@pytest.mark.fast
 def test_tune_refuses_multiclass():
     with pytest.raises(ValueError, match="received task 'multiclass'"):
         tune("multiclass", ["a", "b", "c"], np.zeros((3, 3)), np.zeros((3, 3)))
 
 
+@pytest.mark.fast
 def test_run_thresholds_apply_in_output_order_and_an_override_wins():
     stored = {"objective": "f1", "thresholds": {"red": 0.3, "blue": 0.7}}
     tuned = resolve_thresholds("multilabel", ["blue", "green", "red"], stored)
@@ -172,6 +178,7 @@ def test_eval_refuses_a_link_in_evaluations(run_copy, multiclass_run, tmp_path):
     )
 
 
+@pytest.mark.fast
 def test_plots_for_many_classes():
     from textclf.use.plots import confusion_matrix
 

@@ -1,4 +1,8 @@
-"""The network and the vocabulary, checked on CPU: cuDNN-eligible layer config, masking, standardization."""
+"""The network and the vocabulary, checked on CPU: cuDNN-eligible layer config, masking, standardization.
+
+Keras and the modules that import TensorFlow are imported inside the tests, not when pytest collects this
+file, so that a run of the quick subset (``pytest -m fast``) never starts TensorFlow.
+"""
 
 from __future__ import annotations
 
@@ -8,20 +12,11 @@ import json
 import numpy as np
 import pytest
 
-keras = pytest.importorskip("keras")
 
-from textclf.model.network import (  # noqa: E402
-    Hyperparameters,
-    Inference,
-    MaskedGlobalMaxPooling1D,
-    build_model,
-    cudnn_eligible,
-    probabilities_from_logits,
-)
-from textclf.model.vocabulary import OOV, Vocabulary, epoch_batches  # noqa: E402
+def hp(**changes):
+    """Small hyperparameters for a model built on CPU, with ``changes`` applied."""
+    from textclf.model.network import Hyperparameters
 
-
-def hp(**changes) -> Hyperparameters:
     base = Hyperparameters(
         task="multiclass",
         num_outputs=3,
@@ -40,6 +35,8 @@ def hp(**changes) -> Hyperparameters:
 
 
 def rnn_layers(model):
+    import keras
+
     out = []
     for layer in model.layers:
         if isinstance(layer, keras.layers.Bidirectional):
@@ -63,6 +60,10 @@ def rnn_layers(model):
     ],
 )
 def test_recurrent_layers_are_cudnn_eligible(changes):
+    import keras
+
+    from textclf.model.network import build_model, cudnn_eligible
+
     model = build_model(hp(**changes), seed=1)
     layers = rnn_layers(model)
     assert len(layers) == hp(**changes).layers * (2 if hp(**changes).bidirectional else 1)
@@ -81,6 +82,10 @@ def test_recurrent_layers_are_cudnn_eligible(changes):
 
 
 def test_cudnn_eligible_reports_each_problem():
+    import keras
+
+    from textclf.model.network import cudnn_eligible
+
     inp = keras.Input(shape=(None, 4))
     x = keras.layers.LSTM(
         3, activation="relu", recurrent_dropout=0.2, use_bias=False, return_sequences=True, name="bad_lstm"
@@ -96,6 +101,7 @@ def test_cudnn_eligible_reports_each_problem():
 
 
 def test_trained_run_model_is_cudnn_eligible(multiclass_run):
+    from textclf.model.network import cudnn_eligible
     from textclf.run.directory import load_run
 
     model = load_run(multiclass_run.run).model
@@ -104,6 +110,8 @@ def test_trained_run_model_is_cudnn_eligible(multiclass_run):
 
 
 def test_output_layer_and_probabilities():
+    from textclf.model.network import build_model, probabilities_from_logits
+
     model = build_model(hp(ngram_vocab_size=0), seed=1)
     assert model.output.shape[-1] == 3
     logits = np.array([[1.0, 2.0, 3.0], [1000.0, 0.0, -1000.0]])
@@ -114,6 +122,8 @@ def test_output_layer_and_probabilities():
 
 
 def test_hyperparameters_from_json_is_strict():
+    from textclf.model.network import Hyperparameters
+
     good = hp().to_json()
     assert Hyperparameters.from_json(json.loads(json.dumps(good))) == hp()
     with pytest.raises(ValueError, match="unexpected keys"):
@@ -127,6 +137,8 @@ def test_hyperparameters_from_json_is_strict():
 
 
 def test_masked_max_pooling_ignores_padding():
+    from textclf.model.network import MaskedGlobalMaxPooling1D
+
     x = np.array(
         [[[1.0, -5.0], [2.0, -3.0], [99.0, 99.0]], [[-1.0, -2.0], [-7.0, -1.0], [-9.0, -9.0]]], dtype="float32"
     )
@@ -139,6 +151,10 @@ def test_masked_max_pooling_ignores_padding():
 
 def test_keras_global_max_pooling_would_not_ignore_padding():
     # why textclf has its own pooling layer: Keras's GlobalMaxPooling1D ignores the mask
+    import keras
+
+    from textclf.model.network import MaskedGlobalMaxPooling1D
+
     x = np.array([[[1.0], [99.0]]], dtype="float32")
     assert float(np.asarray(keras.layers.GlobalMaxPooling1D()(x))[0, 0]) == 99.0
     assert float(np.asarray(MaskedGlobalMaxPooling1D()(x, mask=np.array([[True, False]])))[0, 0]) == 1.0
@@ -146,6 +162,8 @@ def test_keras_global_max_pooling_would_not_ignore_padding():
 
 def _real_inputs(texts, **hp_changes):
     """A fitted vocabulary, an encoded batch of ``texts`` and a matching model with random n-gram weights."""
+    from textclf.model.network import build_model
+
     vocab = fit(
         ["goal team match score", "pizza cheese soup bread", "code laptop chip app server", "team pizza code"],
         sequence_length=16,
@@ -177,6 +195,8 @@ def test_right_padding_does_not_change_logits(pooling, bidirectional):
 
 
 def test_batch_order_and_padding_do_not_change_predict_logits():
+    from textclf.model.network import Inference
+
     texts = [
         "goal",
         "team match score goal goal",
@@ -198,6 +218,8 @@ def test_batch_order_and_padding_do_not_change_predict_logits():
 
 
 def fit(texts, **kw):
+    from textclf.model.vocabulary import Vocabulary
+
     args = dict(
         max_tokens=100, sequence_length=6, standardize="lower_and_split_punctuation", ngrams=2, ngram_max_tokens=200
     )
@@ -206,6 +228,8 @@ def fit(texts, **kw):
 
 
 def test_empty_and_punctuation_texts_become_one_oov_token():
+    from textclf.model.vocabulary import OOV
+
     vocab = fit(["hello world", "good morning world"], standardize="lower_and_strip_punctuation")
     enc = vocab.encoder().encode(["", "!!! ...", "   ", "hello"])
     assert enc.lengths.tolist() == [1, 1, 1, 1]
@@ -229,6 +253,8 @@ def test_line_breaking_characters_never_reach_the_vocabulary():
 
 
 def test_vocabulary_json_round_trip_encodes_identically():
+    from textclf.model.vocabulary import Vocabulary
+
     texts = ["Ünïcode café 😀", "line\u2028sep and\x85more", "tabs\tand  spaces", "", "?!"]
     vocab = fit(texts + ["more words here"])
     again = Vocabulary.from_json(json.loads(json.dumps(vocab.to_json(), ensure_ascii=False)))
@@ -238,6 +264,8 @@ def test_vocabulary_json_round_trip_encodes_identically():
 
 
 def test_ngram_branch_has_its_own_standardization():
+    from textclf.model.vocabulary import Vocabulary
+
     texts = ["Hello, world!", "good-bye world."]
     vocab = fit(texts, ngram_standardize="lower_and_strip_punctuation")
     assert {",", "!", "-", "."} <= set(vocab.tokens)  # the RNN's words keep punctuation
@@ -261,6 +289,8 @@ def test_vocabulary_is_fitted_on_training_text_only():
 
 
 def test_epoch_batches_cover_every_row_once():
+    from textclf.model.vocabulary import epoch_batches
+
     lengths = np.random.default_rng(0).integers(1, 30, size=103)
     for rng in (None, np.random.default_rng(5)):
         batches = epoch_batches(lengths, 10, rng)

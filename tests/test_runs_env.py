@@ -1,8 +1,9 @@
 """``textclf runs``, ``textclf show``, ``textclf env`` and shell completion.
 
 The runs are copies of the session's real training runs (conftest), plus hand-made broken ones: a corrupted
-metrics.json, a deleted manifest, a run killed before its first checkpoint, a resumable one, a FIFO and a
-symbolic link where a JSON file should be.
+metrics.json, a deleted manifest, a FIFO and a symbolic link where a JSON file should be. A run killed before
+its first checkpoint and a resumable one are hand-made too, from a config alone (fixture ``unfinished_runs``):
+the tests that need nothing else run without any training.
 """
 
 from __future__ import annotations
@@ -32,25 +33,16 @@ def _copy(src: Path, dst: Path, age_days: float) -> Path:
     return dst
 
 
-@pytest.fixture(scope="module")
-def runs(multiclass_run, binary_run, multilabel_run, tmp_path_factory) -> Path:
-    """A runs/ folder: three complete runs, one damaged, one without a manifest, one killed, one resumable."""
-    base = tmp_path_factory.mktemp("listing") / "runs"
-    base.mkdir()
-    _copy(multiclass_run.run, base / "multiclass", 5)
-    _copy(binary_run.run, base / "binary", 4)
-    _copy(multilabel_run.run, base / "multilabel", 3)
-    bad = _copy(multiclass_run.run, base / "bad-metrics", 2)
-    (bad / "metrics.json").write_text('{"task": "multiclass", "valid": {"accur', encoding="utf-8")
-    gone = _copy(multiclass_run.run, base / "no-manifest", 1)
-    (gone / "manifest.json").unlink()
+def _add_unfinished_runs(base: Path, config_yaml: str) -> None:
+    """Hand-made folders that need no training: a run killed before its first checkpoint, a resumable run
+    (one checkpoint, dated by the stamp in its name), and two things that are not runs."""
     killed = base / "killed"
     killed.mkdir()
-    shutil.copy2(multiclass_run.run / "config.yaml", killed / "config.yaml")
+    (killed / "config.yaml").write_text(config_yaml, encoding="utf-8")
     os.utime(killed / "config.yaml", (T0, T0))
     resumable = base / "resumable-20200101-000000"  # the stamp in the name dates it
     resumable.mkdir()
-    shutil.copy2(multiclass_run.run / "config.yaml", resumable / "config.yaml")
+    (resumable / "config.yaml").write_text(config_yaml, encoding="utf-8")
     ckpt = resumable / "checkpoints" / "epoch-00001-step-0000000"
     ckpt.mkdir(parents=True)
     (ckpt / "state.json").write_text(
@@ -68,6 +60,36 @@ def runs(multiclass_run, binary_run, multilabel_run, tmp_path_factory) -> Path:
     (base / "notes").mkdir()  # not a run: left out
     (base / "notes" / "todo.txt").write_text("compare runs", encoding="utf-8")
     (base / "README.txt").write_text("a file, not a run", encoding="utf-8")
+
+
+@pytest.fixture(scope="module")
+def unfinished_runs(multiclass_files, tmp_path_factory) -> Path:
+    """A runs/ folder of hand-made runs only (no training): killed, resumable, and two things that are not runs.
+
+    Their config.yaml is the resolved config of the session runs' settings, written by ``Config.to_yaml``."""
+    from textclf.config import load_config
+
+    base = tmp_path_factory.mktemp("unfinished") / "runs"
+    base.mkdir()
+    settings = ["model.units=8", "model.embedding_dim=16", "train.epochs=2", "train.batch_size=32"]
+    cfg = load_config(multiclass_files["config"], settings)
+    _add_unfinished_runs(base, cfg.to_yaml())
+    return base
+
+
+@pytest.fixture(scope="module")
+def runs(multiclass_run, binary_run, multilabel_run, tmp_path_factory) -> Path:
+    """A runs/ folder: three complete runs, one damaged, one without a manifest, one killed, one resumable."""
+    base = tmp_path_factory.mktemp("listing") / "runs"
+    base.mkdir()
+    _copy(multiclass_run.run, base / "multiclass", 5)
+    _copy(binary_run.run, base / "binary", 4)
+    _copy(multilabel_run.run, base / "multilabel", 3)
+    bad = _copy(multiclass_run.run, base / "bad-metrics", 2)
+    (bad / "metrics.json").write_text('{"task": "multiclass", "valid": {"accur', encoding="utf-8")
+    gone = _copy(multiclass_run.run, base / "no-manifest", 1)
+    (gone / "manifest.json").unlink()
+    _add_unfinished_runs(base, (multiclass_run.run / "config.yaml").read_text(encoding="utf-8"))
     return base
 
 
@@ -184,19 +206,36 @@ def test_runs_sort_errors_name_the_accepted_keys(runs):
     )
 
 
-def test_runs_default_folder_and_missing_folder(runs, tmp_path, monkeypatch):
-    monkeypatch.chdir(runs.parent)
+@pytest.mark.fast
+def test_runs_lists_unfinished_runs_and_leaves_out_what_is_not_a_run(unfinished_runs):
+    result = cli("runs", str(unfinished_runs))
+    assert result.exit_code == 0, result.output
+    assert _names(result.stdout) == ["killed", "resumable-20200101-000000"]
+    row = {line.split()[0]: line for line in result.stdout.splitlines()[1:]}
+    assert row["killed"].rstrip().endswith("incomplete")
+    assert row["resumable-20200101-000000"].rstrip().endswith("resumable (epoch 1 of 2 done)")
+    assert "2020-01-01 00:00" in row["resumable-20200101-000000"]
+    assert "bilstm 8" in row["killed"] and "train.csv" in row["killed"]
+    listing = {r["name"]: r for r in _listing(unfinished_runs)}
+    assert set(listing) == {"killed", "resumable-20200101-000000"}
+    assert listing["killed"]["status"] == "incomplete" and listing["killed"]["valid"] is None
+    assert listing["killed"]["created"] == __import__("datetime").datetime.fromtimestamp(T0).isoformat()
+    assert listing["resumable-20200101-000000"]["checkpoint"] == "epoch-00001-step-0000000"
+
+
+@pytest.mark.fast
+def test_runs_default_folder_and_missing_folder(unfinished_runs, tmp_path, monkeypatch):
+    monkeypatch.chdir(unfinished_runs.parent)
     result = cli("runs")
-    assert result.exit_code == 0 and "multiclass" in result.stdout
+    assert result.exit_code == 0 and "killed" in result.stdout
     monkeypatch.chdir(tmp_path)
     assert_clean_error(cli("runs"), 2, "runs: no such folder", "textclf runs path/to/runs")
     (tmp_path / "empty").mkdir()
     result = cli("runs", "empty")
     assert result.exit_code == 0 and result.stdout.strip() == "no run directories"
     assert cli("runs", "empty", "--json").stdout.strip() == "[]"
-    assert_clean_error(
-        cli("runs", str(runs / "multiclass")), 2, "is a run directory itself", f"textclf show {runs / 'multiclass'}"
-    )
+    run = unfinished_runs / "killed"
+    assert_clean_error(cli("runs", str(run)), 2, "is a run directory itself", f"textclf show {run}")
 
 
 def test_runs_never_reads_through_links_fifos_or_oversized_files(multiclass_run, tmp_path):
@@ -333,7 +372,7 @@ def test_show_thresholds_and_plots(run_copy):
     assert "status      damaged: metrics.json is" in result.stdout and "manifest.json says" in result.stdout
 
 
-def test_show_damaged_incomplete_and_resumable_runs(runs):
+def test_show_damaged_and_incomplete_runs(runs):
     result = cli("show", str(runs / "bad-metrics"))
     assert result.exit_code == 0, result.output
     assert "status      damaged: metrics.json is not valid JSON (" in result.stdout
@@ -343,6 +382,11 @@ def test_show_damaged_incomplete_and_resumable_runs(runs):
     assert result.exit_code == 0, result.output
     assert "status      incomplete" in result.stdout
     assert "NOT verified:" in result.stdout and "no manifest.json: the run is incomplete" in result.stdout
+
+
+@pytest.mark.fast
+def test_show_resumable_and_killed_runs(unfinished_runs):
+    runs = unfinished_runs
     info = json.loads(cli("show", str(runs / "resumable-20200101-000000"), "--json").stdout)
     assert info["status_text"] == "resumable (epoch 1 of 2 done)"
     assert info["history"] == [{"epoch": 1, "loss": 0.9, "val_loss": 0.6, "val_accuracy": 0.8}]
@@ -356,7 +400,9 @@ def test_show_damaged_incomplete_and_resumable_runs(runs):
     assert info["metrics"] == {} and info["history"] == [] and info["parameters"] is None
 
 
-def test_show_refuses_what_is_not_a_run(runs, tmp_path):
+@pytest.mark.fast
+def test_show_refuses_what_is_not_a_run(unfinished_runs, tmp_path):
+    runs = unfinished_runs
     assert_clean_error(cli("show", str(tmp_path / "nope")), 2, "nope: not found; give a run directory")
     assert_clean_error(
         cli("show", str(runs / "notes")), 2, "holds no textclf run files", f"textclf runs {runs / 'notes'}"
@@ -423,6 +469,7 @@ def test_env_json_reports_versions_cpu_and_tensorflow():
         assert needle in text, text
 
 
+@pytest.mark.fast
 def test_env_cpu_flags_come_from_cpuinfo(tmp_path):
     from textclf.tools.env import cpu_info
 
@@ -447,6 +494,7 @@ def test_env_cpu_flags_come_from_cpuinfo(tmp_path):
 # Help texts and shell completion
 
 
+@pytest.mark.fast
 @pytest.mark.parametrize("command", ["runs", "show", "env"])
 def test_help_has_an_example_block(command):
     result = cli(command, "--help")
@@ -457,6 +505,7 @@ def test_help_has_an_example_block(command):
     assert command in cli("--help").stdout
 
 
+@pytest.mark.fast
 @pytest.mark.parametrize(
     "shell, needle",
     [
@@ -473,6 +522,7 @@ def test_completion_script_is_produced(shell, needle):
     assert needle in result.stdout and "_TEXTCLF_COMPLETE" in result.stdout
 
 
+@pytest.mark.fast
 def test_completion_completes_commands_and_sort_keys():
     from textclf.cli import main
 
@@ -492,6 +542,7 @@ def test_completion_completes_commands_and_sort_keys():
     assert complete("textclf runs ", 2)[0] == "dir,"
 
 
+@pytest.mark.fast
 def test_completion_from_the_installed_console_script(tmp_path):
     script = Path(sys.executable).parent / "textclf"
     if not script.exists():

@@ -13,6 +13,7 @@ from textclf.errors import UsageError
 from textclf.runtime import thread_settings
 
 
+@pytest.mark.fast
 @pytest.mark.parametrize(
     "cores,setting,expected",
     [
@@ -31,6 +32,7 @@ def test_thread_settings(cores, setting, expected):
     assert thread_settings(cores, setting) == expected
 
 
+@pytest.mark.fast
 @pytest.mark.parametrize("bad", ["fast", "0,2", "1", "1,2,3", "-1,2", ""])
 def test_bad_thread_setting_names_the_variable_and_the_forms(bad):
     with pytest.raises(UsageError, match=r"TEXTCLF_THREADS: received .*expected auto, tf, or two positive integers"):

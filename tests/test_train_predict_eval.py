@@ -9,6 +9,7 @@ from __future__ import annotations
 import csv
 import json
 import math
+import re
 import shutil
 from pathlib import Path
 
@@ -17,10 +18,10 @@ import pytest
 import yaml
 from support import (
     EDGE_TEXTS,
-    FORMULA_TEXTS,
     SMALL,
     LogLines,
     assert_clean_error,
+    assert_refused_with,
     cli,
     last_line,
     read_csv_rows,
@@ -28,6 +29,8 @@ from support import (
     tree_hashes,
     write_csv,
 )
+
+from textclf.run import directory as artifacts
 
 RUN_FILES = {
     "config.yaml",
@@ -166,23 +169,22 @@ def test_edge_texts_were_in_training(multiclass_run):
     assert math.isfinite(m["valid"]["accuracy"])
 
 
-def test_existing_non_empty_run_dir_refused_and_untouched(multiclass_run, tmp_path):
-    target = tmp_path / "taken"
-    target.mkdir()
-    (target / "notes.txt").write_text("keep me", encoding="utf-8")
-    (target / "sub").mkdir()
-    (target / "sub" / "x.bin").write_bytes(b"\x00\x01")
-    before = tree_hashes(target)
-    result = cli("train", "--config", multiclass_run.config, "--run-dir", target, *SMALL)
-    assert_clean_error(result, 2, "not empty", "never overwrites")
-    assert tree_hashes(target) == before
-
-
-def test_existing_run_is_never_overwritten(multiclass_run):
-    before = tree_hashes(multiclass_run.run)
-    result = cli("train", "--config", multiclass_run.config, "--run-dir", multiclass_run.run, *SMALL)
-    assert result.exit_code == 2
-    assert tree_hashes(multiclass_run.run) == before
+@pytest.mark.parametrize("target", ["finished_run", pytest.param("folder_of_other_files", marks=pytest.mark.fast)])
+def test_an_existing_non_empty_run_dir_is_refused_and_left_untouched(multiclass_files, request, tmp_path, target):
+    if target == "finished_run":
+        run = request.getfixturevalue("multiclass_run").run  # the session's run itself
+    else:
+        run = tmp_path / "taken"
+        run.mkdir()
+        (run / "notes.txt").write_text("keep me", encoding="utf-8")
+        (run / "sub").mkdir()
+        (run / "sub" / "x.bin").write_bytes(b"\x00\x01")
+    before = tree_hashes(run)
+    mtimes = {p: p.stat().st_mtime_ns for p in run.rglob("*")}
+    result = cli("train", "--config", multiclass_files["config"], "--run-dir", run, *SMALL)
+    assert_refused_with(result, 2, rf"--run-dir {re.escape(str(run))} exists and is not empty", "never overwrites")
+    assert tree_hashes(run) == before
+    assert {p: p.stat().st_mtime_ns for p in run.rglob("*")} == mtimes
 
 
 def test_seed_makes_cpu_runs_identical(multiclass_run, library_run):
@@ -221,6 +223,7 @@ def library_run(multiclass_run, tmp_path_factory) -> Path:
     return run
 
 
+@pytest.mark.fast
 def test_library_api_names_are_the_functions():
     # `from textclf import train` must give the function, not the submodule textclf.training
     import inspect
@@ -385,20 +388,24 @@ def test_prediction_other_formats(multiclass_run, tmp_path):
 # Predict: refusals and spreadsheet safety
 
 
-def test_output_equal_to_input_refused(multiclass_run, tmp_path):
-    src = tmp_path / "in.csv"
-    shutil.copy(multiclass_run.predict_input, src)
-    before = sha256(src)
-    assert_clean_error(
-        cli("predict", "--model", multiclass_run.run, "--input", src, "--output", src), 2, "is the input file"
-    )
-    assert sha256(src) == before
+def test_output_that_is_the_input_directly_or_through_a_link_is_refused(multiclass_run, tmp_path):
+    data = tmp_path / "in.csv"
+    shutil.copyfile(multiclass_run.predict_input, data)
     link = tmp_path / "link.csv"
-    link.symlink_to(src)
-    assert_clean_error(
-        cli("predict", "--model", multiclass_run.run, "--input", src, "--output", link), 2, "is the input file"
-    )
-    assert sha256(src) == before and link.is_symlink()
+    link.symlink_to(data)
+    before = sha256(data)
+    for out in (data, link, tmp_path / "." / "in.csv"):
+        assert_refused_with(
+            cli("predict", "--model", multiclass_run.run, "--input", data, "--output", out),
+            2,
+            r"--output .* is the input file",
+            r"input is left unchanged",
+        )
+        assert sha256(data) == before
+    result = cli("predict", "--model", multiclass_run.run, "--input", link, "--output", data)
+    assert_refused_with(result, 2, r"is the input file")
+    assert sha256(data) == before and link.is_symlink()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["in.csv", "link.csv"]
 
 
 def test_output_folder_missing(multiclass_run, tmp_path):
@@ -439,36 +446,33 @@ def test_input_without_text_column_is_exit_3(multiclass_run, tmp_path):
     assert not (tmp_path / "out.csv").exists()
 
 
-def test_spreadsheet_safe_by_default(multiclass_predictions):
-    _, rows = read_csv_rows(multiclass_predictions)
-    texts = [r["text"] for r in rows]
-    for t in FORMULA_TEXTS:
-        assert "'" + t in texts and t not in texts
-    assert rows[0]["note"] == '\'=HYPERLINK("x")'
-    assert "goal" in " ".join(texts)  # ordinary texts are not prefixed
-    assert not any(t.startswith("''") for t in texts)
-
-
-def test_no_safe_csv_keeps_text_verbatim(multiclass_run, tmp_path):
-    out = tmp_path / "raw.csv"
-    result = cli(
-        "predict",
-        "--model",
-        multiclass_run.run,
-        "--input",
-        multiclass_run.predict_input,
-        "--output",
-        out,
-        "--keep-columns",
-        "id,text",
-        "--no-safe-csv",
-    )
+def test_formula_texts_and_labels_are_spreadsheet_safe_unless_asked_not_to(run_copy, tmp_path):
+    # class names that start with = + @ (re-sealed: a valid run whose labels are formulas)
+    classes = ["=cmd|' /C calc'!A0", "+food", "@tech"]
+    labels = json.loads((run_copy / "labels.json").read_text(encoding="utf-8"))
+    labels["classes"] = classes
+    (run_copy / "labels.json").write_text(json.dumps(labels), encoding="utf-8")
+    artifacts.write_manifest(run_copy)
+    texts = ['=HYPERLINK("http://x")', "+1+2", "-3 minus", "@SUM(A1)", "\tindented", "plain", *EDGE_TEXTS]
+    data = write_csv(tmp_path / "in.csv", ["id", "text"], [(f"=id{i}", t) for i, t in enumerate(texts)])
+    safe_out, raw_out = tmp_path / "safe.csv", tmp_path / "raw.csv"
+    args = ["predict", "--model", run_copy, "--input", data, "--keep-columns", "id,text", "--top-k", "2"]
+    result = cli(*args, "--output", safe_out)
     assert result.exit_code == 0, result.output
-    _, rows = read_csv_rows(out)
-    src = [r["text"] for r in read_csv_rows(multiclass_run.predict_input)[1]]
-    assert [r["text"] for r in rows] == src
-    for t in FORMULA_TEXTS + EDGE_TEXTS:
-        assert t in src
+    header, got = read_csv_rows(safe_out)
+    # a spreadsheet runs a cell that starts with = + - @, a tab or a carriage return: one ' in front, once
+    formula = ("=", "+", "-", "@", "\t", "\r")
+    assert [r["text"] for r in got] == ["'" + t if t.startswith(formula) else t for t in texts]
+    assert [r["id"] for r in got] == [f"'=id{i}" for i in range(len(texts))]
+    for r in got:  # the model's own values are never altered: a label stays the label
+        assert {r["prediction"], r["top1"], r["top2"]} <= set(classes), r
+    assert all(not h.startswith(formula) for h in header), header
+    result = cli(*args, "--output", raw_out, "--no-safe-csv")
+    assert result.exit_code == 0, result.output
+    _, got = read_csv_rows(raw_out)
+    assert [r["text"] for r in got] == texts
+    assert [r["id"] for r in got] == [f"=id{i}" for i in range(len(texts))]
+    assert {r["prediction"] for r in got} <= set(classes)
 
 
 def test_predict_does_not_delete_unrelated_temp_files(multiclass_run, tmp_path):

@@ -35,6 +35,7 @@ def write_vectors(path, words, dim=4, header=True, extra_lines=()):
     return path
 
 
+@pytest.mark.fast
 @pytest.mark.parametrize("name,header", [("w2v.vec", True), ("glove.txt", False), ("packed.vec.gz", True)])
 def test_reads_each_text_format(tmp_path, name, header):
     p = write_vectors(tmp_path / name, ["goal", "team", "pizza", "other"], header=header)
@@ -51,6 +52,7 @@ def test_reads_each_text_format(tmp_path, name, header):
     assert v.matrix[TOKENS.index("unseen")].any() and v.matrix[1].any()
 
 
+@pytest.mark.fast
 def test_exact_match_wins_over_a_lowercased_one(tmp_path):
     p = tmp_path / "cased.txt"
     p.write_text("Cheese 9 9 9 9\ncheese 1 2 3 4\nPizza 5 6 7 8\n", encoding="utf-8")
@@ -60,6 +62,7 @@ def test_exact_match_wins_over_a_lowercased_one(tmp_path):
     assert (v.found, v.exact) == (2, 1)
 
 
+@pytest.mark.fast
 def test_glove_words_with_spaces_are_skipped_not_fatal(tmp_path):
     p = tmp_path / "glove.txt"
     p.write_text("goal 1 2 3 4\n. . . 1 2 3 4\nteam 4 3 2 1\n\n", encoding="utf-8")
@@ -67,6 +70,7 @@ def test_glove_words_with_spaces_are_skipped_not_fatal(tmp_path):
     assert v.found == 2
 
 
+@pytest.mark.fast
 @pytest.mark.parametrize(
     "content,needles",
     [
@@ -88,6 +92,7 @@ def test_header_problems_name_the_line_and_the_fix(tmp_path, content, needles):
         assert needle in message
 
 
+@pytest.mark.fast
 @pytest.mark.parametrize(
     "line,needles",
     [
@@ -105,6 +110,7 @@ def test_malformed_vectors_name_their_line(tmp_path, line, needles):
         assert needle in str(err.value)
 
 
+@pytest.mark.fast
 def test_unusable_files_are_refused_with_the_fix(tmp_path):
     binary = tmp_path / "GoogleNews.bin"
     binary.write_bytes(b"3 4\n" + bytes(range(128, 256)) * 4)
@@ -119,6 +125,7 @@ def test_unusable_files_are_refused_with_the_fix(tmp_path):
         read_vectors(foreign, TOKENS, 4)
 
 
+@pytest.mark.fast
 def test_config_resolves_the_path_against_its_folder(tmp_path):
     from textclf.config import load_config
 
@@ -179,6 +186,7 @@ def test_training_starts_from_the_vectors_and_the_run_keeps_them(tmp_path, multi
     assert result.exit_code == 0, result.output
 
 
+@pytest.mark.fast
 def test_a_dimension_mismatch_stops_before_any_run_is_made(tmp_path, multiclass_files):
     write_vectors(tmp_path / "vecs300.txt", ["goal", "team"], dim=5, header=False)
     run = tmp_path / "run"

@@ -278,7 +278,7 @@ def _columns_problem(path: Path, header: list[str], wanted: list[str], option: s
     if not missing:
         return None
     found = ", ".join(repr(c) for c in header) or "(none)"
-    where = option or "data.text_column / data.label_column (or --text-column)"
+    where = option or "data.text_column / data.label_column in the config"
     if len(header) == 1 and any(d in header[0] for d in (";", "\t", "|")):
         sep = next(d for d in (";", "\t", "|") if d in header[0])
         hint = (
@@ -488,7 +488,8 @@ def _jsonl_row(p: Path, number: int, line: str, columns: list[str]) -> tuple[lis
         keys = ", ".join(repr(k) for k in obj) or "(none)"
         return None, DataError(
             f"{p}, line {number}: key {missing[0]!r} not found; keys found: {keys}; fix the line, set "
-            "data.text_column / data.label_column (or --text-column), or pass --on-bad-rows skip"
+            "the key (data.text_column / data.label_column in the config, --text-column for predict), or pass "
+            "--on-bad-rows skip"
         )
     try:
         return [_as_text(obj[c]) for c in columns], None

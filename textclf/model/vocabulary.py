@@ -203,8 +203,9 @@ class Vocabulary:
     def _problem(self) -> str | None:
         """What is wrong with a vocabulary read from a file (the layers could not be built, or would give other
         ids than training did); None when it is as textclf writes it."""
-        if self.standardize not in STANDARDIZE_MODES or self.ngram_mode not in STANDARDIZE_MODES:
-            return f"unknown standardize {self.standardize!r} / ngram_standardize {self.ngram_mode!r}"
+        for key, mode in (("standardize", self.standardize), ("ngram_standardize", self.ngram_mode)):
+            if mode not in STANDARDIZE_MODES:
+                return f"unknown {key} {mode!r} (expected one of {', '.join(STANDARDIZE_MODES)})"
         if not 1 <= self.sequence_length <= 1 << 20 or not 0 <= self.ngrams <= 3 or self.ngram_length > 1 << 24:
             return "sequence_length, ngrams or ngram_length out of range"
         for name, tokens in (("tokens", self.tokens), ("ngram_tokens", self.ngram_tokens)):

@@ -122,29 +122,35 @@ def training_lock(run: Path) -> Iterator[None]:
     """Hold the run's training lock while training into it: a second ``train`` (a second ``--resume``) of the
     same run is refused at once (exit 2) instead of both writing checkpoints into it."""
     path = run / LOCK
-    stale = path.exists()  # left by a killed trainer: kept as it is unless this training finishes the run
-    fd = _locked(path, run)
+    fd, stale = _locked(path, run)  # stale: a killed trainer's pid, written back if this one does not finish
     try:
         yield
     finally:
-        if not stale or is_complete(run):
-            with contextlib.suppress(OSError):
-                os.unlink(path)  # the lock is not part of a finished run; a refused command leaves the run as it was
+        with contextlib.suppress(OSError):
+            if not stale or is_complete(run):
+                os.unlink(path)  # the lock is not part of a finished run
+            else:  # a refused or interrupted resume leaves the run as it found it
+                os.ftruncate(fd, 0)
+                os.pwrite(fd, stale, 0)
         os.close(fd)
 
 
-def _locked(path: Path, run: Path) -> int:
-    """Open and lock ``path`` without waiting; the file must still be the one at ``path`` once locked (a trainer
-    that finished in between removes it, and a lock on a removed file would lock nothing)."""
+def _locked(path: Path, run: Path) -> tuple[int, bytes]:
+    """Open and lock ``path`` without waiting; returns the open file and what it held (empty when new). The file
+    must still be the one at ``path`` once locked (a trainer that finished in between removes it, and a lock on a
+    removed file would lock nothing)."""
     for _ in range(3):
         try:
-            fd = os.open(path, os.O_CREAT | os.O_RDWR, 0o644)
+            fd = os.open(path, os.O_CREAT | os.O_RDWR | os.O_NOFOLLOW | os.O_NONBLOCK, 0o644)
         except OSError as exc:
             raise write_error(exc, path, "; the run directory must be writable to train into it") from None
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            os.close(fd)
+            raise UsageError(f"{path} is not a regular file; remove it, then train again")
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except OSError:
-            holder = os.read(fd, 32).decode("ascii", "replace").strip() or "unknown"
+            holder = os.pread(fd, 32, 0).decode("ascii", "replace").strip() or "unknown"
             os.close(fd)
             raise UsageError(
                 f"{run} is being trained by another process (pid {holder}); wait for it to finish, or stop it (its "
@@ -152,9 +158,10 @@ def _locked(path: Path, run: Path) -> int:
             ) from None
         with contextlib.suppress(OSError):
             if os.fstat(fd).st_ino == os.stat(path).st_ino:
+                stale = os.pread(fd, 64, 0)
                 os.ftruncate(fd, 0)
-                os.write(fd, str(os.getpid()).encode("ascii"))
-                return fd
+                os.pwrite(fd, str(os.getpid()).encode("ascii"), 0)
+                return fd, stale
         os.close(fd)
     raise UsageError(f"{run}: its training lock keeps changing; another process is training it, try again later")
 
@@ -511,10 +518,14 @@ def _read_description(run: Path):
         raise ModelRejected(f"{run}: {LABELS} is not in textclf's format ({problem})")
     classes = labels["classes"]
     expected_outputs = 1 if labels["task"] == "binary" else len(classes)
-    if hp.num_outputs != expected_outputs or hp.task != labels["task"]:
+    if hp.task != labels["task"]:
         raise ModelRejected(
-            f"{run}: {MODEL} says {hp.num_outputs} outputs ({hp.task}), {LABELS} has {len(classes)} classes "
-            f"({labels['task']}); the files do not belong together"
+            f"{run}: {MODEL} says the task is {hp.task}, {LABELS} says {labels['task']}; the files do not belong together"
+        )
+    if hp.num_outputs != expected_outputs:
+        raise ModelRejected(
+            f"{run}: {MODEL} says {hp.num_outputs} outputs, {LABELS} has {len(classes)} classes "
+            f"({labels['task']}: {expected_outputs} outputs); the files do not belong together"
         )
     if hp.vocab_size != len(vocab.tokens) or hp.ngram_vocab_size != len(vocab.ngram_tokens or []):
         raise ModelRejected(
@@ -580,13 +591,15 @@ def _check_weight_shapes(run: Path, hp) -> None:
     """The arrays of ``weights.npz`` against the network ``model.json`` describes: names and shapes (exit 4)."""
     want, have = hp.weight_shapes(), _weight_file_shapes(run)
     for name in sorted(set(want) | set(have)):
-        if want.get(name) != have.get(name):
-            said = f"shape {want[name]}" if name in want else "no such array"
-            held = f"shape {have[name]}" if name in have else "no such array"
-            raise ModelRejected(
-                f"{run}: {MODEL} and {WEIGHTS} do not belong together: for the weight {name}, {MODEL} gives "
-                f"{said} and {WEIGHTS} holds {held}"
-            )
+        if name not in have:
+            problem = f"{WEIGHTS} has no array {name}, which {MODEL} builds"
+        elif name not in want:
+            problem = f"{WEIGHTS} array {name} is not part of the network {MODEL} builds"
+        elif want[name] != have[name]:
+            problem = f"{WEIGHTS} array {name} has shape {have[name]}, but {MODEL} builds shape {want[name]}"
+        else:
+            continue
+        raise ModelRejected(f"{run}: {problem}; the weights and hyperparameters do not match")
 
 
 def _read_config(run: Path) -> dict:

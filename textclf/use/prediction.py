@@ -119,18 +119,7 @@ def predict_file(
     clean_stale_temp_files(dst)
     bounds = _shard_bounds(src, column, encoding, chunk_rows, policy.skip, shard)
     report = ReadReport(str(src))
-    columns = [column] + [c for c in keep_columns if c != column]
-    # nothing is cut while reading: kept columns are copied unchanged; the model's texts are cut when scored
-    chunks = iter_chunks(
-        src,
-        columns,
-        encoding=encoding,
-        chunk_rows=chunk_rows,
-        skip_bad=policy.skip,
-        report=report,
-        texts=[column],
-        cut=False,
-    )
+    chunks = _read_chunks(src, column, keep_columns, encoding, chunk_rows, policy.skip, report)
     t0, span = time.perf_counter(), [0, np.inf]
     with atomic_write(dst, "w", encoding="utf-8", newline="") as f:
         lines = policy.skip or line_numbers
@@ -143,6 +132,15 @@ def predict_file(
     rejected = _update_rejects(rejects, report.bad_rows)
     return PredictSummary(dst, table.rows, seconds, report.bad_rows, rejected, report.truncated_texts,
                           report.warnings(), renamed)  # fmt: skip
+
+
+def _read_chunks(src: Path, column: str, keep: Sequence[str], encoding: str, chunk_rows: int, skip: bool,
+                 report: ReadReport):  # fmt: skip
+    """The input's text column and kept columns, in chunks. Nothing is cut while reading: kept columns are copied
+    unchanged, and the model's texts are cut when they are scored."""
+    columns = [column] + [c for c in keep if c != column]
+    return iter_chunks(src, columns, encoding=encoding, chunk_rows=chunk_rows, skip_bad=skip, report=report,
+                       texts=[column], cut=False)  # fmt: skip
 
 
 def _check_input(model, src: Path, text_column: str | None, keep: Sequence[str], encoding: str,

@@ -1,9 +1,12 @@
-"""RELIABILITY.md, row by row: every case has a test named after its row (A1 ... E9).
+"""Faults a user or a machine brings about, through the real CLI: config and data mistakes, prediction outputs
+that are killed or run out of disk, and training that is killed, signalled, starved of disk or memory, diverges
+or is resumed.
 
 Each test drives the real CLI: in-process through click's ``CliRunner`` where nothing is killed, and in a
 child process (``support.CliProcess``) where a kill, a signal or a resource limit is involved. Each checks
 the exit code, the message (a regex on the key phrase) and the file system (hashes before and after, the
-canary file absent).
+canary file absent). A resumed run must reproduce the uninterrupted run with the same seed exactly: weights
+(``np.array_equal``) and history.
 
 Kills are timed by polling the run's ``checkpoints/`` folder (``epoch-EEEEE-step-SSSSSSS``), never by
 sleeping. Resource faults are real, not mocked: a full disk is the child's ``RLIMIT_FSIZE`` (Python ignores
@@ -13,26 +16,21 @@ SIGXFSZ, so a write fails with EFBIG), out of memory is its ``RLIMIT_AS``, both 
 
 from __future__ import annotations
 
-import ast
-import builtins
 import csv
-import io
 import json
 import os
 import re
 import resource
 import shutil
 import signal
-import socket
 import time
-import zipfile
 from pathlib import Path
 
 import numpy as np
 import pytest
 from support import (
     CliProcess,
-    assert_clean_error,
+    assert_refused_with,
     checkpoint_names,
     cli,
     history_epochs,
@@ -45,360 +43,13 @@ from support import (
 
 from textclf.run import directory as artifacts
 
-PACKAGE = Path(__file__).resolve().parents[1] / "textclf"
-
-
-def reseal(run: Path) -> None:
-    """Rewrite the manifest after tampering, so that only the check under test can catch the change."""
-    artifacts.write_manifest(run)
-
 
 def predict_args(run: Path, data: Path, out: Path, *extra) -> list:
     return ["predict", "--model", run, "--input", data, "--output", out, *extra]
 
 
-def assert_refused_unread(result, code: int, *patterns: str) -> str:
-    """Exit ``code``, one error message, no traceback, and every regex in ``patterns`` found in it."""
-    out = assert_clean_error(result, code)
-    for pattern in patterns:
-        assert re.search(pattern, out), f"{pattern!r} not in output:\n{out}"
-    return out
-
-
-def edit_json(path: Path, change) -> None:
-    obj = json.loads(path.read_text(encoding="utf-8"))
-    change(obj)
-    path.write_text(json.dumps(obj), encoding="utf-8")
-
-
-class OpenRecorder:
-    """Records every path opened through ``open``/``io.open``/``os.open`` while active (in-process CLI)."""
-
-    def __init__(self, monkeypatch):
-        self.paths: list[str] = []
-        real_open, real_os_open = builtins.open, os.open
-
-        def rec_open(file, *a, **k):
-            if isinstance(file, (str, os.PathLike)):
-                self.paths.append(os.path.abspath(os.fspath(file)))
-            return real_open(file, *a, **k)
-
-        def rec_os_open(path, *a, **k):
-            self.paths.append(os.path.abspath(os.fspath(path)))
-            return real_os_open(path, *a, **k)
-
-        monkeypatch.setattr(builtins, "open", rec_open)
-        monkeypatch.setattr(io, "open", rec_open)
-        monkeypatch.setattr(os, "open", rec_os_open)
-
-    def opened(self, path: Path) -> bool:
-        return os.path.abspath(path) in self.paths
-
-
 # ==================================================================================================
-# A. Loading a run directory
-
-
-def _keras_lambda_model(canary: Path):
-    """A real Keras model whose Lambda layer creates ``canary`` when the layer is deserialized and run."""
-    import keras
-
-    code = f"open({str(canary)!r}, 'w').close()"
-    inputs = keras.Input((4,))
-    outputs = keras.layers.Lambda(lambda x: (exec(code), x)[1])(inputs)  # noqa: S102 - the payload
-    model = keras.Model(inputs, outputs)
-    canary.unlink(missing_ok=True)  # building the graph called the Lambda once, here in the test
-    return model
-
-
-@pytest.mark.parametrize("attack", ["keras_archive_as_weights", "layer_graph_as_model_json", "pickle_in_weights"])
-def test_A1_lambda_or_foreign_object_refused_before_deserializing(run_copy, multiclass_run, tmp_path, attack):
-    canary = tmp_path / "canary"
-    if attack == "keras_archive_as_weights":
-        # a genuine .keras archive (config.json with a Lambda + weights) put where textclf keeps its weights
-        model = _keras_lambda_model(canary)
-        model.save(tmp_path / "evil.keras")
-        canary.unlink(missing_ok=True)
-        shutil.copyfile(tmp_path / "evil.keras", run_copy / "weights.npz")
-        patterns = [r"weights\.npz", r"does not match the model|not a valid weights file"]
-    elif attack == "layer_graph_as_model_json":
-        # model.json replaced by a serialized Keras layer graph that holds the Lambda
-        import keras
-
-        model = _keras_lambda_model(canary)
-        graph = json.loads(json.dumps(keras.saving.serialize_keras_object(model), default=str))
-        edit_json(run_copy / "model.json", lambda m: m.update(hyperparameters=graph))
-        patterns = [r"model\.json", r"does not describe a textclf model"]
-    else:
-        # an object array in the weights: loading it would unpickle and run os.system
-        class Payload:
-            def __reduce__(self):
-                return (os.system, (f"touch {canary}",))
-
-        with np.load(run_copy / "weights.npz") as arrays:
-            weights = {k: arrays[k] for k in arrays.files}
-        weights[sorted(weights)[0]] = np.array([Payload()], dtype=object)
-        with open(run_copy / "weights.npz", "wb") as f:
-            np.savez(f, **weights)
-        patterns = [r"weights\.npz", r"not a valid weights file|pickle|dtype object"]
-    reseal(run_copy)  # checksums match: only textclf's refusal to deserialize stands in the way
-    before = tree_hashes(run_copy)
-    for args in (
-        predict_args(run_copy, multiclass_run.predict_input, tmp_path / "out.csv"),
-        ["eval", "--model", run_copy, "--data", multiclass_run.test],
-    ):
-        assert_refused_unread(cli(*args), 4, *patterns)
-    assert not canary.exists(), "the payload ran"
-    assert not (tmp_path / "out.csv").exists()
-    assert tree_hashes(run_copy) == before
-
-
-@pytest.mark.parametrize("entry", ["model.pkl", "layers.py", "symlink_outside", "fifo", "no_manifest"])
-def test_A2_extra_entries_symlink_fifo_or_no_manifest_refused_unopened(
-    run_copy, multiclass_run, tmp_path, monkeypatch, entry
-):
-    canary = tmp_path / "canary"
-    odd = run_copy / entry
-    if entry in ("model.pkl", "layers.py"):
-        odd.write_text(f"import os; os.system('touch {canary}')\n", encoding="utf-8")
-        patterns = [re.escape(entry), "unexpected file"]
-    elif entry == "symlink_outside":
-        secret = tmp_path / "secret.json"
-        secret.write_text("{}", encoding="utf-8")
-        odd.symlink_to(secret)
-        patterns = [entry, "symbolic link"]
-    elif entry == "fifo":
-        os.mkfifo(odd)  # opening it would block for ever: the test would hang
-        patterns = [entry, "not a regular file"]
-    else:
-        odd = run_copy / "manifest.json"
-        odd.unlink()
-        patterns = ["no manifest.json", "incomplete"]
-    before = tree_hashes(run_copy)
-    opens = OpenRecorder(monkeypatch)
-    t0 = time.perf_counter()
-    result = cli(*predict_args(run_copy, multiclass_run.predict_input, tmp_path / "out.csv"))
-    monkeypatch.undo()
-    assert time.perf_counter() - t0 < 30
-    assert_refused_unread(result, 4, *patterns)
-    if entry != "no_manifest":
-        assert not opens.opened(odd), f"{entry} was opened"
-    assert not opens.opened(run_copy / "weights.npz"), "weights were read although the run was refused"
-    assert not canary.exists()
-    assert not (tmp_path / "out.csv").exists()
-    assert tree_hashes(run_copy) == before
-
-
-@pytest.mark.parametrize("name", ["weights.npz", "vocab.json", "labels.json"])
-def test_A3_one_flipped_byte_is_a_checksum_mismatch_naming_the_file(run_copy, multiclass_run, tmp_path, name):
-    path = run_copy / name
-    data = bytearray(path.read_bytes())
-    data[len(data) // 2] ^= 0x01
-    path.write_bytes(bytes(data))
-    for args in (
-        predict_args(run_copy, multiclass_run.predict_input, tmp_path / "out.csv"),
-        ["eval", "--model", run_copy, "--data", multiclass_run.test],
-    ):
-        assert_refused_unread(cli(*args), 4, rf"checksum mismatch in {re.escape(name)}")
-    assert not (tmp_path / "out.csv").exists()
-
-
-@pytest.mark.parametrize("content", ["truncated", "random"])
-def test_A4_truncated_or_random_weights_say_so_not_file_not_found(run_copy, multiclass_run, tmp_path, content):
-    w = run_copy / "weights.npz"
-    w.write_bytes(w.read_bytes()[: w.stat().st_size // 2] if content == "truncated" else os.urandom(8192))
-    reseal(run_copy)
-    out = assert_refused_unread(
-        cli(*predict_args(run_copy, multiclass_run.predict_input, tmp_path / "out.csv")),
-        4,
-        r"weights\.npz is truncated or not a valid weights file",
-    )
-    assert not re.search(r"not found|No such file", out), out
-    # without re-sealing, the size check already names the file as truncated
-    shutil.copyfile(multiclass_run.run / "manifest.json", run_copy / "manifest.json")
-    assert_refused_unread(
-        cli(*predict_args(run_copy, multiclass_run.predict_input, tmp_path / "out.csv")),
-        4,
-        r"weights\.npz is \d[\d,]* bytes, the manifest says \d+: the file is truncated",
-    )
-
-
-@pytest.mark.parametrize("what", ["vocab_size", "class_count"])
-def test_A5_hyperparameters_disagree_with_weights_names_both_shapes(run_copy, multiclass_run, tmp_path, what):
-    hp = json.loads((run_copy / "model.json").read_text())["hyperparameters"]
-    if what == "vocab_size":
-        # model.json and vocab.json agree on 5 more tokens; only the weights disagree
-        edit_json(run_copy / "vocab.json", lambda v: v["tokens"].extend(f"zz{i}" for i in range(5)))
-        edit_json(run_copy / "model.json", lambda m: m["hyperparameters"].update(vocab_size=hp["vocab_size"] + 5))
-        saved, claimed = (
-            rf"\({hp['vocab_size']}, {hp['embedding_dim']}\)",
-            rf"\({hp['vocab_size'] + 5}, {hp['embedding_dim']}\)",
-        )
-    else:
-        edit_json(run_copy / "labels.json", lambda lab: lab["classes"].append("zzz"))
-        edit_json(run_copy / "model.json", lambda m: m["hyperparameters"].update(num_outputs=hp["num_outputs"] + 1))
-        saved, claimed = rf"\((\d+, )?{hp['num_outputs']},?\)", rf"\((\d+, )?{hp['num_outputs'] + 1},?\)"
-    reseal(run_copy)
-    out = assert_refused_unread(
-        cli(*predict_args(run_copy, multiclass_run.predict_input, tmp_path / "out.csv")),
-        4,
-        r"weights\.npz array \S+ has shape \([\d, ]+\), but model\.json builds shape \([\d, ]+\)",
-    )
-    m = re.search(r"has shape (\([\d, ]+\)), but model\.json builds shape (\([\d, ]+\))", out)
-    assert re.fullmatch(saved, m.group(1)) and re.fullmatch(claimed, m.group(2)), out
-    # model.json against labels.json, without touching the weights: both counts named
-    shutil.rmtree(run_copy)
-    shutil.copytree(multiclass_run.run, run_copy)
-    edit_json(run_copy / "labels.json", lambda lab: lab["classes"].append("zzz"))
-    reseal(run_copy)
-    assert_refused_unread(
-        cli(*predict_args(run_copy, multiclass_run.predict_input, tmp_path / "out.csv")),
-        4,
-        rf"says {hp['num_outputs']} outputs, labels\.json has {hp['num_outputs'] + 1} classes",
-    )
-
-
-@pytest.mark.parametrize(
-    "model",
-    ["https://example.com/run", "hf://someone/model", "s3://bucket/run", "model.keras", "model.h5", "other_directory"],
-)
-def test_A6_url_bare_keras_file_or_other_directory_is_not_a_run(multiclass_run, tmp_path, monkeypatch, model):
-    import keras
-
-    calls: list = []
-
-    def no_network(*a, **k):
-        calls.append(("network", a))
-        raise OSError("network access in a test")
-
-    def no_keras_load(*a, **k):
-        calls.append(("keras load", a))
-        raise AssertionError("keras load called")
-
-    monkeypatch.setattr(socket.socket, "connect", no_network)
-    monkeypatch.setattr(socket, "create_connection", no_network)
-    monkeypatch.setattr(socket, "getaddrinfo", no_network)
-    monkeypatch.setattr(keras.models, "load_model", no_keras_load)
-    monkeypatch.setattr(keras.saving, "load_model", no_keras_load)
-    if model in ("model.keras", "model.h5"):
-        path = tmp_path / model
-        _keras_lambda_model(tmp_path / "canary").save(tmp_path / "m.keras")
-        (tmp_path / "canary").unlink(missing_ok=True)
-        shutil.copyfile(tmp_path / "m.keras", path)
-        model = str(path)
-    elif model == "other_directory":
-        model = str(multiclass_run.train.parent)  # a folder of data files
-    out_file = tmp_path / "out.csv"
-    t0 = time.perf_counter()
-    for args in (
-        predict_args(model, multiclass_run.predict_input, out_file),
-        ["eval", "--model", model, "--data", multiclass_run.test],
-    ):
-        assert_refused_unread(cli(*args), 2, r"must be a textclf run directory")
-    assert time.perf_counter() - t0 < 10
-    assert calls == []
-    assert not out_file.exists() and not (tmp_path / "canary").exists()
-
-
-@pytest.mark.parametrize(
-    "name, size",
-    [("model.json", 2 << 20), ("labels.json", 65 << 20), ("vocab.json", 300 << 20), ("manifest.json", 5 << 20)],
-)
-def test_A7_oversized_json_refused_by_size_cap_unread(run_copy, multiclass_run, tmp_path, monkeypatch, name, size):
-    with open(run_copy / name, "r+b") as f:
-        f.truncate(size)  # sparse: the size is real, the disk use is not
-    if name != "manifest.json":
-        # re-seal the size (hashing 300 MB would take long; the cap must fire before any hashing anyway)
-        edit_json(run_copy / "manifest.json", lambda m: m["files"][name].update(size=size))
-    opens = OpenRecorder(monkeypatch)
-    t0 = time.perf_counter()
-    result = cli(*predict_args(run_copy, multiclass_run.predict_input, tmp_path / "out.csv"))
-    elapsed = time.perf_counter() - t0
-    monkeypatch.undo()
-    assert_refused_unread(result, 4, rf"{re.escape(name)} is {size:,} bytes, over (its|the) [\d,]+-byte cap")
-    assert elapsed < 2, f"{elapsed:.1f}s"
-    assert not opens.opened(run_copy / name), f"{name} was read although it is over its cap"
-
-
-def _zip_bomb(path: Path, members: dict[str, int]) -> None:
-    """An .npz whose members are .npy headers followed by zeros: tiny on disk, ``size`` bytes each expanded."""
-    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED, compresslevel=1) as zf:
-        for name, size in members.items():
-            with zf.open(name + ".npy", "w", force_zip64=True) as f:
-                n = size // 4
-                header = io.BytesIO()
-                np.lib.format.write_array_header_1_0(header, {"descr": "<f4", "fortran_order": False, "shape": (n,)})
-                f.write(header.getvalue())
-                block = bytes(1 << 20)
-                left = n * 4
-                while left > 0:
-                    f.write(block[: min(left, len(block))])
-                    left -= len(block)
-
-
-@pytest.mark.parametrize("kind", ["one_huge_member", "every_member_just_under_the_cap"])
-def test_A7_zip_bomb_weights_refused_in_under_2s(run_copy, multiclass_run, tmp_path, kind):
-    with np.load(run_copy / "weights.npz") as arrays:
-        keys = list(arrays.files)
-    if kind == "one_huge_member":
-        members = {keys[0]: 200 << 20}  # 200 MB of zeros in ~200 KB
-    else:
-        members = {k: 60 << 20 for k in keys}  # each member alone under the 64 MB bomb threshold
-    _zip_bomb(run_copy / "weights.npz", members)
-    assert (run_copy / "weights.npz").stat().st_size < 5 << 20
-    reseal(run_copy)  # checksums match: only the caps can catch it
-    t0 = time.perf_counter()
-    result = cli(*predict_args(run_copy, multiclass_run.predict_input, tmp_path / "out.csv"))
-    elapsed = time.perf_counter() - t0
-    assert_refused_unread(result, 4, r"weights\.npz")
-    assert elapsed < 2, f"refused only after {elapsed:.1f}s: the arrays were expanded before being refused"
-
-
-def test_A8_source_guard_no_pickle_imports_no_allow_pickle():
-    banned = {"pickle", "cPickle", "_pickle", "joblib", "dill", "cloudpickle", "shelve", "marshal"}
-    sources = sorted(PACKAGE.rglob("*.py"))
-    assert len(sources) >= 8
-    for path in sources:
-        tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
-        for node in ast.walk(tree):
-            if isinstance(node, ast.Import):
-                names = [a.name.split(".")[0] for a in node.names]
-            elif isinstance(node, ast.ImportFrom):
-                names = [(node.module or "").split(".")[0]]
-            elif isinstance(node, ast.Call):
-                func = ast.unparse(node.func)
-                if func in ("__import__", "importlib.import_module", "import_module") and node.args:
-                    names = [ast.unparse(node.args[0]).strip("'\"").split(".")[0]]
-                else:
-                    names = []
-                for kw in node.keywords:
-                    if kw.arg == "allow_pickle":
-                        assert isinstance(kw.value, ast.Constant) and kw.value.value is False, (
-                            f"{path.name}:{node.lineno}: allow_pickle={ast.unparse(kw.value)}"
-                        )
-                    if kw.arg == "safe_mode":
-                        assert isinstance(kw.value, ast.Constant) and kw.value.value is True, (
-                            f"{path.name}:{node.lineno}: safe_mode={ast.unparse(kw.value)}"
-                        )
-                if func in (
-                    "yaml.load",
-                    "yaml.unsafe_load",
-                    "yaml.full_load",
-                    "keras.models.load_model",
-                    "keras.saving.load_model",
-                    "load_model",
-                    "eval",
-                    "exec",
-                ):
-                    raise AssertionError(f"{path.name}:{node.lineno}: calls {func}")
-            else:
-                continue
-            bad = banned.intersection(names)
-            assert not bad, f"{path.name}:{node.lineno}: imports {sorted(bad)}"
-
-
-# ==================================================================================================
-# B. Config
+# Config files and the paths in them
 
 
 def write(path: Path, text: str) -> Path:
@@ -407,7 +58,8 @@ def write(path: Path, text: str) -> Path:
     return path
 
 
-def test_B1_python_yaml_tag_refused_with_line_and_column_canary_absent(tmp_path):
+@pytest.mark.fast
+def test_python_yaml_tags_are_refused_with_line_and_column_and_never_run(tmp_path):
     canary = tmp_path / "canary"
     for i, text in enumerate(
         [
@@ -417,7 +69,7 @@ def test_B1_python_yaml_tag_refused_with_line_and_column_canary_absent(tmp_path)
         ]
     ):
         config = write(tmp_path / f"c{i}.yaml", text)
-        out = assert_refused_unread(
+        out = assert_refused_with(
             cli("train", "--config", config, "--run-dir", tmp_path / "run"),
             2,
             r"unsupported YAML tag",
@@ -428,16 +80,17 @@ def test_B1_python_yaml_tag_refused_with_line_and_column_canary_absent(tmp_path)
     result = cli(
         "train", "--config", plain, "--set", f"train.epochs=!!python/object/apply:os.system ['touch {canary}']"
     )
-    assert_refused_unread(result, 2, r"unsupported YAML tag")
+    assert_refused_with(result, 2, r"unsupported YAML tag")
     assert not canary.exists()
     assert not (tmp_path / "run").exists()
 
 
-def test_B2_typo_plus_two_errors_all_listed_with_key_paths_and_did_you_mean(tmp_path):
+@pytest.mark.fast
+def test_a_typo_and_two_bad_values_are_listed_together_with_key_paths_and_a_suggestion(tmp_path):
     config = write(
         tmp_path / "c.yaml", "data:\n  train: t.csv\n  valid_fraction: 2.0\ntrain:\n  epocs: 3\n  batch_size: many\n"
     )
-    out = assert_refused_unread(cli("train", "--config", config), 2, r"3 problems in the config")
+    out = assert_refused_with(cli("train", "--config", config), 2, r"3 problems in the config")
     problems = [line for line in out.splitlines() if line.strip().startswith("- ")]
     assert len(problems) == 3, out
     assert re.search(r"train\.epocs.*line 5.*did you mean 'epochs'", out), out
@@ -445,6 +98,7 @@ def test_B2_typo_plus_two_errors_all_listed_with_key_paths_and_did_you_mean(tmp_
     assert re.search(r"train\.batch_size.*line 6", out), out
 
 
+@pytest.mark.fast
 @pytest.mark.parametrize(
     "text, key, hint",
     [
@@ -454,14 +108,15 @@ def test_B2_typo_plus_two_errors_all_listed_with_key_paths_and_did_you_mean(tmp_
         ("train:\n  seed: 010\n", "train.seed", r"octal number 8.*\(10\)"),
     ],
 )
-def test_B3_wrong_types_each_get_a_specific_hint(tmp_path, text, key, hint):
+def test_each_wrong_type_gets_its_own_hint(tmp_path, text, key, hint):
     config = write(tmp_path / "c.yaml", text)
-    out = assert_refused_unread(cli("train", "--config", config), 2, re.escape(key), r"line 2")
+    out = assert_refused_with(cli("train", "--config", config), 2, re.escape(key), r"line 2")
     assert re.search(hint, out, re.S), out
 
 
+@pytest.mark.fast
 @pytest.mark.parametrize("case", ["duplicate_key", "empty", "top_level_list", "tabs", "2MB", "alias_bomb"])
-def test_B4_malformed_config_clear_message_in_under_1s(tmp_path, case):
+def test_a_malformed_config_file_gets_one_clear_message(tmp_path, monkeypatch, case):
     config = tmp_path / "c.yaml"
     if case == "duplicate_key":
         write(config, "train:\n  epochs: 3\n  epochs: 4\n")
@@ -484,11 +139,24 @@ def test_B4_malformed_config_clear_message_in_under_1s(tmp_path, case):
             levels.append(f"{chr(97 + i)}: &{chr(97 + i)} [" + ", ".join([f"*{chr(96 + i)}"] * 9) + "]")
         write(config, "\n".join(levels) + "\n")
         pattern = r"anchors and aliases.*line 1"
-    t0 = time.perf_counter()
+    import yaml
+
+    composed = []
+    real_compose = yaml.SafeLoader.get_single_node
+
+    def recording_compose(loader):
+        composed.append(loader)
+        return real_compose(loader)
+
+    monkeypatch.setattr(yaml.SafeLoader, "get_single_node", recording_compose)
     result = cli("train", "--config", config)
-    elapsed = time.perf_counter() - t0
-    assert_refused_unread(result, 2, pattern)
-    assert elapsed < 1, f"{case}: {elapsed:.2f}s"
+    monkeypatch.undo()
+    assert_refused_with(result, 2, pattern)
+    if case in ("2MB", "alias_bomb"):
+        # refused before the YAML is composed into nodes: the aliases are never expanded, 2 MB never parsed
+        assert composed == [], f"{case}: the YAML was composed before being refused"
+    elif case == "duplicate_key":
+        assert composed, "the recorder saw no composition where one is needed to find the duplicate"
 
 
 @pytest.fixture(scope="module")
@@ -517,7 +185,7 @@ TINY = [
 ]
 
 
-def test_B5_paths_resolve_against_config_folder_special_files_refused(small_data, tmp_path, monkeypatch):
+def test_data_paths_resolve_against_the_config_folder_and_special_files_are_refused(small_data, tmp_path, monkeypatch):
     conf_dir = tmp_path / "project" / "conf"
     (tmp_path / "project").mkdir(exist_ok=True)
     shutil.copyfile(small_data / "train.csv", tmp_path / "project" / "train.csv")
@@ -545,30 +213,13 @@ def test_B5_paths_resolve_against_config_folder_special_files_refused(small_data
         assert re.search(pattern, p.stderr) and str(path) in p.stderr, p.stderr
         assert "Traceback" not in p.output
     write(conf_dir / "missing.yaml", "data:\n  train: nope.csv\n")
-    assert_refused_unread(
+    assert_refused_with(
         cli("train", "--config", conf_dir / "missing.yaml"), 2, rf"not found: {re.escape(str(conf_dir / 'nope.csv'))}"
     )
 
 
-def test_B6_existing_non_empty_run_dir_refused_nothing_touched(multiclass_run, tmp_path):
-    run = tmp_path / "run"
-    shutil.copytree(multiclass_run.run, run)
-    (run / "notes.txt").write_text("mine\n", encoding="utf-8")
-    before = tree_hashes(run)
-    mtimes = {p: p.stat().st_mtime_ns for p in run.rglob("*")}
-    result = cli(*multiclass_run.args[:3], "--run-dir", run, *multiclass_run.args[5:])
-    assert_refused_unread(result, 2, rf"--run-dir {re.escape(str(run))} exists and is not empty")
-    assert tree_hashes(run) == before
-    assert {p: p.stat().st_mtime_ns for p in run.rglob("*")} == mtimes
-    other = tmp_path / "other"
-    other.mkdir()
-    (other / "x").write_text("x", encoding="utf-8")
-    assert_refused_unread(cli("train", "--config", multiclass_run.config, "--run-dir", other), 2, "not empty")
-    assert [p.name for p in other.iterdir()] == ["x"]
-
-
 # ==================================================================================================
-# C. Data
+# Data files
 
 
 def labeled_config(tmp_path: Path, train: Path, extra: str = "") -> Path:
@@ -579,18 +230,18 @@ def train_refused(tmp_path: Path, train: Path, code: int, *patterns: str, extra:
     """``textclf train`` on ``train`` fails with ``code`` before creating any run directory."""
     runs = tmp_path / "runs"
     result = cli("train", "--config", labeled_config(tmp_path, train, extra), "--set", f"train.runs_dir={runs}")
-    out = assert_refused_unread(result, code, *patterns)
+    out = assert_refused_with(result, code, *patterns)
     assert not runs.exists() or not any(runs.iterdir()), "a run directory was created"
     return out
 
 
-def test_C1_latin1_byte_names_line_and_fix_boms_handled(multiclass_run, tmp_path):
+def test_a_latin1_byte_is_named_by_line_with_the_fix_and_boms_are_handled(multiclass_run, tmp_path):
     rows = topic_rows(12, seed=3)
     rows[6] = ("caf\u00e9 soup", "food")  # line 8: the header is line 1
     bad = tmp_path / "latin1.csv"
     write_csv(bad, ["text", "label"], rows, encoding="latin-1")
     train_refused(tmp_path, bad, 3, r"line 8: byte 0xe9", r"--encoding|data\.encoding=latin-1")
-    out = assert_refused_unread(
+    out = assert_refused_with(
         cli(*predict_args(multiclass_run.run, bad, tmp_path / "o.csv")), 3, r"line 8", r"--encoding"
     )
     assert "Traceback" not in out
@@ -607,7 +258,7 @@ def test_C1_latin1_byte_names_line_and_fix_boms_handled(multiclass_run, tmp_path
         assert [r["text"] for r in got] == [t for t, _ in rows]
 
 
-def test_C2_ragged_rows_named_or_skipped_into_rejects_with_count(small_data, tmp_path):
+def test_ragged_rows_are_named_or_skipped_into_a_rejects_file_with_a_count(small_data, tmp_path):
     lines = ["text,label", "goal team,sports", "code chip,tech,EXTRA", "soup bread,food", "orphan", "pizza,food"]
     bad = tmp_path / "ragged.csv"
     bad.write_text("\n".join(lines) + "\n", encoding="utf-8")
@@ -640,7 +291,7 @@ def test_C2_ragged_rows_named_or_skipped_into_rejects_with_count(small_data, tmp
     assert "found 3" in rejects[0]["reason"] and "found 1" in rejects[1]["reason"]
 
 
-def test_C3_quotes_newlines_escapes_cr_nul_parsed_or_one_clear_error(multiclass_run, tmp_path):
+def test_quotes_newlines_cr_and_nul_survive_predict_and_an_open_quote_is_one_error(multiclass_run, tmp_path):
     texts = ['say "hi" now', "two\nlines", "comma, inside", "trailing\r\nwindows", "nul\x00byte", ""]
     path = tmp_path / "tricky.csv"
     with open(path, "w", encoding="utf-8", newline="") as f:
@@ -660,13 +311,14 @@ def test_C3_quotes_newlines_escapes_cr_nul_parsed_or_one_clear_error(multiclass_
     assert "Traceback" not in out
 
 
-def test_C3_property_csv_writer_texts_read_back_unchanged(tmp_path_factory):
+@pytest.mark.fast
+def test_read_labeled_returns_whatever_csv_writer_wrote(tmp_path_factory):
     from hypothesis import HealthCheck, given, settings
     from hypothesis import strategies as st
 
     from textclf.io.labeled import read_labeled
 
-    folder = tmp_path_factory.mktemp("c3prop")
+    folder = tmp_path_factory.mktemp("csv_round_trip")
     text = st.text(st.characters(blacklist_categories=("Cs",), blacklist_characters="\x00"), max_size=40)
 
     @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
@@ -684,7 +336,7 @@ def test_C3_property_csv_writer_texts_read_back_unchanged(tmp_path_factory):
     check()
 
 
-def test_C4_na_null_numbers_and_booleans_kept_as_strings(binary_run, multiclass_run, tmp_path):
+def test_na_null_number_and_boolean_lookalikes_stay_strings(binary_run, multiclass_run, tmp_path):
     traps = ["NA", "None", "null", "nan", "00123", "True", "N/A", "", "1.0"]
     labels = json.loads((binary_run.run / "labels.json").read_text())
     assert labels["classes"] == ["00123", "NA"]  # trained from labels NA and 00123
@@ -706,7 +358,7 @@ def test_C4_na_null_numbers_and_booleans_kept_as_strings(binary_run, multiclass_
     assert got.labels == [t for t in traps if t] and got.texts == got.labels
 
 
-def test_C5_label_text_differences_and_unseen_labels_named_with_counts(binary_run, small_data, tmp_path):
+def test_labels_that_differ_only_in_form_and_unseen_labels_are_named_with_counts(binary_run, small_data, tmp_path):
     # at training: validation labels "1.0" and " 1" against training label "1"
     train = tmp_path / "t.csv"
     write_csv(
@@ -721,7 +373,7 @@ def test_C5_label_text_differences_and_unseen_labels_named_with_counts(binary_ru
     # at evaluation: unseen labels named with their row counts; exit 0 when told to ignore them
     data = tmp_path / "e.csv"
     write_csv(data, ["text", "label"], [("goal team", "NA"), ("pizza", "123"), ("soup", "123"), ("x", "other")])
-    out = assert_refused_unread(
+    out = assert_refused_with(
         cli("eval", "--model", binary_run.run, "--data", data), 3, r"'123' ×2 \(looks like '00123'", r"'other' ×1"
     )
     result = cli("eval", "--model", binary_run.run, "--data", data, "--ignore-unseen")
@@ -729,28 +381,8 @@ def test_C5_label_text_differences_and_unseen_labels_named_with_counts(binary_ru
     assert re.search(r"3 rows?|left out|ignor", result.output), result.output
 
 
-@pytest.mark.parametrize("case", ["text_column_missing", "semicolon", "duplicate_header", "header_only", "empty"])
-def test_C6_columns_and_empty_files_named_with_likely_fix(tmp_path, case):
-    path = tmp_path / "d.csv"
-    if case == "text_column_missing":
-        path.write_text("body,label\ngoal,sports\nchip,tech\n", encoding="utf-8")
-        patterns = [r"column 'text' not found; columns found: 'body', 'label'", r"data\.text_column"]
-    elif case == "semicolon":
-        path.write_text("text;label\ngoal;sports\nchip;tech\n", encoding="utf-8")
-        patterns = [r"columns found: 'text;label'", r"separated by ';'"]
-    elif case == "duplicate_header":
-        path.write_text("text,text,label\na,b,sports\n", encoding="utf-8")
-        patterns = [r"line 1: the header names column 'text' more than once"]
-    elif case == "header_only":
-        path.write_text("text,label\n", encoding="utf-8")
-        patterns = [r"has a header but no data rows"]
-    else:
-        path.write_bytes(b"")
-        patterns = [r"is empty: expected a header line"]
-    train_refused(tmp_path, path, 3, re.escape(str(path)), *patterns)
-
-
-def test_C7_one_class_or_singleton_class_refused_before_any_run_dir(tmp_path):
+@pytest.mark.fast
+def test_one_class_or_a_one_row_class_is_refused_before_any_run_dir(tmp_path):
     one = tmp_path / "one.csv"
     write_csv(one, ["text", "label"], [(t, "sports") for t, _ in topic_rows(30, seed=1)])
     train_refused(tmp_path, one, 3, r"every row has the label 'sports'", r"at least two classes")
@@ -770,7 +402,7 @@ def _write_big_doc_csv(path: Path, rows, big_index: int, size: int, header=("tex
 
 
 @pytest.mark.slow
-def test_C8_50MB_document_truncated_and_reported_in_train(small_data, tmp_path):
+def test_a_50MB_text_is_cut_and_reported_by_train(small_data, tmp_path):
     from textclf.io.tables import MAX_TEXT_CHARS
 
     train = tmp_path / "big.csv"
@@ -783,19 +415,19 @@ def test_C8_50MB_document_truncated_and_reported_in_train(small_data, tmp_path):
     )
 
 
-def test_C8_50MB_document_truncated_and_reported_in_predict(multiclass_run, tmp_path):
+def test_a_50MB_text_is_cut_and_reported_by_predict(multiclass_run, tmp_path):
     path = tmp_path / "big.csv"
     _write_big_doc_csv(
         path,
-        [(f"r{i}", t) for i, (t, _) in enumerate(topic_rows(20, seed=2))],
+        [(t, f"r{i}") for i, (t, _) in enumerate(topic_rows(20, seed=2))],
         big_index=3,
         size=50 << 20,
-        header=("id", "text"),
+        header=("text", "id"),
     )
     result = cli(*predict_args(multiclass_run.run, path, tmp_path / "o.csv", "--keep-columns", "id"))
     assert result.exit_code == 0, result.output
     _, got = read_csv_rows(tmp_path / "o.csv")
-    assert len(got) == 20
+    assert [r["id"] for r in got] == [f"r{i}" for i in range(20)]
     assert re.search(r"1 texts? longer than [\d,]+ characters (were|was) cut", result.output), result.output
 
 
@@ -811,7 +443,7 @@ def predict_inputs(tmp_path_factory) -> dict[int, Path]:
 
 
 @pytest.mark.slow
-def test_C8_predict_memory_stays_flat_20k_vs_200k_rows(multiclass_run, predict_inputs, tmp_path):
+def test_predict_memory_stays_flat_from_20k_to_200k_rows(multiclass_run, predict_inputs, tmp_path):
     peak = {}
     for n, path in predict_inputs.items():
         with CliProcess(*predict_args(multiclass_run.run, path, tmp_path / f"o{n}.csv"), logs=tmp_path) as p:
@@ -822,46 +454,7 @@ def test_C8_predict_memory_stays_flat_20k_vs_200k_rows(multiclass_run, predict_i
 
 
 # ==================================================================================================
-# D. Outputs
-
-
-def test_D1_formula_texts_and_labels_made_spreadsheet_safe_by_default(run_copy, multiclass_run, tmp_path):
-    # class names that start with = + @ (re-sealed: a valid run whose labels are formulas)
-    edit_json(run_copy / "labels.json", lambda lab: lab.update(classes=["=cmd|' /C calc'!A0", "+food", "@tech"]))
-    reseal(run_copy)
-    path = tmp_path / "in.csv"
-    texts = ['=HYPERLINK("http://x")', "+1+2", "-3 minus", "@SUM(A1)", "plain"]
-    write_csv(path, ["id", "text"], [(f"=id{i}", t) for i, t in enumerate(texts)])
-    safe_out, raw_out = tmp_path / "safe.csv", tmp_path / "raw.csv"
-    assert cli(*predict_args(run_copy, path, safe_out, "--keep-columns", "id,text", "--top-k", "2")).exit_code == 0
-    header, got = read_csv_rows(safe_out)
-    assert [r["text"] for r in got] == ["'" + t if t[0] in "=+-@" else t for t in texts]
-    assert all(r["id"].startswith("'=") for r in got)
-    assert all(r["prediction"].startswith("'") and r["top1"].startswith("'") for r in got)
-    assert all(not h.startswith(("=", "+", "-", "@")) for h in header), header
-    assert cli(*predict_args(run_copy, path, raw_out, "--keep-columns", "id,text", "--no-safe-csv")).exit_code == 0
-    _, got = read_csv_rows(raw_out)
-    assert [r["text"] for r in got] == texts
-    assert {r["prediction"] for r in got} <= {"=cmd|' /C calc'!A0", "+food", "@tech"}
-
-
-def test_D2_output_is_the_input_directly_or_through_symlink_refused(multiclass_run, tmp_path):
-    data = tmp_path / "in.csv"
-    shutil.copyfile(multiclass_run.predict_input, data)
-    link = tmp_path / "link.csv"
-    link.symlink_to(data)
-    before = sha256(data)
-    for out in (data, link, tmp_path / "." / "in.csv"):
-        assert_refused_unread(
-            cli(*predict_args(multiclass_run.run, data, out)),
-            2,
-            r"--output .* is the input file",
-            r"input is left unchanged",
-        )
-        assert sha256(data) == before
-    assert_refused_unread(cli(*predict_args(multiclass_run.run, link, data)), 2, r"is the input file")
-    assert sha256(data) == before and link.is_symlink()
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["in.csv", "link.csv"]
+# Prediction outputs: killed writers, full disks, skipped rows
 
 
 def _temp_files(out: Path) -> list[Path]:
@@ -869,7 +462,9 @@ def _temp_files(out: Path) -> list[Path]:
 
 
 @pytest.mark.slow
-def test_D3_kill9_while_writing_predictions_leaves_old_file_then_cleaned(multiclass_run, predict_inputs, tmp_path):
+def test_kill9_while_writing_predictions_keeps_the_old_file_and_the_next_predict_cleans_up(
+    multiclass_run, predict_inputs, tmp_path
+):
     out = tmp_path / "preds.csv"
     out.write_text("id,prediction\nold,1\n", encoding="utf-8")
     before = sha256(out)
@@ -890,7 +485,7 @@ def test_D3_kill9_while_writing_predictions_leaves_old_file_then_cleaned(multicl
 
 
 @pytest.mark.slow
-def test_D3_disk_full_while_writing_predictions_exit_5_old_file_intact(multiclass_run, predict_inputs, tmp_path):
+def test_disk_full_while_writing_predictions_exits_5_and_keeps_the_old_file(multiclass_run, predict_inputs, tmp_path):
     out = tmp_path / "preds.csv"
     out.write_text("id,prediction\nold,1\n", encoding="utf-8")
     before = sha256(out)
@@ -910,7 +505,7 @@ def test_D3_disk_full_while_writing_predictions_exit_5_old_file_intact(multiclas
 
 
 @pytest.mark.slow
-def test_D3_disk_full_while_writing_the_model_keeps_the_run_resumable(tmp_path):
+def test_disk_full_while_writing_the_model_keeps_the_run_resumable(tmp_path):
     # long unique tokens make vocab.json larger than any checkpoint file: every checkpoint fits under the
     # file-size limit, the final vocab.json does not
     import random
@@ -941,12 +536,12 @@ def test_D3_disk_full_while_writing_the_model_keeps_the_run_resumable(tmp_path):
     assert "--resume" in p.output
 
 
-def test_D4_predict_skip_bad_rows_one_output_row_per_accepted_row_with_line(multiclass_run, tmp_path):
+def test_predict_skips_bad_rows_with_one_output_row_per_accepted_row_and_its_line(multiclass_run, tmp_path):
     path = tmp_path / "in.csv"
     lines = ["id,text", "a,goal team", "b,code,EXTRA", "c,soup bread", "lonely", '"d","two', 'lines"', "e,chip"]
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
     out = tmp_path / "o.csv"
-    assert_refused_unread(cli(*predict_args(multiclass_run.run, path, out)), 3, r"line 3", r"--on-bad-rows skip")
+    assert_refused_with(cli(*predict_args(multiclass_run.run, path, out)), 3, r"line 3", r"--on-bad-rows skip")
     assert not out.exists()
     result = cli(
         *predict_args(
@@ -963,10 +558,10 @@ def test_D4_predict_skip_bad_rows_one_output_row_per_accepted_row_with_line(mult
     assert all("expected 2 fields" in r["reason"] for r in rejects)
 
 
-def test_D4_predict_skip_refuses_a_file_that_is_mostly_bad_rows(multiclass_run, tmp_path):
+def test_predict_skip_refuses_a_file_that_is_mostly_bad_rows(multiclass_run, tmp_path):
     path = tmp_path / "in.csv"
     path.write_text("id,text\na,goal\nb,x,y\nc,z,w\nd,q,r\n", encoding="utf-8")
-    assert_refused_unread(
+    assert_refused_with(
         cli(*predict_args(multiclass_run.run, path, tmp_path / "o.csv", "--on-bad-rows", "skip")),
         3,
         r"bad",
@@ -974,7 +569,7 @@ def test_D4_predict_skip_refuses_a_file_that_is_mostly_bad_rows(multiclass_run, 
     )
 
 
-def test_D4_stale_rejects_file_removed_when_no_rows_are_skipped(multiclass_run, tmp_path):
+def test_a_stale_rejects_file_is_removed_when_no_rows_are_skipped(multiclass_run, tmp_path):
     bad, good, out = tmp_path / "bad.csv", tmp_path / "good.csv", tmp_path / "o.csv"
     bad.write_text("id,text\na,goal\nb,x,y\n", encoding="utf-8")
     good.write_text("id,text\na,goal\n", encoding="utf-8")
@@ -988,7 +583,7 @@ def test_D4_stale_rejects_file_removed_when_no_rows_are_skipped(multiclass_run, 
 
 
 # ==================================================================================================
-# E. Training faults
+# Training: kills, signals, a full disk, out of memory, divergence, resume
 #
 # One small config trains 5 epochs of 45 batches in a few seconds. The uninterrupted run with the same
 # seed (``reference_run``) is what every interrupted-then-resumed run must reproduce exactly: weights
@@ -1106,7 +701,7 @@ def boundary_killed(faults) -> Path:
 
 
 @pytest.mark.slow
-def test_E1_kill9_mid_epoch_then_resume(faults, reference_run, tmp_path):
+def test_kill9_mid_epoch_then_resume_gives_the_same_model(faults, reference_run, tmp_path):
     run = tmp_path / "run"
     with start_training(faults / "faults.yaml", run) as p:
         wait_into_epoch_3(p, run)
@@ -1125,7 +720,7 @@ def test_E1_kill9_mid_epoch_then_resume(faults, reference_run, tmp_path):
 
 
 @pytest.mark.slow
-def test_E2_kill9_while_checkpoints_are_written_partial_ones_ignored(faults, reference_run, tmp_path):
+def test_kill9_while_a_checkpoint_is_written_then_resume_ignores_the_partial_one(faults, reference_run, tmp_path):
     # a checkpoint after every batch; SIGKILL the moment a temporary checkpoint folder is seen
     run = tmp_path / "run"
     folder = run / "checkpoints"
@@ -1155,7 +750,9 @@ def test_E2_kill9_while_checkpoints_are_written_partial_ones_ignored(faults, ref
     assert_same_model(run, reference_run)
 
 
-def test_E2_truncated_latest_checkpoint_falls_back_and_says_so(boundary_killed, reference_run, tmp_path):
+def test_a_damaged_latest_checkpoint_falls_back_to_the_previous_one_and_says_so(
+    boundary_killed, reference_run, tmp_path
+):
     run = copy_run(boundary_killed, tmp_path)
     latest = run / "checkpoints" / ckpt(2) / "variables.npz"
     latest.write_bytes(latest.read_bytes()[: latest.stat().st_size // 2])
@@ -1173,7 +770,9 @@ def test_E2_truncated_latest_checkpoint_falls_back_and_says_so(boundary_killed, 
 
 @pytest.mark.slow
 @pytest.mark.parametrize("signum, code", [(signal.SIGTERM, 143), (signal.SIGINT, 130)])
-def test_E3_sigterm_or_sigint_mid_epoch_keeps_checkpoint_prints_resume(faults, reference_run, tmp_path, signum, code):
+def test_sigterm_or_sigint_mid_epoch_keeps_the_last_checkpoint_and_prints_the_resume_command(
+    faults, reference_run, tmp_path, signum, code
+):
     run = tmp_path / "run"
     with start_training(faults / "faults.yaml", run) as p:
         wait_into_epoch_3(p, run)
@@ -1198,11 +797,11 @@ def test_E3_sigterm_or_sigint_mid_epoch_keeps_checkpoint_prints_resume(faults, r
     assert_same_model(run, reference_run)
 
 
-def test_E4_resume_after_config_or_data_changed_refused_naming_the_change(faults, boundary_killed, tmp_path):
+def test_resume_after_the_config_or_data_changed_is_refused_naming_the_change(faults, boundary_killed, tmp_path):
     run = copy_run(boundary_killed, tmp_path)
     before = tree_hashes(run)
     changed = write(faults / "changed.yaml", FAULTS_YAML.replace("batch_size: 16", "batch_size: 32"))
-    assert_refused_unread(
+    assert_refused_with(
         cli("train", "--resume", run, "--config", changed),
         2,
         rf"cannot resume {re.escape(str(run))}: the config changed: train\.batch_size 16 → 32",
@@ -1213,7 +812,7 @@ def test_E4_resume_after_config_or_data_changed_refused_naming_the_change(faults
     try:
         with open(train, "a", encoding="utf-8") as f:
             f.write("one more row about soup,food\n")
-        assert_refused_unread(
+        assert_refused_with(
             cli("train", "--resume", run),
             2,
             rf"cannot resume {re.escape(str(run))}: the data changed since the checkpoint "
@@ -1224,7 +823,7 @@ def test_E4_resume_after_config_or_data_changed_refused_naming_the_change(faults
     assert tree_hashes(run) == before
 
 
-def test_E4_resume_with_set_of_a_key_that_may_differ_is_accepted(boundary_killed, tmp_path):
+def test_resume_with_set_of_a_key_that_may_differ_is_accepted(boundary_killed, tmp_path):
     run = copy_run(boundary_killed, tmp_path)
     result = cli("train", "--resume", run, "--set", "train.device=cpu")  # device may differ on a resume
     assert result.exit_code == 0, result.output
@@ -1242,7 +841,7 @@ def _all_finite(run: Path) -> list[str]:
     return bad
 
 
-def test_E5_nan_loss_exit_6_names_epoch_and_batch_no_model_no_nan_checkpoint(faults, tmp_path):
+def test_a_nan_loss_exits_6_naming_epoch_and_batch_and_leaves_no_model_and_no_nan_checkpoint(faults, tmp_path):
     # 1.0e+38: Adam's first step moves every weight by ~1e38 (still finite), the next loss is NaN
     run = tmp_path / "run"
     result = cli(
@@ -1256,22 +855,22 @@ def test_E5_nan_loss_exit_6_names_epoch_and_batch_no_model_no_nan_checkpoint(fau
         "--set",
         "train.checkpoint_every_steps=1",
     )
-    out = assert_refused_unread(
+    out = assert_refused_with(
         result, 6, r"training diverged at epoch 1, batch \d+: the loss is (nan|inf)", r"Lower train\.learning_rate"
     )
     for name in ("weights.npz", "manifest.json", "metrics.json", "history.csv", "vocab.json"):
         assert not (run / name).exists(), name
     assert checkpoint_names(run), out  # a checkpoint was written before the loss became NaN
     assert _all_finite(run) == []
-    # the value from the table, 1e6, is a string in YAML 1.1: refused with a hint rather than trained
-    assert_refused_unread(
+    # 1e6, written without a decimal point, is a string in YAML 1.1: refused with a hint rather than trained
+    assert_refused_with(
         cli("train", "--config", faults / "faults.yaml", "--set", "train.learning_rate=1e6"),
         2,
         r"YAML 1\.1 reads as a string",
     )
 
 
-def test_E5_no_checkpoint_holds_nan_weights_when_the_update_itself_overflows(faults, tmp_path):
+def test_no_checkpoint_holds_nan_weights_when_the_update_itself_overflows(faults, tmp_path):
     run = tmp_path / "run"
     result = cli(
         "train",
@@ -1300,7 +899,7 @@ def _vm_size(pid: int) -> int:
 
 
 @pytest.mark.slow
-def test_E6_disk_full_during_checkpoint_exit_5_previous_checkpoint_resumable(faults, reference_run, tmp_path):
+def test_disk_full_during_a_checkpoint_exits_5_and_the_previous_checkpoint_resumes(faults, reference_run, tmp_path):
     run = tmp_path / "run"
     with start_training(faults / "faults.yaml", run) as p:
         # from now on no file may grow past 4 KB: the next checkpoint's first .npz fails with EFBIG
@@ -1320,7 +919,7 @@ def test_E6_disk_full_during_checkpoint_exit_5_previous_checkpoint_resumable(fau
 
 
 @pytest.mark.slow
-def test_E7_out_of_memory_exit_5_with_hint_last_checkpoint_intact(faults, reference_run, tmp_path):
+def test_out_of_memory_exits_5_with_a_hint_and_the_last_checkpoint_resumes(faults, reference_run, tmp_path):
     run = tmp_path / "run"
     with start_training(faults / "faults.yaml", run) as p:
         # no more address space than the process has now: its next large allocation fails (a real
@@ -1337,7 +936,7 @@ def test_E7_out_of_memory_exit_5_with_hint_last_checkpoint_intact(faults, refere
     assert_same_model(run, reference_run)
 
 
-def test_E8_kill_at_epoch_boundary_then_resume_matches_uninterrupted_run(boundary_killed, reference_run, tmp_path):
+def test_kill9_at_an_epoch_boundary_then_resume_gives_the_same_model(boundary_killed, reference_run, tmp_path):
     run = copy_run(boundary_killed, tmp_path)
     out = resume(run)
     assert re.search(rf"resuming from {ckpt(2)}: 2 epoch\(s\) complete\n", out), out
@@ -1346,13 +945,13 @@ def test_E8_kill_at_epoch_boundary_then_resume_matches_uninterrupted_run(boundar
 
 
 @pytest.mark.slow
-def test_E9_best_epoch_before_interruption_survives_resume(faults, tmp_path):
+def test_the_best_epoch_before_an_interruption_survives_the_resume(faults, tmp_path):
     # validation labels rotated against the training labels: the better the model learns the training
     # data, the worse its validation loss, so the best epoch comes first and later epochs only get worse
     rotate = {"sports": "tech", "tech": "food", "food": "sports"}
     write_csv(faults / "valid_rotated.csv", ["text", "label"], [(t, rotate[y]) for t, y in topic_rows(60, seed=12)])
     config = write(
-        faults / "e9.yaml",
+        faults / "rotated.yaml",
         FAULTS_YAML.replace("train: train.csv", "train: train.csv\n  valid: valid_rotated.csv")
         .replace("epochs: 5", "epochs: 9")
         .replace("early_stopping_patience: 0", "early_stopping_patience: 3, early_stopping_monitor: loss"),
