@@ -132,6 +132,7 @@ def test_a_stray_quote_that_swallows_rows_is_reported_with_its_line_span(multicl
     assert trained.exit_code == 0 and "lines 12-32" in trained.output, trained.output
 
 
+@pytest.mark.fast
 def test_tsv_and_csv_written_by_pandas_read_back_cell_for_cell(tmp_path):
     import pandas as pd
 
@@ -337,6 +338,7 @@ def test_a_full_disk_during_export_says_the_disk_is_full(multiclass_run, tmp_pat
 # 6. Numbers that are not numbers
 
 
+@pytest.mark.fast
 def test_nan_and_infinity_are_refused_in_every_config_number(multiclass_files):
     for key in ("data.valid_fraction", "data.max_bad_fraction", "model.dropout", "model.embedding_dropout",
                 "train.learning_rate", "train.ngram_learning_rate", "train.threshold_target"):  # fmt: skip
@@ -348,6 +350,7 @@ def test_nan_and_infinity_are_refused_in_every_config_number(multiclass_files):
     assert_clean_error(cli("check-data", "--config", conf), 2, "train.learning_rate (line 2)", "finite")
 
 
+@pytest.mark.fast
 def test_the_seed_takes_what_every_consumer_takes(multiclass_files):
     from textclf.config import load_config
 
@@ -385,6 +388,7 @@ def test_eval_json_is_valid_json_even_when_a_metric_is_undefined(binary_run, tmp
 # 7. Structures too deep or of the wrong kind
 
 
+@pytest.mark.fast
 def test_deeply_nested_yaml_is_refused_quickly(multiclass_files, tmp_path):
     deep = tmp_path / "deep.yaml"
     deep.write_text("data:\n  train: " + "[" * 5000 + "]" * 5000 + "\n", encoding="utf-8")
@@ -532,6 +536,7 @@ def test_options_and_input_columns_are_checked_before_the_model_is_loaded(multic
 # 11. Commands that agree
 
 
+@pytest.mark.fast
 def test_check_data_reads_every_form_of_data_train_that_train_reads(multiclass_files, tmp_path):
     parts = tmp_path / "parts"
     rows = topic_rows(90, seed=12)
@@ -572,6 +577,7 @@ def test_gzip_inputs_are_read_and_parquet_gz_gets_advice(multiclass_run, tmp_pat
                        "Parquet compresses itself")  # fmt: skip
 
 
+@pytest.mark.fast
 def test_csv_reader_counts_rows_against_lines(tmp_path):
     from textclf.io.tables import ReadReport, iter_chunks
 
