@@ -841,20 +841,16 @@ def _all_finite(run: Path) -> list[str]:
     return bad
 
 
+def _train_at_learning_rate(faults: Path, run: Path, rate: str):
+    """Train the faults config into ``run`` at ``rate``, with a checkpoint after every step."""
+    settings = ("--set", f"train.learning_rate={rate}", "--set", "train.checkpoint_every_steps=1")
+    return cli("train", "--config", faults / "faults.yaml", "--run-dir", run, *settings)
+
+
 def test_a_nan_loss_exits_6_naming_epoch_and_batch_and_leaves_no_model_and_no_nan_checkpoint(faults, tmp_path):
     # 1.0e+38: Adam's first step moves every weight by ~1e38 (still finite), the next loss is NaN
     run = tmp_path / "run"
-    result = cli(
-        "train",
-        "--config",
-        faults / "faults.yaml",
-        "--run-dir",
-        run,
-        "--set",
-        "train.learning_rate=1.0e+38",
-        "--set",
-        "train.checkpoint_every_steps=1",
-    )
+    result = _train_at_learning_rate(faults, run, "1.0e+38")
     out = assert_refused_with(
         result, 6, r"training diverged at epoch 1, batch \d+: the loss is (nan|inf)", r"Lower train\.learning_rate"
     )
@@ -872,17 +868,7 @@ def test_a_nan_loss_exits_6_naming_epoch_and_batch_and_leaves_no_model_and_no_na
 
 def test_no_checkpoint_holds_nan_weights_when_the_update_itself_overflows(faults, tmp_path):
     run = tmp_path / "run"
-    result = cli(
-        "train",
-        "--config",
-        faults / "faults.yaml",
-        "--run-dir",
-        run,
-        "--set",
-        "train.learning_rate=1.0e+39",
-        "--set",
-        "train.checkpoint_every_steps=1",
-    )
+    result = _train_at_learning_rate(faults, run, "1.0e+39")
     assert result.exit_code in (2, 6), result.output
     assert _all_finite(run) == [] if run.exists() else True
 

@@ -130,10 +130,14 @@ class ShardType(click.ParamType):
         )
 
 
-class Fraction(click.ParamType):
-    """A number from 0 to 1 (NaN and infinity refused), for --threshold and --max-bad-fraction."""
+class _FiniteNumber(click.ParamType):
+    """A finite number (NaN and infinity refused) that ``accepts``; ``expected`` says which, in the message."""
 
     name = "FLOAT"
+    expected = "a finite number"
+
+    def accepts(self, number: float) -> bool:
+        return True
 
     def convert(self, value, param, ctx):
         import math
@@ -144,28 +148,28 @@ class Fraction(click.ParamType):
             number = float(value)
         except (TypeError, ValueError):
             number = math.nan
-        if not (math.isfinite(number) and 0.0 <= number <= 1.0):
-            raise UsageError(f"{param.opts[0]}: received {value!r}, expected a number from 0 to 1")
+        if not (math.isfinite(number) and self.accepts(number)):
+            raise UsageError(f"{param.opts[0]}: received {value!r}, expected {self.expected}")
         return number
 
 
-class Seconds(click.ParamType):
-    """A positive, finite number of seconds."""
+class Fraction(_FiniteNumber):
+    """A number from 0 to 1, for --threshold and --max-bad-fraction."""
+
+    expected = "a number from 0 to 1"
+
+    def accepts(self, number: float) -> bool:
+        return 0.0 <= number <= 1.0
+
+
+class Seconds(_FiniteNumber):
+    """A positive number of seconds."""
 
     name = "SECONDS"
+    expected = "a positive number of seconds"
 
-    def convert(self, value, param, ctx):
-        import math
-
-        from .errors import UsageError
-
-        try:
-            number = float(value)
-        except (TypeError, ValueError):
-            number = math.nan
-        if not (math.isfinite(number) and number > 0):
-            raise UsageError(f"{param.opts[0]}: received {value!r}, expected a positive number of seconds")
-        return number
+    def accepts(self, number: float) -> bool:
+        return number > 0
 
 
 class Encoding(click.ParamType):
