@@ -213,9 +213,9 @@ def test_a_second_writer_never_removes_the_first_writers_temporary_file(multicla
     code = (
         "import sys, time\nfrom textclf.io.files import atomic_write\n"
         f"with atomic_write({str(out)!r}, 'w') as f:\n"
-        "    f.write('first writer\\n'); f.flush(); print(f.name, flush=True); time.sleep(8)\n"
-    )
-    first = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True)
+        "    f.write('first writer\\n'); f.flush(); print(f.name, flush=True); sys.stdin.readline()\n"
+    )  # the first writer holds its temporary file open until the test lets it finish
+    first = subprocess.Popen([sys.executable, "-c", code], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
     try:
         temp = Path(first.stdout.readline().strip())
         assert temp.exists()
@@ -223,7 +223,8 @@ def test_a_second_writer_never_removes_the_first_writers_temporary_file(multicla
         assert second.exit_code == 0, second.output
         assert temp.exists(), "the second writer removed the first writer's live temporary file"
     finally:
-        assert first.wait(60) == 0
+        first.communicate("finish\n", timeout=60)
+    assert first.returncode == 0
     assert out.read_text() == "first writer\n"  # the last writer to finish wins, whole
 
 
@@ -239,7 +240,10 @@ def test_a_second_train_resume_of_one_run_is_refused_at_once(multiclass_files, t
         assert_clean_error(second, 2, "is being trained by another process", f"pid {first.pid}")
         first.signal(signal.SIGTERM)
         assert first.wait(120) == 143, first.output
-    assert cli("train", "--resume", run, "--set", "train.verbose=false").exit_code == 0  # now it can
+    from textclf.run import directory
+
+    with directory.training_lock(run):  # the stopped trainer let go of its lock: the next resume may take it
+        assert (run / ".textclf-train.lock").read_text() == str(os.getpid())
 
 
 def test_sigterm_during_predict_removes_its_temporary_file(multiclass_run, tmp_path):
