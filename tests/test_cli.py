@@ -229,7 +229,7 @@ def test_tensorflow_native_log_lines_stay_off_stderr(multiclass_run, tmp_path):
 
     from support import textclf_argv
 
-    env = {k: v for k, v in os.environ.items() if k not in ("TF_CPP_MIN_LOG_LEVEL", "TEXTCLF_DEBUG")}
+    env = {k: v for k, v in os.environ.items() if k not in ("TF_CPP_MIN_LOG_LEVEL", "TEXTCLF_QUIET")}
     for args in (
         (
             "predict",

@@ -6,8 +6,8 @@ cuInit" on a machine without CUDA, "oneDNN supports DT_BOOL only ...") and ignor
 descriptor 2 at an anonymous temporary file for the rest of the process and gives Python's
 ``sys.stderr`` its own duplicate of the real terminal, so that textclf's own messages and any Python
 traceback still appear. If the import itself fails, the captured lines are shown. This happens in the
-``textclf`` command only: ``--debug`` and a library user's process (a notebook, a server) keep descriptor 2. When ``sys.stderr`` is not the process's descriptor 2 (inside a test runner, say),
-nothing is redirected.
+``textclf`` command only: ``--debug`` and a library user's process (a notebook, a server) keep descriptor 2.
+When ``sys.stderr`` is not the process's descriptor 2 (inside a test runner, say), nothing is redirected.
 
 It sets TensorFlow's thread pools before any operation runs (:func:`configure_threads`): on machines
 with up to 4 cores, one thread per operation and two operations at a time (the forward and backward LSTM of
