@@ -192,6 +192,21 @@ class Encoding(click.ParamType):
         return value
 
 
+# Options that several commands share, defined once so that their checks and wording cannot drift apart.
+model_option = click.option("--model", "model_dir", required=True, help="A run directory written by `textclf train`.")
+threshold_option = click.option(
+    "--threshold",
+    type=Fraction(),
+    default=None,
+    help="One decision threshold for every label of a binary or multi-label model (default: the thresholds tuned "
+    "on validation when the run has them, else 0.5).",
+)
+
+
+def encoding_option(help: str):
+    return click.option("--encoding", type=Encoding(), default="utf-8", show_default=True, help=help)
+
+
 class Columns(click.ParamType):
     """Comma-separated column names, each named once."""
 
@@ -324,7 +339,7 @@ def train(config_path, overrides, run_dir, resume_dir, device, on_bad_rows) -> N
 
 
 @main.command()
-@click.option("--model", "model_dir", required=True, help="A run directory written by `textclf train`.")
+@model_option
 @click.option(
     "--input",
     "input_path",
@@ -341,14 +356,8 @@ def train(config_path, overrides, run_dir, resume_dir, device, on_bad_rows) -> N
 @click.option("--text-column", default=None, help="Text column (default: the one the model was trained on).")
 @click.option("--top-k", type=click.IntRange(0, None), default=0, help="Also write the K most probable labels.")
 @click.option("--batch-size", type=click.IntRange(1, None), default=512, show_default=True, help="Rows per model call.")
-@click.option(
-    "--threshold",
-    type=Fraction(),
-    default=None,
-    help="One decision threshold for every label of a binary or multi-label model (default: the "
-    "thresholds tuned on validation when the run has them, else 0.5).",
-)
-@click.option("--encoding", type=Encoding(), default="utf-8", show_default=True, help="Text encoding of the input.")
+@threshold_option
+@encoding_option("Text encoding of the input.")
 @click.option(
     "--no-safe-csv",
     is_flag=True,
@@ -409,7 +418,7 @@ def predict(model_dir, input_path, output_path, no_safe_csv, **options) -> None:
 
 
 @main.command(name="eval")
-@click.option("--model", "model_dir", required=True, help="A run directory written by `textclf train`.")
+@model_option
 @click.option(
     "--data",
     "data_path",
@@ -428,13 +437,8 @@ def predict(model_dir, input_path, output_path, no_safe_csv, **options) -> None:
 @click.option("--label-column", default=None, help="Label column (default: the one the model was trained on).")
 @click.option("--ignore-unseen", is_flag=True, help="Leave out labels the model never saw instead of failing.")
 @click.option("--batch-size", type=click.IntRange(1, None), default=512, show_default=True, help="Rows per model call.")
-@click.option("--encoding", type=Encoding(), default="utf-8", show_default=True, help="Text encoding of the data file.")
-@click.option(
-    "--threshold",
-    type=Fraction(),
-    default=None,
-    help="One decision threshold for every label (binary, multi-label); default: the run's tuned thresholds, else 0.5.",
-)
+@encoding_option("Text encoding of the data file.")
+@threshold_option
 @click.option(
     "--errors",
     "errors_path",
@@ -500,7 +504,7 @@ def eval_(
 
 
 @main.command(name="explain")
-@click.option("--model", "model_dir", required=True, help="A run directory written by `textclf train`.")
+@model_option
 @click.option("--text", "texts", multiple=True, help="A text to explain. Repeatable.")
 @click.option(
     "--input",
@@ -517,9 +521,7 @@ def eval_(
     help="With --input: how many rows to explain.",
 )
 @click.option("--text-column", default=None, help="With --input: the text column (default: the run's).")
-@click.option(
-    "--encoding", type=Encoding(), default="utf-8", show_default=True, help="With --input: its text encoding."
-)
+@encoding_option("With --input: its text encoding.")
 @click.option(
     "--label", default=None, help="Explain this label (default: the prediction; for multi-label, each predicted label)."
 )
@@ -531,12 +533,7 @@ def eval_(
     help="Score a word by the drop in the label's log-odds (which still separates words when the "
     "model is sure), or in its probability, without it.",
 )
-@click.option(
-    "--threshold",
-    type=Fraction(),
-    default=None,
-    help="Decision threshold for binary and multi-label models (default: the run's, else 0.5).",
-)
+@threshold_option
 @click.option(
     "--top",
     type=click.IntRange(0, None),
@@ -786,7 +783,7 @@ def datasets_download_cmd(name, dest, base_url, sha256, timeout, seed) -> None:
 @click.option("--force", is_flag=True, help="Overwrite the output file if it exists.")
 @click.option("--text-column", default=None, help="The text column (default: guessed).")
 @click.option("--label-column", default=None, help="The label column (default: guessed).")
-@click.option("--encoding", type=Encoding(), default="utf-8", show_default=True, help="Text encoding of the data file.")
+@encoding_option("Text encoding of the data file.")
 @click.option(
     "--sample-rows",
     type=click.IntRange(1, None),
@@ -869,7 +866,7 @@ def check_data_cmd(config_path, overrides, strict, as_json, examples) -> None:
 
 
 @main.command(name="export")
-@click.option("--model", "model_dir", required=True, help="A run directory written by `textclf train`.")
+@model_option
 @click.option(
     "--format",
     "fmt",
@@ -887,13 +884,7 @@ def check_data_cmd(config_path, overrides, strict, as_json, examples) -> None:
     default=None,
     help="Folder to create (must not exist, or be empty). Default: RUN/../<run-name>-<format>.",
 )
-@click.option(
-    "--threshold",
-    type=Fraction(),
-    default=None,
-    help="Decision threshold of the label for binary and multi-label models (default: the run's "
-    "tuned thresholds, else 0.5).",
-)
+@threshold_option
 def export_cmd(model_dir, fmt, output_dir, threshold) -> None:
     """Export a run as a SavedModel or TFLite model.
 
