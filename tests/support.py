@@ -323,3 +323,8 @@ class LogLines(list):
     def __exit__(self, *exc) -> None:
         self._logger.removeHandler(self._handler)
         self._logger.setLevel(self._level)
+
+
+def predict_args(run: Path, data: Path, out: Path, *extra) -> list:
+    """The arguments of ``textclf predict --model RUN --input DATA --output OUT`` and ``extra``."""
+    return ["predict", "--model", run, "--input", data, "--output", out, *extra]

@@ -22,17 +22,13 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from support import OpenRecorder, assert_refused_with, cli, tree_hashes
+from support import OpenRecorder, assert_refused_with, cli, predict_args, tree_hashes
 
 from textclf.errors import UsageError
 from textclf.run import directory as artifacts
 from textclf.run import layout
 
 PACKAGE = Path(__file__).resolve().parents[1] / "textclf"
-
-
-def predict_args(run: Path, data: Path, out: Path, *extra) -> list:
-    return ["predict", "--model", run, "--input", data, "--output", out, *extra]
 
 
 def assert_refused(run: Path, multiclass_run, tmp_path: Path, *patterns: str) -> str:

@@ -23,7 +23,7 @@ import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from support import assert_clean_error, cli, last_line, read_csv_rows, tree_hashes
+from support import assert_clean_error, cli, last_line, predict_args, read_csv_rows, tree_hashes
 
 TASKS = ("multiclass", "binary", "multilabel")
 FORMATS = ("savedmodel", "tflite")
@@ -86,16 +86,7 @@ def predicted(trained, export_dir) -> dict[str, tuple[list[str], list[dict[str, 
     out = {}
     for task in TASKS:
         dst = export_dir / f"predict-{task}.csv"
-        result = cli(
-            "predict",
-            "--model",
-            trained[task].run,
-            "--input",
-            trained[task].predict_input,
-            "--output",
-            dst,
-            "--no-safe-csv",
-        )
+        result = cli(*predict_args(trained[task].run, trained[task].predict_input, dst, "--no-safe-csv"))
         assert result.exit_code == 0, result.output
         _, inputs = read_csv_rows(trained[task].predict_input)
         _, rows = read_csv_rows(dst)

@@ -34,6 +34,7 @@ from support import (
     checkpoint_names,
     cli,
     history_epochs,
+    predict_args,
     read_csv_rows,
     sha256,
     topic_rows,
@@ -42,11 +43,6 @@ from support import (
 )
 
 from textclf.run import directory as artifacts
-
-
-def predict_args(run: Path, data: Path, out: Path, *extra) -> list:
-    return ["predict", "--model", run, "--input", data, "--output", out, *extra]
-
 
 # ==================================================================================================
 # Config files and the paths in them

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pandas as pd
 import pytest
-from support import assert_clean_error, cli, topic_rows, write_csv
+from support import assert_clean_error, cli, predict_args, topic_rows, write_csv
 
 
 @pytest.fixture(scope="module")
@@ -27,19 +27,7 @@ def test_shards_concatenate_to_the_unsharded_output(multiclass_run, big_input, t
     parts = []
     for i in range(1, n + 1):
         out = tmp_path / f"part-{i}.csv"
-        result = cli(
-            "predict",
-            "--model",
-            multiclass_run.run,
-            "--input",
-            big_input,
-            "--output",
-            out,
-            "--keep-columns",
-            "id",
-            "--shard",
-            f"{i}/{n}",
-        )
+        result = cli(*predict_args(multiclass_run.run, big_input, out, "--keep-columns", "id", "--shard", f"{i}/{n}"))
         assert result.exit_code == 0, result.output
         parts.append(pd.read_csv(out, dtype=str, keep_default_na=False))
     sizes = [len(p) for p in parts]
@@ -59,19 +47,9 @@ def test_shard_with_skipped_bad_rows_keeps_each_bad_row_in_one_shard(multiclass_
     for i in (1, 2):
         out = tmp_path / f"p{i}.csv"
         result = cli(
-            "predict",
-            "--model",
-            multiclass_run.run,
-            "--input",
-            src,
-            "--output",
-            out,
-            "--shard",
-            f"{i}/2",
-            "--on-bad-rows",
-            "skip",
-            "--max-bad-fraction",
-            "0.1",
+            *predict_args(
+                multiclass_run.run, src, out, "--shard", f"{i}/2", "--on-bad-rows", "skip", "--max-bad-fraction", "0.1"
+            )
         )
         assert result.exit_code == 0, result.output
         rows += len(pd.read_csv(out))
@@ -85,17 +63,7 @@ def test_shard_with_skipped_bad_rows_keeps_each_bad_row_in_one_shard(multiclass_
 )
 def test_bad_shard_values(multiclass_run, big_input, tmp_path, value, needle):
     assert_clean_error(
-        cli(
-            "predict",
-            "--model",
-            multiclass_run.run,
-            "--input",
-            big_input,
-            "--output",
-            tmp_path / "o.csv",
-            "--shard",
-            value,
-        ),
+        cli(*predict_args(multiclass_run.run, big_input, tmp_path / "o.csv", "--shard", value)),
         2,
         needle,
     )

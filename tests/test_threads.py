@@ -7,7 +7,7 @@ import subprocess
 import sys
 
 import pytest
-from support import assert_clean_error, cli
+from support import assert_clean_error, cli, predict_args
 
 from textclf.errors import UsageError
 from textclf.runtime import thread_settings
@@ -53,14 +53,6 @@ def test_a_fresh_process_runs_with_the_setting():
 
 def test_cli_reports_a_bad_setting_without_a_traceback(multiclass_run, tmp_path, monkeypatch):
     monkeypatch.setenv("TEXTCLF_THREADS", "lots")
-    result = cli(
-        "predict",
-        "--model",
-        multiclass_run.run,
-        "--input",
-        multiclass_run.predict_input,
-        "--output",
-        tmp_path / "p.csv",
-    )
+    result = cli(*predict_args(multiclass_run.run, multiclass_run.predict_input, tmp_path / "p.csv"))
     assert_clean_error(result, 2, "TEXTCLF_THREADS: received 'lots'")
     assert not (tmp_path / "p.csv").exists()

@@ -24,6 +24,7 @@ from support import (
     assert_refused_with,
     cli,
     last_line,
+    predict_args,
     read_csv_rows,
     sha256,
     tree_hashes,
@@ -270,17 +271,9 @@ def test_library_functions_by_module(library_run, multiclass_run, tmp_path):
 def multiclass_predictions(multiclass_run, tmp_path_factory) -> Path:
     out = tmp_path_factory.mktemp("pred") / "preds.csv"
     result = cli(
-        "predict",
-        "--model",
-        multiclass_run.run,
-        "--input",
-        multiclass_run.predict_input,
-        "--output",
-        out,
-        "--keep-columns",
-        "id,text,note",
-        "--top-k",
-        "2",
+        *predict_args(
+            multiclass_run.run, multiclass_run.predict_input, out, "--keep-columns", "id,text,note", "--top-k", "2"
+        )
     )
     assert result.exit_code == 0, result.output
     assert "wrote 40 rows" in result.stdout
@@ -410,15 +403,7 @@ def test_output_that_is_the_input_directly_or_through_a_link_is_refused(multicla
 
 def test_output_folder_missing(multiclass_run, tmp_path):
     assert_clean_error(
-        cli(
-            "predict",
-            "--model",
-            multiclass_run.run,
-            "--input",
-            multiclass_run.predict_input,
-            "--output",
-            tmp_path / "no" / "out.csv",
-        ),
+        cli(*predict_args(multiclass_run.run, multiclass_run.predict_input, tmp_path / "no" / "out.csv")),
         2,
         "does not exist",
     )
@@ -480,34 +465,14 @@ def test_predict_does_not_delete_unrelated_temp_files(multiclass_run, tmp_path):
     # textclf predict writing there at the same time) must survive.
     other = tmp_path / ".draft.tmp"
     other.write_text("someone else's work", encoding="utf-8")
-    result = cli(
-        "predict",
-        "--model",
-        multiclass_run.run,
-        "--input",
-        multiclass_run.predict_input,
-        "--output",
-        tmp_path / "out.csv",
-    )
+    result = cli(*predict_args(multiclass_run.run, multiclass_run.predict_input, tmp_path / "out.csv"))
     assert result.exit_code == 0, result.output
     assert other.exists(), "textclf predict deleted a file it did not create"
 
 
 def test_binary_predictions(binary_run, tmp_path):
     out = tmp_path / "b.csv"
-    result = cli(
-        "predict",
-        "--model",
-        binary_run.run,
-        "--input",
-        binary_run.test,
-        "--output",
-        out,
-        "--keep-columns",
-        "label",
-        "--top-k",
-        "5",
-    )
+    result = cli(*predict_args(binary_run.run, binary_run.test, out, "--keep-columns", "label", "--top-k", "5"))
     assert result.exit_code == 0, result.output
     header, rows = read_csv_rows(out)
     assert header == ["label", "prediction", "confidence", "top1", "top1_p", "top2", "top2_p", "p_00123", "p_NA"]
