@@ -96,11 +96,6 @@ class ReadReport:
             "or quote the whole field"
         ]
 
-    def check(self) -> None:
-        """Raise a DataError when rows swallowed others: used where a silent loss is worse than stopping."""
-        if self.swallowed:
-            raise DataError(f"{self.path}: " + self.warnings()[0])
-
 
 @dataclass
 class Chunk:
@@ -456,12 +451,13 @@ def _iter_jsonl(p: Path, encoding: str, skip_bad: bool, out: _Rows) -> Iterator[
                 if not line.strip():
                     continue
                 seen_any = True
-                row, problem = _jsonl_row(p, number, line, out.columns)
-                if problem is not None:
+                row, reason, fix = _jsonl_row(line, out.columns)
+                if row is None:
+                    problem = DataError(f"{p}, line {number}: {reason}; {fix}")
                     if not skip_bad:
                         raise problem
-                    missing_key = missing_key or (problem if "keys found" in str(problem) else None)
-                    report.bad_rows.append(BadRow(number, str(problem).split(": ", 2)[-1].split("; fix")[0]))
+                    missing_key = missing_key or (problem if fix is _NAME_THE_KEY else None)
+                    report.bad_rows.append(BadRow(number, reason))
                     continue
                 chunk = out.add(row, number)
                 if chunk is not None:
@@ -479,24 +475,26 @@ def _iter_jsonl(p: Path, encoding: str, skip_bad: bool, out: _Rows) -> Iterator[
         yield chunk
 
 
-def _jsonl_row(p: Path, number: int, line: str, columns: list[str]) -> tuple[list[str] | None, DataError | None]:
+_FIX_THE_LINE = "fix the line or pass --on-bad-rows skip"
+_NAME_THE_KEY = (
+    "fix the line, set the key (data.text_column / data.label_column in the config, --text-column for predict), "
+    "or pass --on-bad-rows skip"
+)
+
+
+def _jsonl_row(line: str, columns: list[str]) -> tuple[list[str] | None, str, str]:
+    """The values of ``columns`` in a JSON line, or None with the reason and the fix."""
     obj = _json_object(line)
     if isinstance(obj, str):
-        return None, DataError(f"{p}, line {number}: {obj}; fix the line or pass --on-bad-rows skip")
+        return None, obj, _FIX_THE_LINE
     missing = [c for c in columns if c not in obj]
     if missing:
         keys = ", ".join(repr(k) for k in obj) or "(none)"
-        return None, DataError(
-            f"{p}, line {number}: key {missing[0]!r} not found; keys found: {keys}; fix the line, set "
-            "the key (data.text_column / data.label_column in the config, --text-column for predict), or pass "
-            "--on-bad-rows skip"
-        )
+        return None, f"key {missing[0]!r} not found; keys found: {keys}", _NAME_THE_KEY
     try:
-        return [_as_text(obj[c]) for c in columns], None
+        return [_as_text(obj[c]) for c in columns], "", ""
     except RecursionError:
-        return None, DataError(
-            f"{p}, line {number}: a value is nested too deeply; fix the line or pass --on-bad-rows skip"
-        )
+        return None, "a value is nested too deeply", _FIX_THE_LINE
 
 
 def _as_text(value) -> str:
