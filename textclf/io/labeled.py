@@ -41,6 +41,11 @@ class RowPolicy:
     option: str = "data.max_bad_fraction"
     keep_empty_labels: bool = False
 
+    def __post_init__(self) -> None:
+        fraction = self.max_bad_fraction
+        if isinstance(fraction, bool) or not isinstance(fraction, (int, float)) or not 0.0 <= fraction <= 1.0:
+            raise UsageError(f"{self.option}: received {fraction!r}, expected a number from 0 to 1")
+
     @classmethod
     def of(cls, data_config) -> RowPolicy:
         """The policy a config's ``data`` section sets (``on_bad_rows``, ``max_bad_fraction``)."""

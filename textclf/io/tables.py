@@ -324,6 +324,16 @@ def iter_chunks(
         yield from _iter_parquet(p, reader)
 
 
+def cut_long_texts(texts: list[str]) -> int:
+    """Cut, in place, the texts longer than :data:`MAX_TEXT_CHARS`; returns how many were cut."""
+    cut = 0
+    for i, text in enumerate(texts):
+        if len(text) > MAX_TEXT_CHARS:
+            texts[i] = text[:MAX_TEXT_CHARS]
+            cut += 1
+    return cut
+
+
 class _Rows:
     """Collects rows and hands them on in chunks, cutting over-long texts in the columns the model reads."""
 
@@ -346,10 +356,7 @@ class _Rows:
         for i, name in enumerate(self.columns):
             values = [r[i] for r in self.rows]
             if i in self.cut:
-                for j, v in enumerate(values):
-                    if len(v) > MAX_TEXT_CHARS:
-                        values[j] = v[:MAX_TEXT_CHARS]
-                        self.report.truncated_texts += 1
+                self.report.truncated_texts += cut_long_texts(values)
             data[name] = pd.Series(values, dtype=object)
         self.report.rows += len(self.rows)
         chunk = Chunk(pd.DataFrame(data, columns=self.columns), self.lines)

@@ -435,8 +435,6 @@ def unreadable_run(run: Path, exc: OSError) -> UsageError:
 def _read_text(run: Path, name: str) -> str:
     try:
         return (run / name).read_text(encoding="utf-8")
-    except UnicodeDecodeError:
-        raise
     except OSError as exc:
         raise unreadable_run(run, exc) from None
 
@@ -553,6 +551,7 @@ def _weight_file_shapes(run: Path) -> dict[str, tuple[int, ...]]:
     """The name and shape of each array in ``weights.npz``, read from the array headers (no data is loaded)."""
     import numpy as np
 
+    read = {(1, 0): np.lib.format.read_array_header_1_0, (2, 0): np.lib.format.read_array_header_2_0}
     shapes = {}
     try:
         with zipfile.ZipFile(run / WEIGHTS) as zf:
@@ -560,7 +559,6 @@ def _weight_file_shapes(run: Path) -> dict[str, tuple[int, ...]]:
                 _check_member_size(run, info)
                 with zf.open(info) as member:
                     version = np.lib.format.read_magic(member)
-                    read = {(1, 0): np.lib.format.read_array_header_1_0, (2, 0): np.lib.format.read_array_header_2_0}
                     if version not in read:
                         raise ValueError(f"array format version {version} of {info.filename}")
                     shape, _, dtype = read[version](member)

@@ -28,7 +28,7 @@ from ..errors import UsageError
 from ..io.csv_output import write_header, write_rows
 from ..io.files import atomic_write, clean_stale_temp_files
 from ..io.labeled import RowPolicy
-from ..io.tables import MAX_TEXT_CHARS, BadRow, Chunk, ReadReport, file_format, iter_chunks, open_binary
+from ..io.tables import BadRow, Chunk, ReadReport, cut_long_texts, file_format, iter_chunks, open_binary
 from ..run.outputs import check_output
 
 
@@ -113,9 +113,10 @@ def predict_file(
     """
     src, dst = Path(input), Path(output)
     rejects = _check_outputs(src, dst)
-    column = _check_input(model, src, text_column, keep_columns, encoding, max_bad_fraction)
+    policy = RowPolicy(on_bad_rows == "skip", max_bad_fraction, "--max-bad-fraction")
+    column = _check_input(model, src, text_column, keep_columns, encoding)
     clf = _classifier(model)
-    column, policy = column or clf.text_column, RowPolicy(on_bad_rows == "skip", max_bad_fraction, "--max-bad-fraction")
+    column = column or clf.text_column
     clean_stale_temp_files(dst)
     bounds = _shard_bounds(src, column, encoding, chunk_rows, policy.skip, shard)
     report = ReadReport(str(src))
@@ -143,16 +144,11 @@ def _read_chunks(src: Path, column: str, keep: Sequence[str], encoding: str, chu
                        texts=[column], cut=False)  # fmt: skip
 
 
-def _check_input(model, src: Path, text_column: str | None, keep: Sequence[str], encoding: str,
-                 max_bad_fraction: float) -> str:  # fmt: skip
+def _check_input(model, src: Path, text_column: str | None, keep: Sequence[str], encoding: str) -> str:
     """Check the input's columns before the model is loaded; returns the text column (default: the run's)."""
-    import math
-
     from ..io.tables import check_columns
     from ..run.directory import run_columns
 
-    if not (isinstance(max_bad_fraction, (int, float)) and math.isfinite(max_bad_fraction)):
-        raise UsageError(f"--max-bad-fraction: received {max_bad_fraction!r}, expected a number from 0 to 1")
     column = text_column or (model.text_column if hasattr(model, "text_column") else run_columns(model)[0])
     if column is not None:
         check_columns(src, [("--text-column", column)] + [("--keep-columns", c) for c in keep if c != column], encoding)
@@ -194,17 +190,14 @@ class _TableWriter:
         empty = clf.prediction_table(
             outputs, pd.DataFrame({c: [] for c in keep}), keep, top_k, threshold, lines=[] if lines else None
         )
-        self.kept = clf.kept_names(keep, [c for c in empty.columns[len(keep) + lines :]] + (["line"] if lines else []))
+        self.kept = dict(zip(keep, empty.columns[int(lines) : int(lines) + len(keep)]))  # renamed if they collide
         # only echoed input is made spreadsheet-safe: never a label, a prediction or a number
         self.echoed = list(range(int(lines), int(lines) + len(keep))) if safe_csv else []
         write_header(f, empty.columns, self.echoed)
 
     def write(self, chunk: Chunk, batch_size: int) -> None:
         texts = chunk.frame[self.column].tolist()
-        long = [i for i, t in enumerate(texts) if len(t) > MAX_TEXT_CHARS]
-        for i in long:  # the model reads far fewer tokens than this; the kept columns stay whole
-            texts[i] = texts[i][:MAX_TEXT_CHARS]
-        self.report.truncated_texts += len(long)
+        self.report.truncated_texts += cut_long_texts(texts)  # only the model's copy: kept columns stay whole
         table = self.clf.prediction_table(
             self.clf.outputs(texts, batch_size),
             chunk.frame,
