@@ -178,17 +178,12 @@ class Encoding(click.ParamType):
     name = "ENCODING"
 
     def convert(self, value, param, ctx):
-        import codecs
-
+        from .config.schema import encoding_problem
         from .errors import UsageError
 
-        try:
-            codecs.lookup(value)
-        except LookupError:
-            raise UsageError(
-                f"{param.opts[0]}: received {value!r}, expected a text encoding such as utf-8, latin-1, cp1252 or "
-                "utf-16"
-            ) from None
+        problem = encoding_problem(value, param.opts[0])
+        if problem:
+            raise UsageError(problem)
         return value
 
 

@@ -8,6 +8,7 @@ The YAML side (:mod:`textclf.config.loading`) and :meth:`Config.replace` both bu
 
 from __future__ import annotations
 
+import codecs
 import dataclasses
 import difflib
 import math
@@ -432,8 +433,6 @@ def build_config(
 
 def _cross_problems(cfg: Config, located: dict[str, Located]) -> list[str]:
     """Problems of keys taken together (each key alone was valid)."""
-    import codecs
-
     problems = []
     data = cfg.data
     if data.text_column == data.label_column:
@@ -442,14 +441,24 @@ def _cross_problems(cfg: Config, located: dict[str, Located]) -> list[str]:
             f"{key}: received {data.label_column!r}, the same column as data.text_column; the text and the labels "
             "must be two different columns"
         )
-    try:
-        codecs.lookup(data.encoding)
-    except LookupError:
-        key = describe_key(located.get("data.encoding") or Located(None, None, None, ""), "data.encoding")
-        problems.append(
-            f"{key}: received {data.encoding!r}, expected a text encoding such as utf-8, latin-1, cp1252 or utf-16"
-        )
+    key = describe_key(located.get("data.encoding") or Located(None, None, None, ""), "data.encoding")
+    problem = encoding_problem(data.encoding, key)
+    if problem:
+        problems.append(problem)
     return problems
+
+
+def encoding_problem(encoding: str, where: str) -> str | None:
+    """Why ``encoding`` is not a text encoding Python knows (None when it is); ``where`` names the setting.
+    Used by the config, the ``--encoding`` options and the readers alike."""
+    try:
+        codecs.lookup(encoding)
+    except LookupError:
+        return (
+            f"{where}: received {encoding!r}, an unknown text encoding; expected one such as utf-8, latin-1, "
+            "cp1252 or utf-16"
+        )
+    return None
 
 
 def _build_section(

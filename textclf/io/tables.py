@@ -32,6 +32,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from ..config.schema import encoding_problem
 from ..errors import DataError, UsageError
 
 FORMATS = {
@@ -156,12 +157,9 @@ def open_binary(path: Path):
 
 def open_text(path: Path, encoding: str, newline: str | None = None):
     """The file as text in ``encoding``; an unknown encoding is a UsageError."""
-    try:
-        codecs.lookup(encoding)
-    except LookupError:
-        raise UsageError(
-            f"unknown text encoding {encoding!r}; use a Python codec name such as utf-8, latin-1, cp1252 or utf-16"
-        ) from None
+    problem = encoding_problem(encoding, "encoding")
+    if problem:
+        raise UsageError(problem)
     return io.TextIOWrapper(open_binary(path), encoding=encoding, newline=newline)
 
 
