@@ -632,18 +632,27 @@ def runs_cmd(runs_dir, sort, as_json) -> None:
 @click.argument("run_dir", type=click.Path(readable=False, file_okay=False))
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of the report.")
 @click.option("--no-verify", is_flag=True, help="Skip checking every file against the manifest (SHA-256).")
-def show_cmd(run_dir, as_json, no_verify) -> None:
+@click.option("--card", is_flag=True, help="Print the run's model card (MODEL_CARD.md) instead, once the run verifies.")
+def show_cmd(run_dir, as_json, no_verify, card) -> None:
     """Summarize one run: status, manifest check, task and classes, data, config, history, metrics.
 
     \b
     Example:
         textclf show runs/demo-20261128-120000
         textclf show runs/demo-20261128-120000 --json
+        textclf show runs/demo-20261128-120000 --card
     """
     import json
 
-    from .run.listing import format_show, show_run
+    from .run.listing import format_show, model_card, show_run
 
+    if card:
+        if as_json:
+            from .errors import UsageError
+
+            raise UsageError("--card prints the model card as Markdown; leave out --json")
+        click.echo(model_card(run_dir, verify=not no_verify), nl=False)
+        return
     info = show_run(run_dir, verify=not no_verify)
     click.echo(json.dumps(info, indent=1, ensure_ascii=False) if as_json else format_show(info))
 

@@ -41,6 +41,7 @@ from .layout import (
     MB,
     METRICS,
     MODEL,
+    MODEL_CARD,
     PLOTS,
     REJECTS,
     SIZE_CAPS,
@@ -228,11 +229,13 @@ def save_run(
     metrics: dict,
     thresholds: dict | None = None,
     plots: dict[str, bytes] | None = None,
+    card: str | None = None,
 ) -> None:
     """Write all files of a finished run, then remove the checkpoints, then write the manifest.
 
     Until the manifest exists the run is incomplete, and until every other file is written the checkpoints
-    stay, so a full disk or a kill during the save leaves a run that ``--resume`` finishes.
+    stay, so a full disk or a kill during the save leaves a run that ``--resume`` finishes. ``card``: the text
+    of ``MODEL_CARD.md``, sealed by the manifest like every other file.
     """
     write_text(run / CONFIG, config_yaml)
     write_json(run / MODEL, {"format": FORMAT, "format_version": FORMAT_VERSION, "hyperparameters": hyperparameters})
@@ -244,6 +247,8 @@ def save_run(
         write_json(run / THRESHOLDS, thresholds)
     for kind, png in (plots or {}).items():
         write_bytes(run / PLOTS[kind], png)
+    if card is not None:
+        write_text(run / MODEL_CARD, card)
     _save_weights(run, model)
     remove_checkpoints(run)
     write_manifest(run)

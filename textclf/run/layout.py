@@ -13,6 +13,7 @@ A run directory holds everything needed to predict and nothing executable::
     rejected_rows.csv  rows skipped with data.on_bad_rows: skip (only when there were any)
     thresholds.json    decision thresholds tuned on validation (binary and multi-label tasks)
     training_curves.png, confusion_matrix.png   plots (train.plots)
+    MODEL_CARD.md      the model card (Hugging Face layout): what the model is, its data, training and evaluation
     manifest.json      SHA-256 and size of every other file; written last
     evaluations/       what `textclf eval` adds later (plots per evaluated file); outside the manifest,
                        never read when loading
@@ -45,6 +46,7 @@ CHECKPOINTS = "checkpoints"  # only while training; removed when the run is comp
 THRESHOLDS = "thresholds.json"
 CURVES_PNG = "training_curves.png"
 CONFUSION_PNG = "confusion_matrix.png"
+MODEL_CARD = "MODEL_CARD.md"
 EVALUATIONS = "evaluations"  # added by `textclf eval`; not in the manifest and never read when loading
 LOCK = ".textclf-train.lock"  # held by the process training into the run (never listed, never read)
 CKPT_STATE, CKPT_VARIABLES, CKPT_OPTIMIZER, CKPT_BEST = "state.json", "variables.npz", "optimizer.npz", "best.npz"
@@ -64,6 +66,7 @@ SIZE_CAPS = {
     THRESHOLDS: 4 * MB,
     CURVES_PNG: 16 * MB,
     CONFUSION_PNG: 64 * MB,
+    MODEL_CARD: 64 * MB,
 }
 LOG_CAP = 512 * MB
 SMALL_FILE_CAP = 1 * MB  # files without a cap of their own, read by `runs` and `show`

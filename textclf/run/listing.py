@@ -583,6 +583,27 @@ def show_run(path: str | os.PathLike, verify: bool = True) -> dict:
     return out
 
 
+def model_card(path: str | os.PathLike, verify: bool = True) -> str:
+    """The text of a run's ``MODEL_CARD.md``, once the run is checked against its manifest (unless ``verify`` is
+    False): a damaged run, a changed card among it, is refused (exit 4) rather than shown.
+
+    Raises:
+        UsageError: ``path`` is not a run directory, or the run has no model card (trained before textclf wrote
+            them).
+        ModelRejected: the run does not verify, or the card cannot be read.
+    """
+    run = _run_folder(path)
+    if verify:
+        directory.verify(run)
+    card = read_small_file(run, layout.MODEL_CARD)
+    if card is None:
+        raise UsageError(
+            f"{run} has no {layout.MODEL_CARD}; it was trained by a textclf that did not write model cards. "
+            f"`textclf show {run}` summarizes it"
+        )
+    return card
+
+
 def _run_folder(path: str | os.PathLike) -> Path:
     """``path`` as a run directory to show; a missing path, a file or a folder without run files is refused."""
     run = Path(path)
@@ -647,7 +668,12 @@ def _data_files(config: Any, metrics: dict, state: dict | None) -> list[dict]:
 
 def _paths(run: Path) -> dict:
     paths = {"run": str(run.resolve())}
-    for key, name in (("logs", layout.LOGS), ("rejected_rows", layout.REJECTS), ("checkpoints", layout.CHECKPOINTS)):
+    for key, name in (
+        ("model_card", layout.MODEL_CARD),
+        ("logs", layout.LOGS),
+        ("rejected_rows", layout.REJECTS),
+        ("checkpoints", layout.CHECKPOINTS),
+    ):
         if os.path.lexists(run / name):
             paths[key] = str((run / name).resolve())
     return paths
@@ -798,7 +824,7 @@ def _show_tail(info: dict) -> list[str]:
         source = thr["source"] + (f", objective {thr['objective']}" if thr.get("objective") else "")
         lines.append(_row("thresholds", f"{text} ({source})"))
     lines.append(_row("plots", ", ".join(info["plots"]) if info["plots"] else "none"))
-    for key in ("logs", "rejected_rows", "checkpoints"):
+    for key in ("model_card", "logs", "rejected_rows", "checkpoints"):
         if key in info["paths"]:
             lines.append(_row(key.replace("_", " "), info["paths"][key]))
     if info["status"] == "resumable":

@@ -135,10 +135,12 @@ def finish(
     }
     name = metric_name(data.task)
     plots = _draw_plots(state.history, name, metrics) if cfg.train.plots else {}
+    hyperparameters = trainable.hyperparameters.to_json()
+    card = card_text(cfg, data, run, hyperparameters, labels, state.history, metrics, thresholds)
     save_run(
         run,
         config_yaml=cfg.to_yaml(),
-        hyperparameters=trainable.hyperparameters.to_json(),
+        hyperparameters=hyperparameters,
         vocab=inputs.vocab.to_json(),
         labels=labels,
         model=trainable.model,
@@ -146,12 +148,42 @@ def finish(
         metrics=metrics,
         thresholds=thresholds,
         plots=plots,
+        card=card,
     )
     check_reload(run, trainable.model, inputs.x_valid)
     summary = f"best epoch {state.best.epoch}: valid {name} {metrics['valid'][name]:.4f}"
     if "test" in metrics:
         summary += f", test {name} {metrics['test'][name]:.4f}"
     log.info(summary + f" (training {timing.fit:.1f}s)")
+
+
+def card_text(
+    cfg: Config,
+    data: TrainingData,
+    run: Path,
+    hyperparameters: dict,
+    labels: dict,
+    history: list[dict],
+    metrics: dict,
+    thresholds: dict | None,
+) -> str:
+    """The text of MODEL_CARD.md, from what the run's files hold and what training knows of its data: the
+    files, rows, label counts and the data-check warnings it logged (``textclf check-data`` would read every
+    file again; see docs/run-directory.md)."""
+    from ..run.card import CardFacts, render_card
+
+    reports = {id(p.report): p.report for p in (data.train, data.valid, data.test) if p is not None}
+    summary = {
+        "files": {"train": cfg.data.train, "valid": cfg.data.valid, "test": cfg.data.test},
+        "rows": {"train": data.train_rows, "valid": len(data.valid)} | ({"test": len(data.test)} if data.test else {}),
+        "split_from_train": data.split_from_train,
+        "label_counts": data.label_counts(cfg.data.label_separator),
+        "checks": data.checks,
+        "skipped_rows": sum(len(r.bad_rows) for r in reports.values()),
+        "streamed": data.scan is not None,
+    }
+    facts = CardFacts(str(run), cfg.to_dict(), labels, hyperparameters, metrics, history, thresholds, summary)
+    return render_card(facts)
 
 
 def _distribution(cfg: Config, data: TrainingData, plan: StepPlan) -> dict:

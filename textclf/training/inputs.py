@@ -47,6 +47,7 @@ class TrainingData:
     split_from_train: bool
     scan: object | None = None  # a textclf.io.streaming.Scan when the training data is streamed
     without_ngrams: str | None = None  # why the n-gram branch is left out (no n-gram in any training text)
+    checks: list[str] | None = None  # the data-check warnings training logged (None: not run, as when streamed)
 
     @property
     def train_rows(self) -> int:
@@ -56,6 +57,15 @@ class TrainingData:
     def outputs(self) -> int:
         """The model's outputs: one sigmoid for binary, one per class (or label) otherwise."""
         return 1 if self.task == "binary" else len(self.classes)
+
+    def label_counts(self, separator: str) -> dict[str, int]:
+        """Training rows per class (for multi-label, rows holding each label), in class order."""
+        cells = self.scan.cells if self.scan is not None else Counter(self.train.labels)
+        counts: Counter = Counter()
+        for cell, n in cells.items():
+            for label in split_labels([cell], self.task, separator)[0] if self.task == "multilabel" else [cell]:
+                counts[label] += n
+        return {c: counts.get(c, 0) for c in self.classes}
 
 
 def load_training_data(cfg: Config) -> TrainingData:

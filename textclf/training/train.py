@@ -118,7 +118,7 @@ def _load_and_check(cfg: Config, fresh: bool) -> TrainingData:
         from ..tools.check_data import cheap_checks
 
         test = data.test
-        for warning in cheap_checks(
+        data.checks = cheap_checks(
             data.train.texts,
             data.train.labels,
             data.valid.texts,
@@ -132,7 +132,8 @@ def _load_and_check(cfg: Config, fresh: bool) -> TrainingData:
             train_lines=data.train.lines,
             valid_lines=data.valid.lines,
             test_lines=test.lines if test else None,
-        ):
+        )
+        for warning in data.checks:
             log.warning(f"data check: {warning}")
     if cfg.model.pretrained_vectors and fresh:
         from ..model.vectors import check_header
