@@ -176,6 +176,15 @@ class TrainConfig:
     tensorboard: bool = _f(True, "write TensorBoard logs into the run directory", "bool")
     verbose: bool = _f(True, "show the Keras progress bar", "bool")
     plots: bool = _f(True, "draw training_curves.png and confusion_matrix.png into the run directory", "bool")
+    tracking: str = _f(
+        "none",
+        "log each epoch, the config, the final metrics and the run directory to an experiment tracker: none or mlflow (pip install 'textclf[tracking]'; the store is MLFLOW_TRACKING_URI, else ./mlruns)",
+        "choice",
+        ("none", "mlflow"),
+    )
+    tracking_experiment: str | None = _f(
+        None, "the MLflow experiment to log to (train.tracking: mlflow); null = the config file's name", "name"
+    )
     threshold_objective: str = _f(
         "f1",
         "binary and multi-label: tune each label's decision threshold on validation for f1, or to reach threshold_target precision or recall; none keeps 0.5",
@@ -270,6 +279,7 @@ def _type_problem(key: str, meta: dict, v: Located) -> tuple[Any, str | None]:
         "bool": _check_bool,
         "int": _check_int,
         "float": _check_float,
+        "name": _check_name,
     }.get(meta["kind"], _check_text)
     return check(where, meta, v.value, v.raw)
 
@@ -328,6 +338,13 @@ def _check_float(where: str, meta: dict, value: Any, raw: str | None) -> tuple[A
             f"write it with a decimal point and a signed exponent ({number:.1e}) or as {number:g}"
         )
     return None, f"{where}: received the string {value!r}, expected a number; remove the quotes"
+
+
+def _check_name(where: str, meta: dict, value: Any, raw: str | None) -> tuple[Any, str | None]:
+    """An optional name: null, or a non-empty string."""
+    if value is None:
+        return None, None
+    return _check_text(where, dict(meta, kind="str"), value, raw)
 
 
 def _check_text(where: str, meta: dict, value: Any, raw: str | None) -> tuple[Any, str | None]:

@@ -47,6 +47,7 @@ from .layout import (
     SIZE_CAPS,
     SMALL_FILE_CAP,
     THRESHOLDS,
+    TRACKING,
     VOCAB,
     WEIGHTS,
     allowed,
@@ -185,6 +186,19 @@ def is_complete(run: Path) -> bool:
 def has_model_files(run: Path) -> bool:
     """Whether training got as far as saving the model (then the run directory is never deleted)."""
     return (run / WEIGHTS).exists() or (run / MANIFEST).exists()
+
+
+def write_tracking(run: Path, tracking: dict) -> None:
+    """``tracking.json``: the experiment tracker's run that this run logs to (a resume reopens it)."""
+    write_json(run / TRACKING, tracking)
+
+
+def read_tracking(run: Path) -> dict | None:
+    """The content of ``tracking.json``, or None when the run has none; ModelRejected when it is not a mapping."""
+    tracking = read_small_file(run, TRACKING)
+    if tracking is not None and not isinstance(tracking, dict):
+        raise ModelRejected(f"{TRACKING} is not in textclf's format (expected a JSON object)")
+    return tracking
 
 
 def write_rejects(run: Path, rows: list[tuple[str, int, str]]) -> Path:

@@ -14,6 +14,7 @@ A run directory holds everything needed to predict and nothing executable::
     thresholds.json    decision thresholds tuned on validation (binary and multi-label tasks)
     training_curves.png, confusion_matrix.png   plots (train.plots)
     MODEL_CARD.md      the model card (Hugging Face layout): what the model is, its data, training and evaluation
+    tracking.json      with train.tracking: mlflow, the MLflow run that a resume continues (store and run id)
     manifest.json      SHA-256 and size of every other file; written last
     evaluations/       what `textclf eval` adds later (plots per evaluated file); outside the manifest,
                        never read when loading
@@ -47,6 +48,7 @@ THRESHOLDS = "thresholds.json"
 CURVES_PNG = "training_curves.png"
 CONFUSION_PNG = "confusion_matrix.png"
 MODEL_CARD = "MODEL_CARD.md"
+TRACKING = "tracking.json"  # written when tracking starts, so that a resume reopens the same MLflow run
 EVALUATIONS = "evaluations"  # added by `textclf eval`; not in the manifest and never read when loading
 LOCK = ".textclf-train.lock"  # held by the process training into the run (never listed, never read)
 CKPT_STATE, CKPT_VARIABLES, CKPT_OPTIMIZER, CKPT_BEST = "state.json", "variables.npz", "optimizer.npz", "best.npz"
@@ -67,6 +69,7 @@ SIZE_CAPS = {
     CURVES_PNG: 16 * MB,
     CONFUSION_PNG: 64 * MB,
     MODEL_CARD: 64 * MB,
+    TRACKING: 1 * MB,
 }
 LOG_CAP = 512 * MB
 SMALL_FILE_CAP = 1 * MB  # files without a cap of their own, read by `runs` and `show`

@@ -512,6 +512,18 @@ def _thresholds(reader: _Reader, task: str | None, metrics: Any) -> dict | None:
     return None
 
 
+def _tracking(reader: _Reader) -> dict | None:
+    """Where the run was tracked (tracking.json): the tracker, its run id and store; None when untracked."""
+    tracking = reader.read(layout.TRACKING)
+    if not isinstance(tracking, dict) or not all(isinstance(tracking.get(k), str) for k in ("run_id", "tracking_uri")):
+        return None
+    return {
+        "tracker": str(tracking.get("tracker", "mlflow")),
+        "run_id": tracking["run_id"],
+        "uri": tracking["tracking_uri"],
+    }
+
+
 def _plots(run: Path) -> list[str]:
     found = []
     patterns = ["*.png"]
@@ -536,7 +548,8 @@ def show_run(path: str | os.PathLike, verify: bool = True) -> dict:
     first 20), ``data`` (each data file with the SHA-256 recorded at training and whether it still exists),
     ``config`` (highlights), ``vocabulary`` and ``parameters`` (from model.json), ``history``, ``metrics``
     (headline figures of valid and test), ``worst_classes`` (the 5 lowest F1, from test if there is one),
-    ``timing``, ``thresholds``, ``plots``, ``paths``. Parts a run lacks are None or empty.
+    ``timing``, ``thresholds``, ``plots``, ``tracking`` (tracking.json: tracker, run id, store), ``paths``. Parts a
+    run lacks are None or empty.
 
     Raises:
         UsageError: ``path`` is not a folder, or holds no textclf file.
@@ -577,6 +590,7 @@ def show_run(path: str | os.PathLike, verify: bool = True) -> dict:
             "timing": {k: v for k, v in timing.items() if _number(v) is not None},
             "thresholds": _thresholds(reader, task, metrics),
             "plots": _plots(run),
+            "tracking": _tracking(reader),
             "paths": _paths(run),
         }
     )
@@ -824,6 +838,9 @@ def _show_tail(info: dict) -> list[str]:
         source = thr["source"] + (f", objective {thr['objective']}" if thr.get("objective") else "")
         lines.append(_row("thresholds", f"{text} ({source})"))
     lines.append(_row("plots", ", ".join(info["plots"]) if info["plots"] else "none"))
+    tracking = info.get("tracking")
+    if tracking:
+        lines.append(_row("tracking", f"{tracking['tracker']} run {tracking['run_id']} in {tracking['uri']}"))
     for key in ("model_card", "logs", "rejected_rows", "checkpoints"):
         if key in info["paths"]:
             lines.append(_row(key.replace("_", " "), info["paths"][key]))

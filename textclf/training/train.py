@@ -33,6 +33,7 @@ from .loop import EpochLoop, EpochResult
 from .setup import StepPlan, Trainable, build_trainable, cluster, plan_steps, setup_device
 from .signals import StopFlag
 from .state import LoopState
+from .tracking import MlflowTracker, NoTracking, check_tracking, start_tracking, tracked
 
 log = logging.getLogger(__name__)
 
@@ -80,6 +81,7 @@ def train(
         if run is not None and chief and run.is_dir():
             held.enter_context(directory.training_lock(run))  # before anything is read: a second resume is refused
         cfg = _resume_config(run, config, list(overrides)) if run is not None else config
+        check_tracking(cfg)
         if workers > 1:
             log.info(f"worker {rank + 1} of {workers}{' (chief: writes the run directory)' if chief else ''}")
         data = _load_and_check(cfg, resume is None)
@@ -169,7 +171,15 @@ def data_fingerprint(cfg: Config) -> dict:
     return out
 
 
-_RESUME_MAY_DIFFER = {"train.verbose", "train.device", "train.tensorboard", "train.runs_dir", "train.plots"}
+_RESUME_MAY_DIFFER = {
+    "train.verbose",
+    "train.device",
+    "train.tensorboard",
+    "train.runs_dir",
+    "train.plots",
+    "train.tracking",
+    "train.tracking_experiment",
+}
 
 
 def _resume_config(run: Path, given: Config | None, overrides: list[str] | None = None) -> Config:
@@ -262,17 +272,20 @@ def _train_into(
     trainable = build_trainable(cfg, data, inputs, strategy)
     state, extra = _start(cfg, run, trainable, inputs, fingerprint, workers)
     loop = EpochLoop(cfg, data, inputs, trainable, strategy, plan, run, state)
-    _run_epochs(cfg, loop, run, plan, trainable, timing)
-    if state.best.weights is not None:
-        assign(trainable.model.weights, state.best.weights, "best", run)
-    if not chief:
-        log.info(
-            f"worker {rank + 1} of {workers}: done after {len(state.history)} epoch(s) of "
-            f"{plan.steps_per_epoch} steps on its shard ({data.train_rows // workers:,}+ rows); the chief writes "
-            "the run"
-        )
-        return
-    finish(cfg, data, inputs, trainable, plan, run, state, loop.inference, timing, extra)
+    tracker = start_tracking(cfg, run, state.history, data.task) if chief else NoTracking()
+    with tracked(tracker):
+        _run_epochs(cfg, loop, run, plan, trainable, timing, tracker)
+        if state.best.weights is not None:
+            assign(trainable.model.weights, state.best.weights, "best", run)
+        if not chief:
+            log.info(
+                f"worker {rank + 1} of {workers}: done after {len(state.history)} epoch(s) of "
+                f"{plan.steps_per_epoch} steps on its shard ({data.train_rows // workers:,}+ rows); the chief "
+                "writes the run"
+            )
+            return
+        finish(cfg, data, inputs, trainable, plan, run, state, loop.inference, timing, extra)
+        tracker.finish(run)
 
 
 def _start(
@@ -342,8 +355,17 @@ def _load_vectors(cfg: Config, trainable: Trainable, inputs: Inputs) -> dict:
     return vectors.summary()
 
 
-def _run_epochs(cfg: Config, loop: EpochLoop, run: Path, plan: StepPlan, trainable: Trainable, timing: Timing) -> None:
-    """Stage 3: consume the loop's results: log each epoch, write TensorBoard, checkpoint, report early stopping."""
+def _run_epochs(
+    cfg: Config,
+    loop: EpochLoop,
+    run: Path,
+    plan: StepPlan,
+    trainable: Trainable,
+    timing: Timing,
+    tracker: NoTracking | MlflowTracker,
+) -> None:
+    """Stage 3: consume the loop's results: log each epoch, write TensorBoard, checkpoint, hand the epoch to the
+    tracker (after its checkpoint, so that a resume never logs an epoch twice), report early stopping."""
     checkpoint = Checkpointer(cfg, run, trainable, plan.chief)
     board = TensorBoard(run) if cfg.train.tensorboard and plan.chief else None
     t_fit = time.perf_counter()
@@ -358,6 +380,7 @@ def _run_epochs(cfg: Config, loop: EpochLoop, run: Path, plan: StepPlan, trainab
                 if board is not None:
                     board.write(result)
                 checkpoint(loop.state)
+                tracker.epoch(result)
                 if result.stop:
                     monitored = "val_loss" if cfg.train.early_stopping_monitor == "loss" else result.monitored
                     log.info(
