@@ -587,6 +587,77 @@ def explain_cmd(
         click.echo(f"\nwrote {html_path}")
 
 
+@main.command(name="serve")
+@click.argument("run_dir", metavar="RUN", type=click.Path(readable=False, file_okay=False))
+@click.option(
+    "--host", default="127.0.0.1", show_default=True, help="Address to listen on; 0.0.0.0 for every interface."
+)
+@click.option(
+    "--port", type=click.IntRange(0, 65535), default=8000, show_default=True, help="Port; 0 picks a free one."
+)
+@click.option(
+    "--max-batch-wait-ms",
+    type=click.FloatRange(0, 1000),
+    default=5.0,
+    show_default=True,
+    help="How long the model's worker waits for more requests to score together with the first one.",
+)
+@click.option(
+    "--max-batch-texts",
+    type=click.IntRange(1, 100_000),
+    default=256,
+    show_default=True,
+    help="The most texts gathered into one model call.",
+)
+@click.option(
+    "--max-texts", type=click.IntRange(1, 100_000), default=256, show_default=True, help="Texts per /predict request."
+)
+@click.option(
+    "--max-explain-texts",
+    type=click.IntRange(1, 1000),
+    default=20,
+    show_default=True,
+    help="Texts per /explain request (each costs one model row per word).",
+)
+@click.option(
+    "--max-text-chars", type=click.IntRange(1, 100_000), default=20_000, show_default=True, help="Characters per text."
+)
+@click.option(
+    "--max-body-bytes",
+    type=click.IntRange(1024, 1 << 30),
+    default=1 << 20,
+    show_default=True,
+    help="Request body size; a larger body is refused (413) before it is read.",
+)
+@click.option(
+    "--drain-timeout",
+    type=Seconds(),
+    default=30.0,
+    show_default=True,
+    help="On SIGTERM or Ctrl-C: seconds to let the requests in flight finish.",
+)
+@click.option("--access-log", is_flag=True, help="Log one line per request to stderr.")
+def serve_cmd(run_dir, **settings) -> None:
+    """Serve RUN as a JSON HTTP API with a page to try it (needs: pip install 'textclf[serve]').
+
+    POST /predict {"texts": [...], "top_k": N} answers what `textclf predict` decides, POST /explain the word
+    scores of `textclf explain`; GET /health is 200 once the model is loaded, GET /metadata describes the run;
+    the API docs are at /docs, the page at /. Concurrent requests are scored together in one model call. It
+    listens on 127.0.0.1 unless --host says otherwise; with TEXTCLF_SERVE_TOKEN set, every endpoint but
+    /health and the pages needs `Authorization: Bearer TOKEN`. The run is verified before the port opens.
+    SIGTERM or Ctrl-C lets the requests in flight finish and exits 0.
+
+    \b
+    Example:
+        textclf serve runs/demo-20261128-120000
+        curl -s localhost:8000/predict -H 'content-type: application/json' -d '{"texts": ["my parcel is late"]}'
+        TEXTCLF_SERVE_TOKEN=$(openssl rand -hex 32) textclf serve RUN --host 0.0.0.0 --port 8080
+    """
+    from .serve.server import serve
+
+    serve(run_dir, **settings)
+
+
 def _complete_sort(ctx, param, incomplete: str) -> list[str]:
     from .run.listing import SORT_COMPLETIONS
 
