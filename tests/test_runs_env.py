@@ -537,7 +537,7 @@ def test_completion_completes_commands_and_sort_keys():
         return result.stdout.splitlines()
 
     assert complete("textclf ru", 1) == ["plain,runs"]
-    assert complete("textclf s", 1) == ["plain,show"]
+    assert complete("textclf s", 1) == ["plain,serve", "plain,show"]
     assert complete("textclf runs --sort valid.m", 3) == ["plain,valid.macro_f1", "plain,valid.micro_f1"]
     assert complete("textclf runs ", 2)[0] == "dir,"
 
