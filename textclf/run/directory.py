@@ -327,7 +327,7 @@ def verify(run: str | os.PathLike) -> dict[str, dict]:
     cap; a size or SHA-256 mismatch. Entries that are refused are never opened.
     """
     run = check_run_path(run)
-    entries = _entries(run)
+    entries = run_entries(run)
     files = _read_manifest(run, entries)
     for rel in sorted(entries):
         if rel != MANIFEST and (rel not in files or not allowed(rel)):
@@ -361,7 +361,7 @@ def verify(run: str | os.PathLike) -> dict[str, dict]:
     return files
 
 
-def _entries(run: Path) -> dict[str, int]:
+def run_entries(run: Path) -> dict[str, int]:
     """The plain files of a run and their sizes; links and special files are refused without opening them."""
     entries = {}
 

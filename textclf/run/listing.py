@@ -199,7 +199,25 @@ def _check_manifest(reader: _Reader, manifest: Any) -> dict:
                 "truncated or changed after training"
             )
             break
+    _check_unlisted(reader, files)
     return files
+
+
+def _check_unlisted(reader: _Reader, files: dict) -> None:
+    """A file in the run that its manifest does not list (an output written into the run) damages it, as
+    ``show`` and loading the model would find; names only, nothing is opened."""
+    try:
+        entries = directory.run_entries(reader.run)
+    except ModelRejected as exc:
+        reader.note(str(exc))
+        return
+    extra = sorted(rel for rel in entries if rel != layout.MANIFEST and rel not in files)
+    if extra:
+        reader.note(
+            f"unexpected file {extra[0]!r} that {layout.MANIFEST} does not list"
+            + (f" (and {len(extra) - 1} more)" if len(extra) > 1 else "")
+            + "; move it out of the run directory"
+        )
 
 
 def _check_labels(reader: _Reader, labels: Any) -> tuple[str | None, list[str] | None]:
