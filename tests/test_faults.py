@@ -363,14 +363,14 @@ def test_labels_that_differ_only_in_form_and_unseen_labels_are_named_with_counts
     valid = tmp_path / "v.csv"
     write_csv(valid, ["text", "label"], [("goal", "1.0"), ("team", "1.0"), ("chip", " 1"), ("soup", "3")])
     out = train_refused(
-        tmp_path, train, 3, r"'1\.0' ×2 \(looks like '1'", r"' 1' ×1 \(looks like '1'", extra=f"  valid: {valid}\n"
+        tmp_path, train, 3, r"'1\.0' ×2 \(did you mean '1'", r"' 1' ×1 \(did you mean '1'", extra=f"  valid: {valid}\n"
     )
     assert "labels that the training data never has" in out
     # at evaluation: unseen labels named with their row counts; exit 0 when told to ignore them
     data = tmp_path / "e.csv"
     write_csv(data, ["text", "label"], [("goal team", "NA"), ("pizza", "123"), ("soup", "123"), ("x", "other")])
     out = assert_refused_with(
-        cli("eval", "--model", binary_run.run, "--data", data), 3, r"'123' ×2 \(looks like '00123'", r"'other' ×1"
+        cli("eval", "--model", binary_run.run, "--data", data), 3, r"'123' ×2 \(did you mean '00123'", r"'other' ×1"
     )
     result = cli("eval", "--model", binary_run.run, "--data", data, "--ignore-unseen")
     assert result.exit_code == 0, result.output

@@ -281,10 +281,10 @@ def test_predict_reports_progress_to_the_last_line(multiclass_run, tmp_path):
         src,
         tmp_path / "out.csv",
         chunk_rows=64,
-        progress=lambda done, total: seen.append((done, total)),
+        progress=lambda done, total, *rows: seen.append((done, total)),
     )
     assert summary.rows == 300
-    assert len(seen) == 5 and seen[-1] == (301, 301)  # header + 300 lines; one call per chunk
+    assert len(seen) == 6 and seen[-1] == (301, 301)  # header + 300 lines; one call per chunk, one at the end
     assert [d for d, _ in seen] == sorted(d for d, _ in seen)
 
 

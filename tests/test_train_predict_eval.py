@@ -44,6 +44,7 @@ RUN_FILES = {
     "manifest.json",
     "training_curves.png",
     "confusion_matrix.png",
+    "MODEL_CARD.md",
 }
 
 
@@ -647,4 +648,4 @@ def test_eval_output_equal_to_data_refused(multiclass_run, tmp_path):
 def test_eval_number_like_label_hint(binary_run, tmp_path):
     data = write_csv(tmp_path / "eval.csv", ["text", "label"], [("goal team", "123"), ("pizza", "00123")])
     result, _ = _eval(binary_run.run, data, tmp_path / "m.json")
-    assert_clean_error(result, 3, "'123' ×1", "looks like '00123'")
+    assert_clean_error(result, 3, "'123' ×1", "did you mean '00123'")

@@ -222,7 +222,10 @@ class Columns(click.ParamType):
 
 
 class Progress:
-    """A progress bar on stderr for long predict/eval runs (only when stderr is a terminal)."""
+    """A progress bar on stderr for long predict/eval runs (only when stderr is a terminal).
+
+    Called as ``progress(done, total)``, or ``progress(done, total, rows)`` where the bar advances by the input's
+    position (lines) and shows the data rows done, which differ when texts span lines."""
 
     def __init__(self, label: str):
         self.label, self.bar, self.shown = label, None, 0
@@ -231,15 +234,21 @@ class Progress:
     def on_terminal(cls, label: str) -> Progress | None:
         return cls(label) if sys.stderr.isatty() else None
 
-    def __call__(self, done: int, total: int) -> None:
+    def __call__(self, done: int, total: int, rows: int | None = None) -> None:
         if total <= 0:
             return
         if self.bar is None:
             self.bar = click.progressbar(
-                length=total, label=self.label, file=sys.stderr, show_pos=True, show_eta=True, width=30
+                length=total,
+                label=self.label,
+                file=sys.stderr,
+                show_pos=rows is None,
+                show_eta=True,
+                width=30,
+                item_show_func=lambda n: f"{n:,} rows" if n is not None else None,
             )
             self.bar.__enter__()
-        self.bar.update(max(done - self.shown, 0))
+        self.bar.update(max(done - self.shown, 0), rows)
         self.shown = max(done, self.shown)
 
     def close(self) -> None:
@@ -346,7 +355,7 @@ def train(config_path, overrides, run_dir, resume_dir, device, on_bad_rows) -> N
     "--output", "output_path", required=True, type=click.Path(readable=False, dir_okay=False), help="CSV file to write."
 )
 @click.option(
-    "--keep-columns", type=Columns(), default="", help="Input columns to copy to the output, comma-separated."
+    "--keep-columns", type=Columns(), default="", help="Input columns (ids) to copy to the output, comma-separated."
 )
 @click.option("--text-column", default=None, help="Text column (default: the one the model was trained on).")
 @click.option("--top-k", type=click.IntRange(0, None), default=0, help="Also write the K most probable labels.")
@@ -439,8 +448,14 @@ def predict(model_dir, input_path, output_path, no_safe_csv, **options) -> None:
     "errors_path",
     type=click.Path(readable=False, dir_okay=False),
     default=None,
-    help="Write the misclassified rows (line, text, true, predicted, confidence) to this CSV, "
-    "most confident mistakes first.",
+    help="Write the misclassified rows (line, the kept columns, the text under its own column name, true, "
+    "predicted, confidence) to this CSV, most confident mistakes first; `textclf explain --input` reads it as is.",
+)
+@click.option(
+    "--keep-columns",
+    type=Columns(),
+    default="",
+    help="With --errors: data columns (ids) to copy into it, comma-separated.",
 )
 @click.option(
     "--no-plots",
@@ -458,6 +473,7 @@ def eval_(
     encoding,
     threshold,
     errors_path,
+    keep_columns,
     no_plots,
 ) -> None:
     """Report accuracy, per-class precision/recall/F1 and the confusion matrix.
@@ -468,7 +484,8 @@ def eval_(
     \b
     Example:
         textclf eval --model runs/demo-20261128-120000 --data data/test.csv
-        textclf eval --model RUN --data test.csv --errors mistakes.csv --output metrics.json
+        textclf eval --model RUN --data test.csv --errors mistakes.csv --keep-columns id --output metrics.json
+        textclf explain --model RUN --input mistakes.csv
         textclf eval --model RUN --data test.csv --threshold 0.3 --ignore-unseen
     """
     from .use.evaluation import evaluate_file
@@ -487,6 +504,7 @@ def eval_(
             encoding=encoding,
             threshold=threshold,
             errors=errors_path,
+            keep_columns=keep_columns,
             plots=not no_plots,
             progress=bar,
         )

@@ -92,3 +92,17 @@ class Terminated(BaseException):
     A BaseException, like KeyboardInterrupt, so that no ``except Exception`` swallows it on the way out, while
     every ``finally`` and cleanup handler (temporary files) still runs.
     """
+
+
+def closest(value: str, choices, cutoff: float = 0.6) -> str | None:
+    """The choice ``value`` most likely meant, for a "did you mean": the same text but for case and surrounding
+    spaces first, then the closest spelling (difflib, ``cutoff``); None when nothing is close."""
+    import difflib
+
+    choices = [str(c) for c in choices]
+    folded = str(value).strip().casefold()
+    same = [c for c in choices if c.strip().casefold() == folded]
+    if same:
+        return same[0]
+    close = difflib.get_close_matches(folded, [c.casefold() for c in choices], n=1, cutoff=cutoff)
+    return next((c for c in choices if c.casefold() == close[0]), None) if close else None

@@ -9,6 +9,7 @@ traceback still appear. If the import itself fails, the captured lines are shown
 ``textclf`` command only: ``--debug`` and a library user's process (a notebook, a server) keep descriptor 2.
 When ``sys.stderr`` is not the process's descriptor 2 (inside a test runner, say), nothing is redirected.
 
+It logs one "starting TensorFlow" line first, since the import takes seconds with nothing else to show.
 It sets TensorFlow's thread pools before any operation runs (:func:`configure_threads`): on machines
 with up to 4 cores, one thread per operation and two operations at a time (the forward and backward LSTM of
 the bidirectional layer run side by side), which bench/NOTES.md measured as faster than TensorFlow's
@@ -17,11 +18,13 @@ default of a 2-thread pool for each. The environment variable ``TEXTCLF_THREADS`
 
 from __future__ import annotations
 
+import logging
 import os
 import sys
 import tempfile
 
 _LOG = None
+_ANNOUNCED: list[bool] = []  # the start-up line is logged once a process
 
 
 def import_tensorflow(quiet: bool | None = None) -> None:
@@ -35,6 +38,9 @@ def import_tensorflow(quiet: bool | None = None) -> None:
         quiet = os.environ.get("TEXTCLF_QUIET") == "1"
     if "tensorflow" in sys.modules and _LOG is not None:
         return
+    if "tensorflow" not in sys.modules and not _ANNOUNCED:  # the silent seconds of its import get a line
+        _ANNOUNCED.append(True)
+        logging.getLogger("textclf").info("starting TensorFlow ...")
     try:
         redirect = quiet and sys.stderr.fileno() == 2
     except (AttributeError, OSError, ValueError):

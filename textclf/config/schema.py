@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import codecs
 import dataclasses
-import difflib
 import math
 import os
 import re
@@ -20,7 +19,7 @@ from typing import Any
 
 import yaml
 
-from ..errors import ConfigError
+from ..errors import ConfigError, closest
 
 TASKS = ("auto", "binary", "multiclass", "multilabel")
 
@@ -30,6 +29,9 @@ def _f(default: Any, doc: str, kind: str, choices: tuple | None = None, lo=None,
     return field(
         default=default, metadata={"doc": doc, "kind": kind, "choices": choices, "lo": lo, "hi": hi, "above": above}
     )
+
+
+DELIMITER_CHARS = {"comma": ",", "semicolon": ";", "tab": "\t", "pipe": "|"}  # data.delimiter's names
 
 
 @dataclass(frozen=True)
@@ -50,6 +52,13 @@ class DataConfig:
         0.1, "share of train held out for validation when data.valid is null", "float", lo=0.01, hi=0.5
     )
     encoding: str = _f("utf-8", "text encoding of CSV/TSV/JSONL files (a BOM is detected and handled)", "str")
+    delimiter: str = _f(
+        "auto",
+        "field delimiter of CSV/TSV files: auto (sniffed from the header and first rows: a semicolon or tab CSV as "
+        "spreadsheets write them is found), comma, semicolon, tab or pipe",
+        "choice",
+        ("auto", "comma", "semicolon", "tab", "pipe"),
+    )
     on_bad_rows: str = _f(
         "error", "what to do with rows that cannot be read: error or skip", "choice", ("error", "skip")
     )
@@ -74,6 +83,11 @@ class DataConfig:
     valid_max_rows: int = _f(
         50000, "streaming: validation rows kept in memory (a uniform sample when there are more)", "int", lo=1
     )
+
+    @property
+    def delimiter_char(self) -> str | None:
+        """The delimiter character that ``delimiter`` forces; None for ``auto`` (sniffed per file)."""
+        return DELIMITER_CHARS.get(self.delimiter)
 
 
 STANDARDIZE = ("lower_and_split_punctuation", "lower_and_strip_punctuation", "lower", "none")
@@ -174,7 +188,7 @@ class TrainConfig:
         "runs", "folder for new run directories when --run-dir is not given (relative to the working directory)", "str"
     )
     tensorboard: bool = _f(True, "write TensorBoard logs into the run directory", "bool")
-    verbose: bool = _f(True, "show the Keras progress bar", "bool")
+    verbose: bool = _f(True, "draw a per-step progress bar, on a terminal only (logs get one line per epoch)", "bool")
     plots: bool = _f(True, "draw training_curves.png and confusion_matrix.png into the run directory", "bool")
     tracking: str = _f(
         "none",
@@ -366,8 +380,8 @@ def _check_text(where: str, meta: dict, value: Any, raw: str | None) -> tuple[An
     if not isinstance(value, str):
         return None, f"{where}: received {value!r}, expected a string"
     if kind == "choice" and value not in meta["choices"]:
-        close = difflib.get_close_matches(value, meta["choices"], n=1)
-        hint = f"; did you mean {close[0]!r}?" if close else ""
+        close = closest(value, meta["choices"])
+        hint = f"; did you mean {close!r}?" if close else ""
         return None, f"{where}: received {value!r}, expected one of {', '.join(meta['choices'])}{hint}"
     if kind == "str" and value == "":
         return None, f"{where}: received an empty string, expected a non-empty value"
@@ -388,8 +402,8 @@ def _range(where: str, meta: dict, value):
 
 
 def suggest(name: str, options: list[str]) -> str:
-    close = difflib.get_close_matches(name, options, n=1, cutoff=0.6)
-    return f"; did you mean {close[0]!r}?" if close else f"; valid keys: {', '.join(options)}"
+    close = closest(name, options)
+    return f"; did you mean {close!r}?" if close else f"; valid keys: {', '.join(options)}"
 
 
 # --------------------------------------------------------------------------------------------------

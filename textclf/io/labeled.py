@@ -18,8 +18,11 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..errors import DataError, UsageError
+from ..errors import DataError, UsageError, closest
 from .tables import BadRow, ReadReport, check_file, iter_chunks
+
+CONFIG_KEYS = ("data.text_column", "data.label_column")  # what names the columns when a config's data is read
+COMMAND_OPTIONS = ("--text-column", "--label-column")  # ... and when a command's --data or --input is read
 
 
 @dataclass(frozen=True)
@@ -100,8 +103,14 @@ def labeled_chunks(
     encoding: str = "utf-8",
     policy: RowPolicy = RowPolicy(),
     report: ReadReport | None = None,
+    settings: tuple[str, str] = CONFIG_KEYS,
+    delimiter: str | None = None,
 ) -> Iterator[tuple[list[str], list[str], list[int]]]:
     """The (texts, labels, lines) of a labeled file, chunk by chunk, with the policy's rules applied.
+
+    ``settings``: what names the text and the label column where this file is read (the config's keys for
+    training, ``("--text-column", "--label-column")`` for eval), for the message when one is missing.
+    ``delimiter``: of a .csv/.tsv file; None: sniffed.
 
     Rows with an empty label are skipped and recorded (``policy.skip``), handed on (``keep_empty_labels``),
     or, once the whole file was read, a DataError that names their lines.
@@ -114,7 +123,14 @@ def labeled_chunks(
     report = report if report is not None else ReadReport(str(path))
     empty: list[int] = []
     chunks = iter_chunks(
-        path, [text_column, label_column], encoding=encoding, skip_bad=policy.skip, report=report, texts=[text_column]
+        path,
+        [text_column, label_column],
+        encoding=encoding,
+        skip_bad=policy.skip,
+        report=report,
+        texts=[text_column],
+        settings=dict(zip((text_column, label_column), settings)),
+        delimiter=delimiter,
     )
     for chunk in chunks:
         texts = chunk.frame[text_column].tolist()
@@ -144,6 +160,8 @@ def read_labeled(
     *,
     encoding: str = "utf-8",
     policy: RowPolicy = RowPolicy(),
+    settings: tuple[str, str] = CONFIG_KEYS,
+    delimiter: str | None = None,
 ) -> Labeled:
     """Read a whole labeled file into memory: texts and raw label strings, under the ``policy``.
 
@@ -153,7 +171,17 @@ def read_labeled(
     texts: list[str] = []
     labels: list[str] = []
     lines: list[int] = []
-    for t, y, n in labeled_chunks(path, text_column, label_column, encoding=encoding, policy=policy, report=report):
+    chunks = labeled_chunks(
+        path,
+        text_column,
+        label_column,
+        encoding=encoding,
+        policy=policy,
+        report=report,
+        settings=settings,
+        delimiter=delimiter,
+    )
+    for t, y, n in chunks:
         texts += t
         labels += y
         lines += n
@@ -289,9 +317,9 @@ def describe_unseen(unseen: Counter, classes: list[str]) -> str:
     parts = []
     for lab, count in unseen.most_common(10):
         hint = ""
-        near = [c for c in classes if c.strip() == lab.strip() or _same_number(c, lab)]
+        near = next((c for c in classes if _same_number(c, lab)), None) or closest(lab, classes)
         if near:
-            hint = f" (looks like {near[0]!r}; labels are compared as exact text)"
+            hint = f" (did you mean {near!r}? labels are compared as exact text)"
         parts.append(f"{lab!r} ×{count}{hint}")
     more = f", and {len(unseen) - 10} more" if len(unseen) > 10 else ""
     return ", ".join(parts) + more

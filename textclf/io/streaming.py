@@ -111,6 +111,7 @@ def _rows(path: Path, cfg, report: ReadReport) -> Iterator[tuple[list[str], list
         encoding=data_cfg.encoding,
         policy=RowPolicy.of(data_cfg),
         report=report,
+        delimiter=data_cfg.delimiter_char,
     )
 
 

@@ -22,18 +22,19 @@ import codecs
 import csv
 import gzip
 import io
+import itertools
 import json
 import os
 import stat
 from collections import Counter
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import pandas as pd
 
-from ..config.schema import encoding_problem
-from ..errors import DataError, UsageError
+from ..config.schema import DELIMITER_CHARS, encoding_problem
+from ..errors import DataError, UsageError, closest
 
 FORMATS = {
     ".csv": "csv",
@@ -202,19 +203,66 @@ def _decode_error(path: Path, encoding: str, asked: str | None = None) -> DataEr
     )
 
 
-def read_columns(path: str | os.PathLike, encoding: str = "utf-8") -> list[str] | None:
-    """The column names of a data file: its header (CSV/TSV), the keys of its first object (JSONL; None when
-    the first lines hold no object), its schema (Parquet)."""
+DELIMITERS = {char: name for name, char in DELIMITER_CHARS.items()}  # the delimiters sniffed, and their names
+SNIFF_CHARS = 1 << 16  # the start of a file that the delimiter is sniffed from
+SNIFF_ROWS = 50
+
+
+def sniff_delimiter(path: str | os.PathLike, encoding: str = "utf-8") -> str:
+    """The delimiter of a .csv or .tsv file (spreadsheets write semicolon CSVs where the comma is the decimal
+    mark, and tab-separated .csv files): the format's own (comma, tab) unless its header is one field while
+    another of :data:`DELIMITERS` splits it into several, as it does the first rows. Sniffed only from the
+    first :data:`SNIFF_CHARS` characters; ``data.delimiter`` forces one."""
+    p = check_file(path)
+    nominal = "\t" if file_format(p) == "tsv" else ","
+    enc = sniff_encoding(p, encoding)
+    try:
+        with open_text(p, enc, newline="") as f:
+            sample = f.read(SNIFF_CHARS)
+    except (UnicodeError, OSError, EOFError):
+        return nominal  # the reader reports the problem with its line
+    if len(sample) == SNIFF_CHARS and "\n" in sample:
+        sample = sample[: sample.rindex("\n")]  # whole lines only
+    best, best_width = nominal, _sniffed_width(sample, nominal)
+    if best_width >= 2:
+        return nominal
+    for candidate in DELIMITERS:
+        width = _sniffed_width(sample, candidate)
+        if width > max(best_width, 1):
+            best, best_width = candidate, width
+    return best
+
+
+def _sniffed_width(sample: str, delimiter: str) -> int:
+    """The header's field count with ``delimiter`` when most of the first rows have as many; else 0."""
+    try:
+        records = [r for r in itertools.islice(csv.reader(io.StringIO(sample), delimiter=delimiter), SNIFF_ROWS) if r]
+    except csv.Error:
+        return 0
+    if not records:
+        return 0
+    width = len(records[0])
+    return width if sum(len(r) == width for r in records) * 5 >= len(records) * 4 else 0
+
+
+def delimiter_name(delimiter: str) -> str:
+    return f"{DELIMITERS.get(delimiter, 'delimiter')} ({delimiter!r})"
+
+
+def read_columns(path: str | os.PathLike, encoding: str = "utf-8", delimiter: str | None = None) -> list[str] | None:
+    """The column names of a data file: its header (CSV/TSV, split at ``delimiter``, sniffed when None), the
+    keys of its first object (JSONL; None when the first lines hold no object), its schema (Parquet)."""
     p = check_file(path)
     fmt = file_format(p)
     if fmt == "parquet":
         return _parquet_file(p).schema_arrow.names
     if fmt == "jsonl":
         return _first_keys(p, encoding)
+    delimiter = delimiter or sniff_delimiter(p, encoding)
     enc = sniff_encoding(p, encoding)
     try:
         with open_text(p, enc, newline="") as f:
-            header = next(csv.reader(f, delimiter="\t" if fmt == "tsv" else ","), None)
+            header = next(csv.reader(f, delimiter=delimiter), None)
     except UnicodeDecodeError:
         raise _decode_error(p, enc, encoding if enc == "utf-8-sig" else enc) from None
     except (OSError, EOFError, csv.Error) as exc:
@@ -255,13 +303,16 @@ def check_columns(path: str | os.PathLike, columns: Sequence[tuple[str, str]], e
     if header is None:
         return  # no readable header to check against: the reader reports each line
     for option, name in columns:
-        problem = _columns_problem(Path(path), header, [name], option)
+        problem = _columns_problem(Path(path), header, [name], {name: option})
         if problem:
             raise problem
 
 
-def _columns_problem(path: Path, header: list[str], wanted: list[str], option: str | None = None) -> DataError | None:
-    """A DataError for a header with a repeated name or without a wanted column; ``option`` sets that column."""
+def _columns_problem(
+    path: Path, header: list[str], wanted: list[str], settings: Mapping[str, str] | None = None
+) -> DataError | None:
+    """A DataError for a header with a repeated name or without a wanted column. ``settings`` names the option
+    or config key that sets each column (``{"text": "--text-column"}``): the message tells that one to change."""
     dupes = [c for c, n in Counter(header).items() if n > 1]
     if dupes:
         return DataError(
@@ -271,17 +322,14 @@ def _columns_problem(path: Path, header: list[str], wanted: list[str], option: s
     if not missing:
         return None
     found = ", ".join(repr(c) for c in header) or "(none)"
-    where = option or "data.text_column / data.label_column in the config"
+    where = (settings or {}).get(missing[0]) or "the column setting"
     if len(header) == 1 and any(d in header[0] for d in (";", "\t", "|")):
         sep = next(d for d in (";", "\t", "|") if d in header[0])
         hint = (
-            f"; the header looks separated by {sep!r}, but a {path.suffix} file is read as "
-            f"{'tab' if file_format(path) == 'tsv' else 'comma'}-separated: convert it, "
-            f"or save it as {'.tsv' if sep == chr(9) else '.csv with commas'}"
+            f"; the header looks separated by {delimiter_name(sep)}, not by the delimiter read with: set data.delimiter"
         )
     else:
-        lower = {c.lower().strip(): c for c in header}
-        close = next((lower[m.lower().strip()] for m in missing if m.lower().strip() in lower), None)
+        close = closest(missing[0], header)
         hint = f"; did you mean {close!r}? (set {where})" if close else f"; set {where} to the right name"
     return DataError(f"{path}: column {missing[0]!r} not found; columns found: {found}{hint}")
 
@@ -296,6 +344,8 @@ def iter_chunks(
     report: ReadReport | None = None,
     texts: Sequence[str] = (),
     cut: bool = True,
+    settings: Mapping[str, str] | None = None,
+    delimiter: str | None = None,
 ) -> Iterator[Chunk]:
     """Yield the requested ``columns`` of a data file in chunks of ``chunk_rows`` rows, as strings.
 
@@ -309,13 +359,15 @@ def iter_chunks(
         texts: the columns the model reads: they must hold text (a Parquet list column is refused), and with
             ``cut`` their values longer than :data:`MAX_TEXT_CHARS` are cut (and counted). Every other column is
             returned as it is.
+        settings: the option or config key that names each column, for the message when one is missing.
+        delimiter: for .csv and .tsv files; None: sniffed (:func:`sniff_delimiter`).
     """
     p = check_file(path)
     fmt = file_format(p)
     report = report if report is not None else ReadReport(str(p))
-    reader = _Rows(columns, chunk_rows, report, [columns.index(c) for c in texts if c in columns], cut)
+    reader = _Rows(columns, chunk_rows, report, [columns.index(c) for c in texts if c in columns], cut, settings)
     if fmt in ("csv", "tsv"):
-        yield from _iter_delimited(p, "\t" if fmt == "tsv" else ",", encoding, skip_bad, reader)
+        yield from _iter_delimited(p, delimiter or sniff_delimiter(p, encoding), encoding, skip_bad, reader)
     elif fmt == "jsonl":
         yield from _iter_jsonl(p, encoding, skip_bad, reader)
     else:
@@ -335,8 +387,17 @@ def cut_long_texts(texts: list[str]) -> int:
 class _Rows:
     """Collects rows and hands them on in chunks, cutting over-long texts in the columns the model reads."""
 
-    def __init__(self, columns: list[str], chunk_rows: int, report: ReadReport, texts: list[int], cut: bool):
+    def __init__(
+        self,
+        columns: list[str],
+        chunk_rows: int,
+        report: ReadReport,
+        texts: list[int],
+        cut: bool,
+        settings: Mapping[str, str] | None = None,
+    ):
         self.columns, self.chunk_rows, self.report, self.texts = columns, chunk_rows, report, texts
+        self.settings = settings
         self.cut = texts if cut else []
         self.rows: list[list[str]] = []
         self.lines: list[int] = []
@@ -370,7 +431,7 @@ def _iter_delimited(p: Path, delimiter: str, encoding: str, skip_bad: bool, out:
             header = next(reader, None)
             if header is None:
                 raise DataError(f"{p} is empty: expected a header line naming the columns, then one row per example")
-            problem = _columns_problem(p, header, out.columns)
+            problem = _columns_problem(p, header, out.columns, out.settings)
             if problem:
                 raise problem
             yield from _delimited_rows(p, reader, header, delimiter, skip_bad, out)
@@ -394,7 +455,9 @@ def _delimited_rows(p: Path, reader, header: list[str], delimiter: str, skip_bad
             report.swallowed.append((start, last_line))
         if len(record) != width:
             reason = f"expected {width} fields as in the header, found {len(record)}" + (
-                "; a text with a comma must be quoted" if len(record) > width else ""
+                f"; a text with a {DELIMITERS.get(delimiter, repr(delimiter))} in it must be quoted"
+                if len(record) > width
+                else ""
             )
             if not skip_bad:
                 raise DataError(
@@ -429,8 +492,15 @@ def _looks_like_rows(record: list[str], delimiter: str, width: int) -> bool:
     """Whether a row read across several lines holds lines that are shaped like rows: most of its inner lines
     hold the header's number of delimiters (a stray quote swallowed them)."""
     inner = [line for value in record for line in value.split("\n")[1:]]
-    shaped = sum(1 for line in inner if line.count(delimiter) == width - 1)
+    shaped = sum(1 for line in inner if _row_shaped(line, delimiter, width))
     return len(inner) >= SWALLOWED_LINES - 1 and shaped * 2 >= len(inner)
+
+
+def _row_shaped(line: str, delimiter: str, width: int) -> bool:
+    """A line with the header's number of delimiters, none of them followed by a space: prose puts a space after
+    its commas ("Thanks, Renée"), a program writing rows does not."""
+    parts = line.split(delimiter)
+    return len(parts) == width and not any(part.startswith(" ") for part in parts[1:])
 
 
 def _json_object(line: str) -> dict | str:
@@ -456,12 +526,12 @@ def _iter_jsonl(p: Path, encoding: str, skip_bad: bool, out: _Rows) -> Iterator[
                 if not line.strip():
                     continue
                 seen_any = True
-                row, reason, fix = _jsonl_row(line, out.columns)
+                row, reason, fix = _jsonl_row(line, out.columns, out.settings)
                 if row is None:
                     problem = DataError(f"{p}, line {number}: {reason}; {fix}")
                     if not skip_bad:
                         raise problem
-                    missing_key = missing_key or (problem if fix is _NAME_THE_KEY else None)
+                    missing_key = missing_key or (problem if fix != _FIX_THE_LINE else None)  # a key, not the line
                     report.bad_rows.append(BadRow(number, reason))
                     continue
                 chunk = out.add(row, number)
@@ -481,21 +551,23 @@ def _iter_jsonl(p: Path, encoding: str, skip_bad: bool, out: _Rows) -> Iterator[
 
 
 _FIX_THE_LINE = "fix the line or pass --on-bad-rows skip"
-_NAME_THE_KEY = (
-    "fix the line, set the key (data.text_column / data.label_column in the config, --text-column for predict), "
-    "or pass --on-bad-rows skip"
-)
 
 
-def _jsonl_row(line: str, columns: list[str]) -> tuple[list[str] | None, str, str]:
-    """The values of ``columns`` in a JSON line, or None with the reason and the fix."""
+def _jsonl_row(
+    line: str, columns: list[str], settings: Mapping[str, str] | None = None
+) -> tuple[list[str] | None, str, str]:
+    """The values of ``columns`` in a JSON line, or None with the reason and the fix (``settings``: the option
+    or config key that names each column)."""
     obj = _json_object(line)
     if isinstance(obj, str):
         return None, obj, _FIX_THE_LINE
     missing = [c for c in columns if c not in obj]
     if missing:
         keys = ", ".join(repr(k) for k in obj) or "(none)"
-        return None, f"key {missing[0]!r} not found; keys found: {keys}", _NAME_THE_KEY
+        where = (settings or {}).get(missing[0]) or "the column setting"
+        close = closest(missing[0], [str(k) for k in obj])
+        fix = f"did you mean {close!r}? (set {where})" if close else f"set {where} to the right key or fix the line"
+        return None, f"key {missing[0]!r} not found; keys found: {keys}", fix + ", or pass --on-bad-rows skip"
     try:
         return [_as_text(obj[c]) for c in columns], "", ""
     except RecursionError:
@@ -524,7 +596,7 @@ def _parquet_file(p: Path):
 
 def _iter_parquet(p: Path, out: _Rows) -> Iterator[Chunk]:
     pf = _parquet_file(p)
-    problem = _columns_problem(p, pf.schema_arrow.names, out.columns)
+    problem = _columns_problem(p, pf.schema_arrow.names, out.columns, out.settings)
     if problem:
         raise problem
     kinds = {name: _parquet_kind(p, name, pf.schema_arrow.field(name).type, i in out.texts)

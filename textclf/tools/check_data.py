@@ -604,6 +604,7 @@ class _Lint:
             d.label_column,
             encoding=d.encoding,
             policy=RowPolicy(skip=True, keep_empty_labels=True),
+            delimiter=d.delimiter_char,
         )
         self._bad_rows(data, name)
         empty = [i for i, lab in enumerate(data.labels) if not lab.strip()]

@@ -34,7 +34,6 @@ from __future__ import annotations
 
 import contextlib
 import csv
-import difflib
 import hashlib
 import logging
 import os
@@ -56,7 +55,7 @@ from contextlib import AbstractContextManager as ContextManager
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ..errors import DataError, UsageError
+from ..errors import DataError, UsageError, closest
 from ..io.files import atomic_write, clean_stale_temp_files, sha256_file, write_error, write_text
 from ..run.outputs import check_output
 
@@ -607,10 +606,8 @@ def dataset_info(name: str) -> DatasetInfo:
     squashed = {n.replace("_", ""): n for n in DATASETS}
     if key.replace("_", "") in squashed:
         return DATASETS[squashed[key.replace("_", "")]]
-    close = difflib.get_close_matches(key, list(DATASETS), n=1, cutoff=0.5)
-    if not close:
-        close = [n for n in DATASETS if key and (key in n or n in key)]
-    hint = f"did you mean '{close[0]}'? " if close else ""
+    close = closest(key, DATASETS, cutoff=0.5) or next((n for n in DATASETS if key and (key in n or n in key)), None)
+    hint = f"did you mean '{close}'? " if close else ""
     raise UsageError(
         f"received dataset name {name!r}, expected one of {', '.join(DATASETS)}; {hint}see `textclf datasets list`"
     )

@@ -20,7 +20,17 @@ from ..config import Config, DataConfig, ModelConfig, TrainConfig, load_config
 from ..errors import ConfigError, DataError, UsageError
 from ..io.files import atomic_write
 from ..io.labeled import infer_task, split_labels
-from ..io.tables import FORMATS, ReadReport, check_file, file_format, iter_chunks, read_columns
+from ..io.tables import (
+    DELIMITERS,
+    FORMATS,
+    ReadReport,
+    check_file,
+    delimiter_name,
+    file_format,
+    iter_chunks,
+    read_columns,
+    sniff_delimiter,
+)
 from ..model.tokens import tokenize
 from ..run.outputs import check_output
 from .wording import percentile, plural, times, verb
@@ -113,6 +123,7 @@ class Inspection:
     task: str
     separator: str
     encoding: str
+    delimiter: str | None  # of a .csv/.tsv file, as sniffed; None for JSON Lines and Parquet
     token_lengths: list[int]  # sorted, under the default standardization
     distinct_tokens: int
     token_total: int
@@ -155,6 +166,11 @@ class InitResult:
             f"text column:  {i.text_column!r} ({i.text_reason})",
             f"label column: {i.label_column!r} ({i.label_reason})",
             f"task:         {i.task} ({_class_summary(i.classes, i.rows - i.empty_labels)})",
+            *(
+                [f"delimiter:    {delimiter_name(i.delimiter)}, found in the header and first rows"]
+                if i.delimiter
+                else []
+            ),
             f"sequence_length: {i.sequence_length} (95% of texts have <= {percentile(i.token_lengths, 0.95)} tokens)",
         ]
         if i.valid or i.test:
@@ -304,7 +320,8 @@ def inspect_file(
     fmt = file_format(p)
     if sample_rows < 1:
         raise UsageError(f"--sample-rows: received {sample_rows}, expected at least 1")
-    names = read_columns(p, encoding)
+    delimiter = sniff_delimiter(p, encoding) if fmt in ("csv", "tsv") else None
+    names = read_columns(p, encoding, delimiter)
     if names is None:
         raise DataError(f"{p}: none of the first lines is a JSON object; fix the file or give another one")
     found = ", ".join(repr(n) for n in names)
@@ -316,11 +333,13 @@ def inspect_file(
     if fmt in ("csv", "tsv") and len(set(names)) != len(names):
         dupe = next(n for n, k in Counter(names).items() if k > 1)
         raise DataError(f"{p}, line 1: the header names column {dupe!r} more than once; give each column a unique name")
-    sample = _read_sample(p, names, encoding, sample_rows)
+    sample = _read_sample(p, names, encoding, sample_rows, delimiter)
     cols = [_column_stats(n, sample.values[n], separator) for n in names]
     text, text_why = _text_column(p, cols, sample, text_column, label_column)
     label, label_why = _label_column(p, cols, sample, text, label_column, separator)
-    return _inspection(p, fmt, cols, sample, (text, text_why), (label, label_why), separator, encoding)
+    insp = _inspection(p, fmt, cols, sample, (text, text_why), (label, label_why), separator, encoding)
+    insp.delimiter = delimiter
+    return insp
 
 
 @dataclass
@@ -335,12 +354,18 @@ class _Sample:
         return f"{'the first ' if self.more else ''}{self.rows:,} rows"
 
 
-def _read_sample(p: Path, names: list[str], encoding: str, sample_rows: int) -> _Sample:
+def _read_sample(p: Path, names: list[str], encoding: str, sample_rows: int, delimiter: str | None = None) -> _Sample:
     report = ReadReport(str(p))
     values: dict[str, list[str]] = {n: [] for n in names}
     rows, more = 0, False
     chunks = iter_chunks(
-        p, names, encoding=encoding, skip_bad=True, report=report, chunk_rows=min(8192, sample_rows + 1)
+        p,
+        names,
+        encoding=encoding,
+        skip_bad=True,
+        report=report,
+        chunk_rows=min(8192, sample_rows + 1),
+        delimiter=delimiter,
     )
     for chunk in chunks:
         take = min(len(chunk.frame), sample_rows - rows)
@@ -438,6 +463,7 @@ def _inspection(
         task=infer_task(label_values, separator),
         separator=separator,
         encoding=encoding,
+        delimiter=None,
         token_lengths=lengths,
         distinct_tokens=len(tokens),
         token_total=total,
@@ -550,6 +576,9 @@ def _data_section(insp: Inspection, out_dir: Path) -> list[str]:
         lines.append(f"  label_separator: {_yaml_str(insp.separator)}  # the labels in one cell are joined by this")
     if insp.encoding.lower().replace("_", "-") not in ("utf-8", "utf8"):
         lines.append(f"  encoding: {_yaml_str(insp.encoding)}  # given with --encoding")
+    if insp.delimiter and insp.delimiter != ("\t" if insp.format == "tsv" else ","):
+        name = DELIMITERS[insp.delimiter]
+        lines.append(f"  delimiter: {name}  # found in the header and first rows (auto would find it too)")
     if insp.empty_labels or insp.bad_rows:
         why = " and ".join(
             w

@@ -134,7 +134,7 @@ def finish(
         "label_column": cfg.data.label_column,
     }
     name = metric_name(data.task)
-    plots = _draw_plots(state.history, name, metrics) if cfg.train.plots else {}
+    plots = _draw_plots(state.history, name, metrics, run.name) if cfg.train.plots else {}
     hyperparameters = trainable.hyperparameters.to_json()
     card = card_text(cfg, data, run, hyperparameters, labels, state.history, metrics, thresholds)
     save_run(
@@ -212,14 +212,14 @@ def _write_rejects(run: Path, data: TrainingData) -> None:
         log.info(f"{len(rejects):,} bad rows were left out; they are listed in {path}")
 
 
-def _draw_plots(history: list[dict], metric: str, metrics: dict) -> dict[str, bytes]:
-    """The training curves and the confusion plot of the test set (or validation, without one)."""
+def _draw_plots(history: list[dict], metric: str, metrics: dict, name: str) -> dict[str, bytes]:
+    """The training curves (the kept epoch marked) and the confusion plot of the test set (or validation)."""
     from ..use.plots import confusion_png, training_curves
 
     try:
-        out = {"curves": training_curves(history, metric)}
+        out = {"curves": training_curves(history, metric, title=name, best_epoch=metrics.get("best_epoch"))}
         part = "test" if "test" in metrics else "valid"
-        confusion = confusion_png(metrics[part], title=f"{part}: {metrics[part]['rows']:,} rows")
+        confusion = confusion_png(metrics[part], title=f"{name}, {part}: {metrics[part]['rows']:,} rows")
         if confusion is not None:
             out["confusion"] = confusion
         return out

@@ -82,7 +82,12 @@ def load_training_data(cfg: Config) -> TrainingData:
         train = stream.labeled()
     else:
         train = read_labeled_many(
-            paths, data_cfg.text_column, data_cfg.label_column, encoding=data_cfg.encoding, policy=policy
+            paths,
+            data_cfg.text_column,
+            data_cfg.label_column,
+            encoding=data_cfg.encoding,
+            policy=policy,
+            delimiter=data_cfg.delimiter_char,
         )
     task = cfg.task if cfg.task != "auto" else infer_task(train.labels, data_cfg.label_separator)
     classes = check_classes(train, task, data_cfg.label_separator, data_cfg.label_column)
@@ -103,9 +108,10 @@ def load_training_data(cfg: Config) -> TrainingData:
                 f"{part.path}: labels that the training data never has: {describe_unseen(unseen, classes)}; "
                 f"the {name} set must use the training labels"
             )
-    for part in (train, valid, test):
-        if part is not None and (part.report.bad_rows or part.report.truncated_texts or part.report.swallowed):
-            (log.warning if part.report.swallowed else log.info)(part.report.summary())
+    reports = {id(p.report): p.report for p in (train, valid, test) if p is not None}  # a split shares its report
+    for report in reports.values():
+        if report.bad_rows or report.truncated_texts or report.swallowed:
+            (log.warning if report.swallowed else log.info)(report.summary())
     data = TrainingData(task, classes, train, valid, test, split, stream)
     data.without_ngrams = _check_learnable(cfg, stream.sample if stream is not None else train.texts, train)
     return data
@@ -137,7 +143,12 @@ def _check_learnable(cfg: Config, texts: list[str], train: Labeled) -> str | Non
 def _read(cfg: Config, path: str) -> Labeled:
     data_cfg = cfg.data
     return read_labeled(
-        path, data_cfg.text_column, data_cfg.label_column, encoding=data_cfg.encoding, policy=RowPolicy.of(data_cfg)
+        path,
+        data_cfg.text_column,
+        data_cfg.label_column,
+        encoding=data_cfg.encoding,
+        policy=RowPolicy.of(data_cfg),
+        delimiter=data_cfg.delimiter_char,
     )
 
 

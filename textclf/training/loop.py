@@ -27,6 +27,7 @@ import numpy as np
 from ..config import Config
 from ..errors import DivergedError
 from .inputs import Inputs, TrainingData
+from .progress import StepBar
 from .setup import StepPlan, Trainable, numpy_loss
 from .signals import StopFlag, interrupted
 from .state import LoopState
@@ -194,15 +195,31 @@ class EpochLoop:
                 return
 
     def _train_epoch(self, epoch: int, stop: StopFlag, checkpoint: Callable[[LoopState], None]) -> tuple[float, float]:
-        import keras
-        import tensorflow as tf
-
-        state, train_cfg, plan = self.state, self.cfg.train, self.plan
+        state, train_cfg = self.state, self.cfg.train
         n_steps, batches = self._epoch_source(epoch)
         skip = state.step if epoch == state.epoch + 1 else 0
         if not skip:
             state.partial_loss, state.partial_count, state.partial_stats = 0.0, 0, [0.0, 0.0, 0.0]
-        bar = keras.utils.Progbar(n_steps, verbose=1 if train_cfg.verbose else 0, unit_name="step")
+        bar = StepBar(n_steps, epoch, train_cfg.epochs, enabled=train_cfg.verbose)
+        try:
+            return self._train_steps(epoch, stop, checkpoint, n_steps, batches, skip, bar)
+        finally:
+            bar.close()
+
+    def _train_steps(
+        self,
+        epoch: int,
+        stop: StopFlag,
+        checkpoint: Callable[[LoopState], None],
+        n_steps: int,
+        batches: Callable,
+        skip: int,
+        bar: StepBar,
+    ) -> tuple[float, float]:
+        """The epoch's batches from ``skip`` on; returns the epoch's mean loss and its training metric."""
+        import tensorflow as tf
+
+        state, train_cfg, plan = self.state, self.cfg.train, self.plan
         for step, (inputs, y) in enumerate(self._dataset(lambda: batches(skip)), start=skip + 1):
             if stop.signum is not None and plan.workers == 1:
                 raise interrupted(stop.signum, self.run, epoch, step)
@@ -219,7 +236,7 @@ class EpochLoop:
                 )
             state.partial_loss += loss
             state.partial_count += 1
-            bar.update(step, values=[("loss", loss)])
+            bar.update(step, state.partial_loss / state.partial_count, first=skip + 1)
             if train_cfg.checkpoint_every_steps and step % train_cfg.checkpoint_every_steps == 0 and step < n_steps:
                 state.epoch, state.step = epoch - 1, step
                 checkpoint(state)

@@ -64,6 +64,7 @@ class Explanation:
     index: int = 0
     line: int | None = None
     sequence_length: int = 0
+    true: str | None = None  # the true label(s), when the texts came from a labeled file
 
     @property
     def scored(self) -> int:

@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import html
 import os
+from dataclasses import dataclass
 from pathlib import Path
 
 from ..errors import UsageError
 from ..io.files import atomic_write
-from ..io.tables import iter_chunks
+from ..io.tables import iter_chunks, read_columns
 from ..model.tokens import is_separator
 from ..run.outputs import check_output
 from .attributions import Explanation
@@ -54,10 +55,12 @@ def explain_run(
         if column is not None:
             check_columns(input, [("--text-column", column)], encoding)  # before the model is loaded
     clf = model if isinstance(model, Classifier) else Classifier.load(model)
-    lines = None
+    rows = FileRows(list(texts or []), None, None)
     if input:
-        texts, lines = read_texts(input, text_column or clf.text_column, limit, encoding)
-    results = clf.explain(list(texts), label=label, measure=measure, threshold=threshold, lines=lines)
+        rows = read_texts(input, text_column or clf.text_column, limit, encoding, clf.label_column)
+    results = clf.explain(rows.texts, label=label, measure=measure, threshold=threshold, lines=rows.lines)
+    for exp, true in zip(results, rows.true or []):
+        exp.true = true
     if html is not None:
         write_html(
             results,
@@ -68,22 +71,46 @@ def explain_run(
     return results
 
 
+@dataclass
+class FileRows:
+    """The texts to explain; with a file, each one's line and, when the file has them, its true label.
+
+    ``lines`` are the file's own lines, or the values of its ``line`` column when it has one (an errors file of
+    ``textclf eval``: the lines of the evaluated file). ``true`` comes from a ``true`` column (an errors file) or
+    the run's label column."""
+
+    texts: list[str]
+    lines: list[int] | None
+    true: list[str] | None
+
+
 def read_texts(
-    path: str | os.PathLike, column: str, limit: int = 20, encoding: str = "utf-8"
-) -> tuple[list[str], list[int]]:
-    """The first ``limit`` texts of a .csv/.tsv/.jsonl/.parquet file's ``column``, and their lines.
+    path: str | os.PathLike, column: str, limit: int = 20, encoding: str = "utf-8", label_column: str | None = None
+) -> FileRows:
+    """The first ``limit`` texts of a .csv/.tsv/.jsonl/.parquet file's ``column``, their lines and true labels.
 
     A missing column is a :class:`~textclf.errors.DataError` that names the columns found.
     """
+    header = read_columns(path, encoding) or []
+    source = "line" if "line" in header and column != "line" else None
+    truth = next((c for c in ("true", label_column) if c and c in header and c != column), None)
+    columns = [column] + [c for c in (source, truth) if c]
     texts: list[str] = []
     lines: list[int] = []
-    chunks = iter_chunks(path, [column], encoding=encoding, chunk_rows=max(1, min(limit, 8192)), texts=[column])
+    true: list[str] = []
+    sources: list[str] = []
+    chunks = iter_chunks(path, columns, encoding=encoding, chunk_rows=max(1, min(limit, 8192)), texts=[column])
     for chunk in chunks:
-        texts += chunk.frame[column].tolist()[: limit - len(texts)]
-        lines += chunk.lines[: limit - len(lines)]
+        take = limit - len(texts)
+        texts += chunk.frame[column].tolist()[:take]
+        lines += chunk.lines[:take]
+        true += chunk.frame[truth].tolist()[:take] if truth else []
+        sources += chunk.frame[source].tolist()[:take] if source else []
         if len(texts) >= limit:
             break
-    return texts, lines
+    if sources and all(v.strip().isdigit() for v in sources):
+        lines = [int(v) for v in sources]  # the evaluated file's lines, not the errors file's
+    return FileRows(texts, lines, true if truth else None)
 
 
 # --------------------------------------------------------------------------------------------------
@@ -106,7 +133,8 @@ def _fmt(score: float) -> str:
 def header(exp: Explanation) -> str:
     """``sports (p=0.873)``, plus what is explained when it is not the prediction."""
     where = f"line {exp.line}" if exp.line is not None else f"text {exp.index + 1}"
-    head = f"{where}: prediction {exp.prediction or '(no label)'} (confidence {exp.confidence:.3f})"
+    truth = f"true {exp.true or '(no label)'}, " if exp.true is not None else ""
+    head = f"{where}: {truth}prediction {exp.prediction or '(no label)'} (confidence {exp.confidence:.3f})"
     if not exp.predicted or exp.label != exp.prediction:
         head += f"; explaining {exp.label} (p={exp.prob:.3f}{'' if exp.predicted else ', not predicted'})"
     return head

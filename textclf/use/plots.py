@@ -32,31 +32,38 @@ def _png(fig) -> bytes:
     return buf.getvalue()
 
 
-def training_curves(history: list[dict], metric: str, title: str = "") -> bytes:
-    """Loss and the main metric per epoch, train against validation, side by side. ``history``: history.csv rows."""
+def training_curves(history: list[dict], metric: str, title: str = "", best_epoch: int | None = None) -> bytes:
+    """Loss and the main metric per epoch, train against validation, side by side; ``best_epoch``, the epoch
+    whose weights the run kept, is marked on both. ``history``: history.csv rows; ``title``: the run's name."""
+    return _png(curves_figure(history, metric, title, best_epoch))
+
+
+def curves_figure(history: list[dict], metric: str, title: str = "", best_epoch: int | None = None):
+    """The matplotlib figure of :func:`training_curves`."""
     plt = _pyplot()
     epochs = [int(r["epoch"]) for r in history]
     fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(10, 3.8))
     ax1.plot(epochs, [float(r["loss"]) for r in history], "o-", label="train")
     ax1.plot(epochs, [float(r["val_loss"]) for r in history], "o-", label="validation")
-    ax1.set_xlabel("epoch")
     ax1.set_ylabel("loss")
     ax1.set_title("loss")
-    ax1.legend()
     key = f"val_{metric}"
     if any(key in r for r in history):
         ax2.plot(epochs, [float(r[key]) for r in history], "o-", color="tab:orange", label="validation")
         if any(metric in r for r in history):
             ax2.plot(epochs, [float(r[metric]) for r in history], "o-", color="tab:blue", label="train")
-        ax2.legend()
-    ax2.set_xlabel("epoch")
+    ax2.set_ylabel(metric.replace("_", " "))
     ax2.set_title(metric.replace("_", " "))
     for ax in (ax1, ax2):
+        if best_epoch in epochs:
+            ax.axvline(best_epoch, color="tab:green", linestyle="--", linewidth=1, label=f"kept: epoch {best_epoch}")
+        ax.set_xlabel("epoch")
         ax.grid(alpha=0.3)
         ax.set_xticks(epochs if len(epochs) <= 20 else ax.get_xticks())
-    if title:
-        fig.suptitle(title)
-    return _png(fig)
+        if ax.get_legend_handles_labels()[0]:
+            ax.legend()
+    fig.suptitle(f"{title}: training curves" if title else "training curves")
+    return fig
 
 
 def confusion_matrix(labels: list[str], matrix: list[list[int]], title: str = "") -> bytes:
@@ -114,10 +121,31 @@ def label_matrix(per_label: dict[str, dict], title: str = "") -> bytes:
 
 
 def confusion_png(metrics: dict, title: str = "") -> bytes | None:
-    """The confusion plot that fits a metrics dict from :func:`textclf.use.metrics.metrics_from_probs`."""
+    """The confusion plot that fits a metrics dict from :func:`textclf.use.metrics.metrics_from_probs`, its
+    title followed by the headline figure and, for a binary or multi-label task, the threshold used."""
+    title = confusion_title(metrics, title)
     if "confusion_matrix" in metrics:
         cm = metrics["confusion_matrix"]
         return confusion_matrix(cm["labels"], cm["matrix"], title)
     if "per_label" in metrics and all("tp" in v for v in metrics["per_label"].values()):
         return label_matrix(metrics["per_label"], title)
     return None
+
+
+def confusion_title(metrics: dict, title: str = "") -> str:
+    """``title`` over the headline figure and the threshold (see :func:`headline`), on two lines."""
+    return "\n".join(part for part in (title, headline(metrics)) if part)
+
+
+def headline(metrics: dict) -> str:
+    """``accuracy 0.9120, threshold 0.42 (tuned)``: the figure a confusion plot shows, and its threshold."""
+    parts = [f"{key.replace('_', ' ')} {metrics[key]:.4f}" for key in ("micro_f1", "accuracy") if key in metrics][:1]
+    threshold = metrics.get("threshold")
+    if isinstance(threshold, (int, float)):
+        source = metrics.get("threshold_source")
+        parts.append(f"threshold {threshold:.3g}" + (f" ({source})" if source else ""))
+    elif isinstance(threshold, list):
+        parts.append(
+            "thresholds per label" + (f" ({metrics['threshold_source']})" if "threshold_source" in metrics else "")
+        )
+    return ", ".join(parts)

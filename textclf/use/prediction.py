@@ -44,6 +44,7 @@ class PredictSummary:
     truncated_texts: int = 0  # texts longer than io.tables.MAX_TEXT_CHARS characters, cut
     warnings: list[str] = field(default_factory=list)  # rows that swallowed others (io.tables.ReadReport)
     renamed: dict[str, str] = field(default_factory=dict)  # kept columns renamed to keep output names unique
+    startup: float = 0.0  # seconds before the first row: checks, loading the model (and TensorFlow), counting
 
     @property
     def rows_per_second(self) -> float:
@@ -71,7 +72,10 @@ class PredictSummary:
         return out
 
     def __str__(self) -> str:
-        return f"wrote {self.rows:,} rows to {self.output} ({self.rows_per_second:,.0f} rows/s)"
+        return (
+            f"wrote {self.rows:,} rows to {self.output} in {self.seconds:.1f}s ({self.rows_per_second:,.0f} rows/s; "
+            f"start-up {self.startup:.1f}s not counted)"
+        )
 
 
 def predict_file(
@@ -106,12 +110,13 @@ def predict_file(
         on_bad_rows: ``error`` stops at the first unreadable row; ``skip`` leaves such rows out, adds a ``line``
             column, and lists them in ``OUTPUT.rejects.csv``. More than ``max_bad_fraction`` of the rows bad
             is a DataError, and the old output, if any, is left as it was.
-        progress: ``progress(done, total)`` after each chunk, in input lines (rows for Parquet).
+        progress: ``progress(done, total, rows)`` after each chunk: the position in input lines (rows for
+            Parquet) and the data rows written so far.
         shard: ``(i, n)`` scores only the i-th (1-based) of n contiguous, near-equal slices of the rows; the
             shards concatenated in order equal one unsharded run (one extra pass counts the rows).
         line_numbers: a first ``line`` column with each row's line in the input (always with ``skip``).
     """
-    src, dst = Path(input), Path(output)
+    src, dst, started = Path(input), Path(output), time.perf_counter()
     rejects = _check_outputs(src, dst)
     policy = RowPolicy(on_bad_rows == "skip", max_bad_fraction, "--max-bad-fraction")
     column = _check_input(model, src, text_column, keep_columns, encoding)
@@ -132,7 +137,7 @@ def predict_file(
     seconds, renamed = time.perf_counter() - t0, {k: v for k, v in table.kept.items() if k != v}
     rejected = _update_rejects(rejects, report.bad_rows)
     return PredictSummary(dst, table.rows, seconds, report.bad_rows, rejected, report.truncated_texts,
-                          report.warnings(), renamed)  # fmt: skip
+                          report.warnings(), renamed, t0 - started)  # fmt: skip
 
 
 def _read_chunks(src: Path, column: str, keep: Sequence[str], encoding: str, chunk_rows: int, skip: bool,
@@ -214,11 +219,14 @@ class _TableWriter:
             self.write(chunk, batch_size)
             if progress is not None:
                 progress(*self.progress(src, chunk))
+        if progress is not None and self._total is not None:
+            progress(self._total, self._total, self.rows)  # a chunk reports its last row's first line
 
-    def progress(self, src: Path, chunk: Chunk) -> tuple[int, int]:
-        """(input lines done, input lines in all), for a progress bar."""
+    def progress(self, src: Path, chunk: Chunk) -> tuple[int, int, int]:
+        """(input lines done, input lines in all, data rows written), for a progress bar that moves with the
+        position in the file and counts rows (a text that spans lines is one row)."""
         self._total = count_rows(src) if self._total is None else self._total
-        return (min(chunk.lines[-1], self._total) if chunk.lines else self.rows), self._total
+        return (min(chunk.lines[-1], self._total) if chunk.lines else self.rows), self._total, self.rows
 
 
 def _classifier(model):
