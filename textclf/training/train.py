@@ -33,7 +33,7 @@ from .loop import EpochLoop, EpochResult
 from .setup import StepPlan, Trainable, build_trainable, cluster, plan_steps, setup_device
 from .signals import StopFlag
 from .state import LoopState
-from .tracking import MlflowTracker, NoTracking, check_tracking, start_tracking, tracked
+from .tracking import MlflowTracker, NoTracking, check_tracking, dotted, start_tracking, tracked
 
 log = logging.getLogger(__name__)
 
@@ -208,7 +208,7 @@ def _resume_config(run: Path, given: Config | None, overrides: list[str] | None 
         if not overrides:
             return saved
         given = load_config(None, _flatten(saved.to_dict()) + list(overrides))
-    old, new = _flat(saved.to_dict()), _flat(given.to_dict())
+    old, new = dotted(saved.to_dict()), dotted(given.to_dict())
     changes = [
         f"{k} {old.get(k)!r} → {new.get(k)!r}"
         for k in sorted(set(old) | set(new))
@@ -225,20 +225,10 @@ def _resume_config(run: Path, given: Config | None, overrides: list[str] | None 
     return given
 
 
-def _flat(d: dict, prefix: str = "") -> dict:
-    out = {}
-    for k, v in d.items():
-        if isinstance(v, dict):
-            out.update(_flat(v, f"{prefix}{k}."))
-        else:
-            out[f"{prefix}{k}"] = v
-    return out
-
-
 def _flatten(d: dict) -> list[str]:
     import json
 
-    return [f"{k}={json.dumps(v)}" for k, v in _flat(d).items()]
+    return [f"{k}={json.dumps(v)}" for k, v in dotted(d).items()]
 
 
 # --------------------------------------------------------------------------------------------------
