@@ -25,7 +25,7 @@ SMALL = [
     "--set",
     "train.batch_size=32",
     "--set",
-    "train.verbose=false",
+    "train.verbose=true",  # the step bar is on, and drawn only on a terminal: CliRunner's output is none
     "--set",
     "train.tensorboard=true",
 ]

@@ -38,6 +38,7 @@ def run_python(code: str, cwd: Path | None = None) -> subprocess.CompletedProces
     [
         [],
         ["train"],
+        ["tune"],
         ["predict"],
         ["eval"],
         ["init"],
@@ -222,7 +223,7 @@ def test_eval_prints_report_and_writes_json(multiclass_run, tmp_path):
         assert word in result.stdout, word
 
 
-def test_tensorflow_native_log_lines_stay_off_stderr(multiclass_run, tmp_path):
+def test_tensorflow_native_log_lines_stay_off_stderr_and_its_start_gets_a_line(multiclass_run, tmp_path):
     # TensorFlow writes oneDNN/CUDA notices from C++ to fd 2 and ignores TF_CPP_MIN_LOG_LEVEL for them;
     # predict and eval must keep them off the user's terminal (also when stderr is a pipe), --debug shows them
     import subprocess
@@ -245,6 +246,7 @@ def test_tensorflow_native_log_lines_stay_off_stderr(multiclass_run, tmp_path):
         proc = subprocess.run(textclf_argv(*args), capture_output=True, text=True, env=env, timeout=300)
         assert proc.returncode == 0, proc.stderr
         assert "oneDNN" not in proc.stderr and "I0000" not in proc.stderr, proc.stderr
+        assert "starting TensorFlow" in proc.stderr  # the silent seconds of its import get a line
     debug = subprocess.run(
         textclf_argv("--debug", "eval", "--model", multiclass_run.run, "--data", multiclass_run.test),
         capture_output=True,

@@ -447,12 +447,14 @@ def _delimited_rows(p: Path, reader, header: list[str], delimiter: str, skip_bad
     index = [header.index(c) for c in out.columns]
     width, report = len(header), out.report
     first_line = reader.line_num
+    shapes = RowShapes(delimiter, width)
     for record, start, last_line in _records(p, reader):
         report.lines = last_line - first_line
         if not record:
             continue  # a blank line
-        if last_line - start + 1 >= SWALLOWED_LINES and _looks_like_rows(record, delimiter, width):
+        if last_line - start + 1 >= SWALLOWED_LINES and shapes.swallowed(record):
             report.swallowed.append((start, last_line))
+        shapes.learn(record)
         if len(record) != width:
             reason = f"expected {width} fields as in the header, found {len(record)}" + (
                 f"; a text with a {DELIMITERS.get(delimiter, repr(delimiter))} in it must be quoted"
@@ -488,19 +490,39 @@ def _records(p: Path, reader):
         yield record, start, last
 
 
-def _looks_like_rows(record: list[str], delimiter: str, width: int) -> bool:
-    """Whether a row read across several lines holds lines that are shaped like rows: most of its inner lines
-    hold the header's number of delimiters (a stray quote swallowed them)."""
-    inner = [line for value in record for line in value.split("\n")[1:]]
-    shaped = sum(1 for line in inner if _row_shaped(line, delimiter, width))
-    return len(inner) >= SWALLOWED_LINES - 1 and shaped * 2 >= len(inner)
+class RowShapes:
+    """What the file's rows look like, to tell a row that swallowed others (a stray quote ran on to the
+    next lone quote) from a text that simply spans lines: its inner lines are shaped like rows, with the
+    header's number of delimiters, no space after them (prose puts one after its commas), and a value seen in
+    a column of few distinct values (the labels) in the same place."""
 
+    MAX_DISTINCT = 1000  # a column with more distinct values (a text column) is not used to recognize rows
 
-def _row_shaped(line: str, delimiter: str, width: int) -> bool:
-    """A line with the header's number of delimiters, none of them followed by a space: prose puts a space after
-    its commas ("Thanks, Renée"), a program writing rows does not."""
-    parts = line.split(delimiter)
-    return len(parts) == width and not any(part.startswith(" ") for part in parts[1:])
+    def __init__(self, delimiter: str, width: int):
+        self.delimiter, self.width = delimiter, width
+        self.values: list[set[str] | None] = [set() for _ in range(width)]
+
+    def learn(self, record: list[str]) -> None:
+        if len(record) != self.width:
+            return
+        for seen, value in zip(self.values, record):
+            if seen is not None and len(seen) <= self.MAX_DISTINCT:
+                seen.add(value.strip())
+
+    def swallowed(self, record: list[str]) -> bool:
+        """Whether most of a multi-line record's inner lines are shaped like this file's rows."""
+        if self.width < 2:
+            return False  # nothing to tell a row from a line of text by
+        inner = [line for value in record for line in value.split("\n")[1:]]
+        shaped = sum(1 for line in inner if self.row_shaped(line))
+        return len(inner) >= SWALLOWED_LINES - 1 and shaped * 2 >= len(inner)
+
+    def row_shaped(self, line: str) -> bool:
+        parts = line.split(self.delimiter)
+        if len(parts) != self.width or any(part.startswith(" ") for part in parts[1:]):
+            return False
+        few = [(seen, part) for seen, part in zip(self.values, parts) if seen and len(seen) <= self.MAX_DISTINCT]
+        return not few or any(part.strip() in seen for seen, part in few)
 
 
 def _json_object(line: str) -> dict | str:
