@@ -11,13 +11,14 @@ from __future__ import annotations
 
 from .defaults import render_default_yaml
 from .loading import load_config, parse_override
-from .schema import PATH_KEYS, SECTIONS, STANDARDIZE, TASKS, Config, DataConfig, ModelConfig, TrainConfig
+from .schema import PATH_KEYS, SECTIONS, STANDARDIZE, TASKS, Config, DataConfig, ModelConfig, TrainConfig, TuneConfig
 
 __all__ = [
     "Config",
     "DataConfig",
     "ModelConfig",
     "TrainConfig",
+    "TuneConfig",
     "load_config",
     "parse_override",
     "render_default_yaml",

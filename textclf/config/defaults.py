@@ -12,26 +12,35 @@ from typing import Any
 import yaml
 
 from .schema import SECTIONS, top_fields
+from .space import space_mapping
+
+
+def _fmt(value: Any) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float):
+        text = repr(value)
+        return text if ("e" not in text or "." in text) else f"{value:.1e}"
+    if isinstance(value, int):
+        return str(value)
+    return (
+        yaml.safe_dump(value, default_style=None).splitlines()[0]
+        if value in ("|",)
+        else (f'"{value}"' if re.search(r"[:#|{}\[\],&*!>'%@`]", value) or value == "" else value)
+    )
+
+
+def _flow(value: list | dict) -> str:
+    """A search space entry in YAML flow style: ``[32, 64]``, ``{low: 0.0003, high: 0.01, log: true}``."""
+    if isinstance(value, list):
+        return "[" + ", ".join(_fmt(v) for v in value) + "]"
+    return "{" + ", ".join(f"{k}: {_fmt(v)}" for k, v in value.items()) + "}"
 
 
 def render_default_yaml() -> str:
     """The text of ``configs/default.yaml``: every key with its default and a one-line comment."""
-
-    def fmt(value: Any) -> str:
-        if value is None:
-            return "null"
-        if isinstance(value, bool):
-            return "true" if value else "false"
-        if isinstance(value, float):
-            text = repr(value)
-            return text if ("e" not in text or "." in text) else f"{value:.1e}"
-        if isinstance(value, int):
-            return str(value)
-        return (
-            yaml.safe_dump(value, default_style=None).splitlines()[0]
-            if value in ("|",)
-            else (f'"{value}"' if re.search(r"[:#|{}\[\],&*!>'%@`]", value) or value == "" else value)
-        )
 
     lines = [
         "# textclf configuration: every key, with its default. Copy this file and change what you need.",
@@ -40,10 +49,14 @@ def render_default_yaml() -> str:
         "",
     ]
     task = top_fields()["task"]
-    lines += [f"# {task.metadata['doc']}", f"task: {fmt(task.default)}", ""]
+    lines += [f"# {task.metadata['doc']}", f"task: {_fmt(task.default)}", ""]
     for name, cls in SECTIONS.items():
         lines.append(f"{name}:  # {cls.__doc__.strip().splitlines()[0]}")
         for f in fields(cls):
-            lines.append(f"  {f.name}: {fmt(f.default)}  # {f.metadata['doc']}")
+            if f.metadata["kind"] == "space":
+                lines.append(f"  {f.name}:  # {f.metadata['doc']}")
+                lines += [f"    {key}: {_flow(value)}" for key, value in space_mapping(f.default, False).items()]
+            else:
+                lines.append(f"  {f.name}: {_fmt(f.default)}  # {f.metadata['doc']}")
         lines.append("")
     return "\n".join(lines).rstrip("\n") + "\n"

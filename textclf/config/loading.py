@@ -29,6 +29,7 @@ import yaml
 
 from ..errors import ConfigError
 from .schema import SECTIONS, Config, Located, build_config, suggest
+from .space import SPACE_KEY
 
 MAX_CONFIG_BYTES = 1_000_000
 
@@ -135,6 +136,25 @@ def _scalar(node, origin: str, problems: list[str], key: str) -> Located:
     return Located(node, None, line, origin)  # a mapping where a value was expected: reported by the type check
 
 
+def _plain(node, origin: str, problems: list[str], key: str, located: dict[str, Located]) -> Any:
+    """A node of ``tune.space`` (mappings of lists and ranges) as plain data; each scalar's location is kept in
+    ``located`` under its key path (``tune.space.model.units[0]``, ``tune.space.train.learning_rate.low``)."""
+    if isinstance(node, yaml.MappingNode):
+        out = {}
+        for name, (kv, vnode) in (_mapping(node, origin, problems, key) or {}).items():
+            out[name] = _plain(vnode, origin, problems, f"{key}.{name}", located)
+            line = kv.line if origin != "--set" else None
+            located.setdefault(f"{key}.{name}", Located(out[name], None, line, origin)).line = line
+        return out
+    if isinstance(node, yaml.SequenceNode) and node.tag in _ALLOWED_TAGS:
+        return [_plain(n, origin, problems, f"{key}[{i}]", located) for i, n in enumerate(node.value)]
+    lv = _scalar(node, origin, problems, key)
+    if origin == "--set":
+        lv.line = None
+    located[key] = lv
+    return lv.value
+
+
 def _mapping(node, origin: str, problems: list[str], key: str) -> dict[str, tuple[Located, Any]] | None:
     """Convert a mapping node into {key: (located value, node)}, reporting duplicates and bad tags."""
     if node.tag not in _ALLOWED_TAGS:
@@ -213,6 +233,9 @@ def parse_override(item: str) -> tuple[str, Located]:
         return key, Located(None, "", None, "--set")
     lv = _scalar(node, "--set", problems, key)
     lv.line = None  # the line inside a one-line --set value means nothing to the user
+    if isinstance(lv.value, yaml.Node) and (key == SPACE_KEY or key.startswith(f"{SPACE_KEY}.")):
+        lv.parts = {}
+        lv.value = _plain(lv.value, "--set", problems, key, lv.parts)  # a search space entry: {low: L, high: H}
     if problems:
         raise ConfigError([f"--set {p}" for p in problems])
     if isinstance(lv.value, yaml.Node):
@@ -267,6 +290,10 @@ def _read_file_values(p: Path, values: dict, located: dict[str, Located], proble
         if name in SECTIONS and isinstance(vnode, yaml.MappingNode):
             values[name] = {}
             for key, (skv, svnode) in (_mapping(vnode, source, problems, name) or {}).items():
+                if f"{name}.{key}" == SPACE_KEY and isinstance(svnode, yaml.MappingNode):
+                    values[name][key] = _plain(svnode, source, problems, SPACE_KEY, located)
+                    located[SPACE_KEY] = Located(values[name][key], None, skv.line, source)
+                    continue
                 lv = _scalar(svnode, source, problems, f"{name}.{key}")
                 lv.line = skv.line
                 values[name][key] = lv.value
@@ -286,9 +313,15 @@ def _read_file_values(p: Path, values: dict, located: dict[str, Located], proble
 def _apply_override(item: str, values: dict, located: dict[str, Located], problems: list[str]) -> None:
     """Put one ``--set section.key=value`` into ``values`` (after the file's values: it wins)."""
     key, lv = parse_override(item)
+    located.update(lv.parts or {})  # a search space entry's scalars
     parts = key.split(".")
     if len(parts) == 1:
         values[key] = lv.value
+        located[key] = lv
+    elif len(parts) > 2 and key.startswith(f"{SPACE_KEY}."):  # one entry of the search space
+        tune = values["tune"] = values["tune"] if isinstance(values.get("tune"), dict) else {}
+        space = tune["space"] = tune["space"] if isinstance(tune.get("space"), dict) else {}
+        space[key[len(SPACE_KEY) + 1 :]] = lv.value
         located[key] = lv
     elif len(parts) == 2 and parts[0] in SECTIONS:
         section = values.setdefault(parts[0], {})

@@ -20,6 +20,7 @@ from typing import Any
 import yaml
 
 from ..errors import ConfigError, closest
+from .space import DEFAULT_SPACE, SpaceEntry, build_space, space_mapping
 
 TASKS = ("auto", "binary", "multiclass", "multilabel")
 
@@ -211,6 +212,39 @@ class TrainConfig:
 
 
 @dataclass(frozen=True)
+class TuneConfig:
+    """The hyperparameter search of textclf tune (textclf train ignores this section)."""
+
+    pruner: str = _f(
+        "median",
+        "stop weak trials early: median (a trial whose validation figure at an epoch is worse than the median of "
+        "the finished trials at that epoch stops there) or none",
+        "choice",
+        ("median", "none"),
+    )
+    startup_trials: int = _f(3, "pruner: trials that finish before any trial may be pruned", "int", lo=0)
+    warmup_epochs: int = _f(1, "pruner: epochs that every trial runs before it may be pruned", "int", lo=0)
+    default_space: bool = _f(
+        True,
+        "tune.space changes the default search space key by key (an entry null leaves a key out); false: only "
+        "the keys in tune.space are searched",
+        "bool",
+    )
+    space: tuple[SpaceEntry, ...] = _f(
+        DEFAULT_SPACE,
+        "config keys (section.key) that each trial sets: a list of choices, or for a number a range "
+        "{low: L, high: H} with log: true or a step; each checked by its key's own rule",
+        "space",
+    )
+
+    def to_dict(self) -> dict:
+        """The section as plain data, in the shape of the YAML file."""
+        out: dict[str, Any] = {f.name: getattr(self, f.name) for f in fields(self) if f.name != "space"}
+        out["space"] = space_mapping(self.space, self.default_space)
+        return out
+
+
+@dataclass(frozen=True)
 class Config:
     """The whole, resolved configuration of a training run."""
 
@@ -223,6 +257,7 @@ class Config:
     data: DataConfig = field(default_factory=DataConfig)
     model: ModelConfig = field(default_factory=ModelConfig)
     train: TrainConfig = field(default_factory=TrainConfig)
+    tune: TuneConfig = field(default_factory=TuneConfig)
     source: str | None = field(default=None, compare=False, metadata={"internal": True})
 
     def to_dict(self) -> dict:
@@ -232,7 +267,10 @@ class Config:
             if f.metadata.get("internal"):
                 continue
             value = getattr(self, f.name)
-            out[f.name] = dataclasses.asdict(value) if dataclasses.is_dataclass(value) else value
+            if isinstance(value, TuneConfig):
+                out[f.name] = value.to_dict()
+            else:
+                out[f.name] = dataclasses.asdict(value) if dataclasses.is_dataclass(value) else value
         return out
 
     def to_yaml(self) -> str:
@@ -256,7 +294,7 @@ class Config:
         return build_config(data, {}, self.source)
 
 
-SECTIONS = {"data": DataConfig, "model": ModelConfig, "train": TrainConfig}
+SECTIONS = {"data": DataConfig, "model": ModelConfig, "train": TrainConfig, "tune": TuneConfig}
 PATH_KEYS = ("data.train", "data.valid", "data.test", "model.pretrained_vectors")
 
 
@@ -269,6 +307,7 @@ class Located:
     line: int | None  # 1-based
     origin: str  # file name or "--set"
     refused: bool = False  # already reported (e.g. an unsupported tag): not to be validated again
+    parts: dict[str, Located] | None = None  # a --set search space entry: where each of its scalars came from
 
 
 def describe_key(v: Located, key: str) -> str:
@@ -454,6 +493,7 @@ def build_config(
         data=DataConfig(**kwargs.get("data", {})),
         model=ModelConfig(**kwargs.get("model", {})),
         train=TrainConfig(**kwargs.get("train", {})),
+        tune=TuneConfig(**kwargs.get("tune", {})),
         source=source,
     )
     problems = _cross_problems(cfg, located)
@@ -509,8 +549,8 @@ def _build_section(
         if key not in known:
             problems.append(f"{describe_key(lv, path)}: unknown key{suggest(key, list(known))}")
             continue
-        if lv.refused:
-            continue
+        if lv.refused or known[key].metadata["kind"] == "space":
+            continue  # tune.space: checked below, with tune.default_space
         converted, problem = _type_problem(path, known[key].metadata, lv)
         if problem:
             problems.append(problem)
@@ -522,7 +562,27 @@ def _build_section(
                 else _resolve_path(converted, lv, base_dir)
             )
         section[key] = converted
+    if name == "tune" and ("space" in value or "default_space" in section):
+        section["space"] = _search_space(value.get("space"), section.get("default_space", True), located, problems)
     return section
+
+
+def _search_space(value: Any, default_space: bool, located: dict[str, Located], problems: list[str]) -> tuple:
+    """``tune.space``: each choice and each end of a range checked by the rule of the key it sets."""
+
+    def check(meta: dict, key: str, item: Any) -> tuple[Any, str | None]:
+        lv = located.get(key)
+        if lv is None or lv.value is not item:  # not from a file, or replaced by --set
+            lv = Located(item, None, None, "--set")
+        if lv.refused:
+            return None, None  # already reported (an unsupported tag, a date)
+        return _type_problem(key, {"choices": None, "lo": None, "hi": None, "above": None, **meta}, lv)
+
+    def where(key: str) -> str:
+        return describe_key(located.get(key) or Located(None, None, None, ""), key)
+
+    config_fields = {f"{s}.{f.name}": f.metadata for s, c in SECTIONS.items() if s != "tune" for f in fields(c)}
+    return build_space(value, default_space, config_fields, check, where, problems)
 
 
 def _resolve_path(value: str, lv: Located, base_dir: Path | None) -> str:

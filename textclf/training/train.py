@@ -10,6 +10,7 @@ epoch, TensorBoard, and cleaning up after a failure.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import hashlib
 import logging
 import os
@@ -208,11 +209,12 @@ def _resume_config(run: Path, given: Config | None, overrides: list[str] | None 
         if not overrides:
             return saved
         given = load_config(None, _flatten(saved.to_dict()) + list(overrides))
+        given = dataclasses.replace(given, tune=saved.tune)  # the search settings: not training's, kept as they were
     old, new = dotted(saved.to_dict()), dotted(given.to_dict())
     changes = [
         f"{k} {old.get(k)!r} → {new.get(k)!r}"
         for k in sorted(set(old) | set(new))
-        if old.get(k) != new.get(k) and k not in _RESUME_MAY_DIFFER
+        if old.get(k) != new.get(k) and k not in _RESUME_MAY_DIFFER and not k.startswith("tune.")
     ]
     if changes:
         raise ConfigError(
@@ -228,7 +230,7 @@ def _resume_config(run: Path, given: Config | None, overrides: list[str] | None 
 def _flatten(d: dict) -> list[str]:
     import json
 
-    return [f"{k}={json.dumps(v)}" for k, v in dotted(d).items()]
+    return [f"{k}={json.dumps(v)}" for k, v in dotted(d).items() if not k.startswith("tune.")]
 
 
 # --------------------------------------------------------------------------------------------------
