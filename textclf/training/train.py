@@ -16,6 +16,7 @@ import logging
 import os
 import shutil
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -45,6 +46,7 @@ def train(
     device: str | None = None,
     resume: str | os.PathLike | None = None,
     overrides: list[str] | tuple = (),
+    on_epoch: Callable[[EpochResult], str | None] | None = None,
 ) -> Path:
     """Train a classifier as ``config`` says and write a complete run directory.
 
@@ -57,6 +59,8 @@ def train(
         resume: an interrupted run directory to continue from its newest valid checkpoint.
         overrides: with ``resume`` and no ``config``, ``--set`` strings applied to the run's own config (only
             keys that may differ on a resume, such as ``train.device``, are accepted).
+        on_epoch: called with each epoch's ``EpochResult`` before its checkpoint: None goes on, a reason stops after
+            this epoch (finished with the best epoch, as by early stopping); what it raises abandons the run.
 
     Returns:
         The path of the finished run directory (it holds ``manifest.json``).
@@ -71,12 +75,7 @@ def train(
     timing = Timing(time.perf_counter(), 0.0)
     if resume is None and config is None:
         raise UsageError("train() needs a config (or resume=RUN_DIR)")
-    workers, rank, chief = cluster()
-    if workers > 1 and resume is None and run_dir is None:
-        raise UsageError(
-            f"training with {workers} workers (TF_CONFIG) needs --run-dir: the same path on every "
-            "worker, on storage they all see, so that the chief writes it and a resume finds it"
-        )
+    workers, rank, chief = _cluster(resume is None and run_dir is None)
     with contextlib.ExitStack() as held:
         run = Path(resume) if resume is not None else None
         if run is not None and chief and run.is_dir():
@@ -93,11 +92,23 @@ def train(
         elif run is None:
             run = Path(run_dir)  # the chief's run directory: read on a resume, never written here
         try:
-            _train_into(cfg, data, run, device or cfg.train.device, timing, fingerprint, (workers, rank, chief))
+            where = (workers, rank, chief)
+            _train_into(cfg, data, run, device or cfg.train.device, timing, fingerprint, where, on_epoch)
         except BaseException as exc:
             _clean_up(run, created, exc)
             raise
     return run
+
+
+def _cluster(no_run_dir: bool) -> tuple[int, int, bool]:
+    """(workers, this worker's rank, whether it is the chief) from TF_CONFIG; several need one --run-dir."""
+    workers, rank, chief = cluster()
+    if workers > 1 and no_run_dir:
+        raise UsageError(
+            f"training with {workers} workers (TF_CONFIG) needs --run-dir: the same path on every "
+            "worker, on storage they all see, so that the chief writes it and a resume finds it"
+        )
+    return workers, rank, chief
 
 
 def _new_run(cfg: Config, run_dir: str | os.PathLike | None, held: contextlib.ExitStack) -> Path:
@@ -245,6 +256,7 @@ def _train_into(
     timing: Timing,
     fingerprint: dict,
     cluster_: tuple[int, int, bool] = (1, 0, True),
+    on_epoch: Callable[[EpochResult], str | None] | None = None,
 ) -> None:
     from ..runtime import import_tensorflow
 
@@ -266,7 +278,7 @@ def _train_into(
     loop = EpochLoop(cfg, data, inputs, trainable, strategy, plan, run, state)
     tracker = start_tracking(cfg, run, state.history, data.task) if chief else NoTracking()
     with tracked(tracker):
-        _run_epochs(cfg, loop, run, plan, trainable, timing, tracker)
+        _run_epochs(cfg, loop, run, plan, trainable, timing, tracker, on_epoch)
         if state.best.weights is not None:
             assign(trainable.model.weights, state.best.weights, "best", run)
         if not chief:
@@ -355,9 +367,11 @@ def _run_epochs(
     trainable: Trainable,
     timing: Timing,
     tracker: NoTracking | MlflowTracker,
+    on_epoch: Callable[[EpochResult], str | None] | None = None,
 ) -> None:
-    """Stage 3: consume the loop's results: log each epoch, write TensorBoard, checkpoint, hand the epoch to the
-    tracker (after its checkpoint, so that a resume never logs an epoch twice), report early stopping."""
+    """Stage 3: consume the loop's results: log each epoch, ask ``on_epoch`` whether to stop, write TensorBoard,
+    checkpoint, hand the epoch to the tracker (after its checkpoint, so that a resume never logs an epoch twice),
+    report early stopping or the stop ``on_epoch`` asked for."""
     checkpoint = Checkpointer(cfg, run, trainable, plan.chief)
     board = TensorBoard(run) if cfg.train.tensorboard and plan.chief else None
     t_fit = time.perf_counter()
@@ -369,6 +383,9 @@ def _run_epochs(
                     f"{result.metric:.4f}, val_loss {result.val_loss:.4f}, {result.monitored} "
                     f"{result.val_metric:.4f} ({result.seconds:.1f}s)"
                 )
+                reason = on_epoch(result) if on_epoch is not None else None
+                if reason:
+                    loop.state.stopped_early = True  # so the checkpoint says that the loop has ended
                 if board is not None:
                     board.write(result)
                 checkpoint(loop.state)
@@ -379,6 +396,9 @@ def _run_epochs(
                         f"early stopping: no better {monitored} for {result.wait} epochs; restoring epoch "
                         f"{loop.state.best.epoch}"
                     )
+                elif reason:
+                    log.info(f"stopping after epoch {result.epoch}: {reason}; restoring epoch {loop.state.best.epoch}")
+                    break
     finally:
         timing.fit = time.perf_counter() - t_fit
         if board is not None:
