@@ -13,6 +13,7 @@ The library is the product; the ``textclf`` command is a thin layer over it::
 
     textclf.predict_file(run, "data/test.csv", "preds.csv")   # what `textclf predict` does
     textclf.evaluate_file(run, "data/test.csv")               # what `textclf eval` does
+    textclf.tune(cfg, "studies/demo", budget=1200)            # what `textclf tune` does (the tune extra)
 
 TensorFlow is imported only when a function that needs it is called, so ``import textclf`` and
 ``textclf --help`` stay fast. See docs/architecture.md for the map of the sub-packages.
@@ -32,6 +33,7 @@ __all__ = [
     "predict_file",
     "evaluate_file",
     "export",
+    "tune",
     "TextclfError",
     "ConfigError",
     "DataError",
@@ -46,6 +48,7 @@ _LAZY = {
     "predict_file": "use.prediction",
     "evaluate_file": "use.evaluation",
     "export": "use.export",
+    "tune": "tuning.study",  # the tune extra (Optuna)
 }
 
 

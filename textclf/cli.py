@@ -31,7 +31,7 @@ OUT_OF_MEMORY = (
     "eval), or make the model smaller (model.units, model.embedding_dim, model.ngram_max_tokens). "
     "A checkpoint written before, if any, is intact: resume with textclf train --resume RUN_DIR"
 )
-LOG_TO_STDOUT = {"train"}  # commands whose progress lines are their output
+LOG_TO_STDOUT = {"train", "tune"}  # commands whose progress lines are their output
 
 
 def error_exit(exc: BaseException) -> tuple[str, int] | None:
@@ -340,6 +340,66 @@ def train(config_path, overrides, run_dir, resume_dir, device, on_bad_rows) -> N
 
     run = train_run(cfg, run_dir=run_dir, device=device, resume=resume_dir, overrides=overrides if cfg is None else ())
     click.echo(str(run))
+
+
+@main.command(name="tune")
+@click.option(
+    "--config",
+    "config_path",
+    type=click.Path(readable=False, dir_okay=False),
+    default=None,
+    help="YAML config file; its tune: section is the search (see configs/default.yaml). Optional with --resume.",
+)
+@click.option(
+    "--set",
+    "overrides",
+    multiple=True,
+    metavar="SECTION.KEY=VALUE",
+    help="Override a config key, e.g. --set tune.space.model.units=[32,64]. Repeatable.",
+)
+@click.option("--budget", default=None, metavar="TIME", help="Wall time for the search: 90s, 20m or 1.5h.")
+@click.option("--trials", type=int, default=None, metavar="N", help="The most trials this command runs.")
+@click.option(
+    "--study",
+    "study_dir",
+    type=click.Path(readable=False, file_okay=False),
+    default=None,
+    help="The study folder (its name is the study's name). Default: a new folder under studies/.",
+)
+@click.option("--resume", is_flag=True, help="Continue the study in --study DIR, or join the processes working on it.")
+@click.option(
+    "--storage", default=None, metavar="URL", help="An Optuna database to share the study, e.g. postgresql://..."
+)
+@click.option("--keep-runs", is_flag=True, help="Keep every trial's run directory, not only the best one's.")
+def tune_cmd(config_path, overrides, budget, trials, study_dir, resume, storage, keep_runs) -> None:
+    """Search hyperparameters with Optuna: each trial trains a run (needs: pip install 'textclf[tune]').
+
+    Each trial sets the keys of tune.space, trains without the test file, and reports every epoch's validation
+    figure, so that weak trials are pruned early. One line per trial; the last line is the best run directory.
+    The study folder gets best.yaml (textclf train --config best.yaml trains it again), trials.csv, the plots
+    and test_metrics.json (the test file, evaluated once on the best run). When the budget runs out, the trial
+    running stops at its next epoch and counts with its best epoch. SIGTERM or Ctrl-C stops it; --resume
+    continues without repeating finished trials.
+
+    \b
+    Example:
+        textclf tune --config configs/demo.yaml --budget 20m
+        textclf tune --config configs/demo.yaml --trials 30 --study studies/demo --set tune.pruner=none
+        textclf tune --study studies/demo --resume --budget 1h
+        textclf tune --config C --study studies/demo --storage postgresql://user@db/optuna --budget 2h
+    """
+    from .config import load_config
+    from .tuning import check_optuna, parse_budget, tune
+
+    check_optuna()  # before anything else: without the extra, one line that says how to install it
+    seconds = parse_budget(budget) if budget is not None else None
+    cfg = load_config(config_path, overrides) if config_path else None
+    if cfg is None and overrides:
+        from .errors import UsageError
+
+        raise UsageError("--set changes the config: give --config FILE with it")
+    result = tune(cfg, study_dir, budget=seconds, trials=trials, storage=storage, resume=resume, keep_runs=keep_runs)
+    click.echo(str(result.best_run))
 
 
 @main.command()
