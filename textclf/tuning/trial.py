@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from ..config import Config
-from ..errors import DivergedError, ResourceError
+from ..errors import DivergedError, Interrupted, ResourceError, Terminated
 from ..training import train
 from ..training.loop import EpochResult
 from .budget import Budget
@@ -46,9 +46,12 @@ def is_trial_failure(exc: BaseException) -> bool:
 
 
 def failure_reason(exc: BaseException) -> str:
+    """Why a trial ended without a value, in one line (for trials.csv and the progress line)."""
     if isinstance(exc, MemoryError) or type(exc).__name__ == "ResourceExhaustedError":
         return "out of memory with these settings"
-    return " ".join(str(exc).split())[:300]
+    if isinstance(exc, (Interrupted, KeyboardInterrupt, Terminated)):
+        return "interrupted (Ctrl-C or SIGTERM)"
+    return " ".join(str(exc).split())[:300] or type(exc).__name__
 
 
 class EpochWatch:
@@ -94,11 +97,10 @@ def run_trial(trial: Any, cfg: Config, study_dir: Path, budget: Budget, minimize
     except BaseException as exc:
         _record(trial, watch)
         shutil.rmtree(run, ignore_errors=True)  # a pruned or failed trial keeps no run
-        if isinstance(exc, optuna.TrialPruned):
-            trial.set_user_attr("reason", str(exc))
+        reason = str(exc) if isinstance(exc, optuna.TrialPruned) else failure_reason(exc)
+        trial.set_user_attr("reason", reason)
         if is_trial_failure(exc):
-            trial.set_user_attr("reason", failure_reason(exc))
-            raise TrialFailed(failure_reason(exc)) from exc
+            raise TrialFailed(reason) from exc
         raise
     finally:
         _free_models()
