@@ -123,6 +123,12 @@ def test_eval_label_hint_is_case_insensitive(multiclass_run, tmp_path):
 
 
 @pytest.mark.fast
+def test_init_hint_names_its_own_option(multiclass_files, tmp_path):
+    result = cli("init", "--data", multiclass_files["train"], "--text-column", "TEXT", "--output", tmp_path / "c.yaml")
+    assert_clean_error(result, 2, "--text-column 'TEXT'", "did you mean 'text'?")
+
+
+@pytest.mark.fast
 def test_one_closest_rule_for_keys_choices_columns_and_labels():
     from textclf.errors import closest
 

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..config import Config, DataConfig, ModelConfig, TrainConfig, load_config
-from ..errors import ConfigError, DataError, UsageError
+from ..errors import ConfigError, DataError, UsageError, closest
 from ..io.files import atomic_write
 from ..io.labeled import infer_task, split_labels
 from ..io.tables import (
@@ -327,7 +327,9 @@ def inspect_file(
     found = ", ".join(repr(n) for n in names)
     for opt, given in (("--text-column", text_column), ("--label-column", label_column)):
         if given is not None and given not in names:
-            raise UsageError(f"{opt} {given!r}: no such column in {p}; columns found: {found}")
+            close = closest(given, names)
+            hint = f"; did you mean {close!r}?" if close else ""
+            raise UsageError(f"{opt} {given!r}: no such column in {p}; columns found: {found}{hint}")
     if text_column is not None and text_column == label_column:
         raise UsageError(f"--text-column and --label-column both name {text_column!r}; give two different columns")
     if fmt in ("csv", "tsv") and len(set(names)) != len(names):
