@@ -24,7 +24,7 @@ import sys
 import tempfile
 
 _LOG = None
-_ANNOUNCED: list[bool] = []  # the start-up line is logged once a process
+_ANNOUNCED = False  # whether the start-up line was logged (once a process)
 
 
 def import_tensorflow(quiet: bool | None = None) -> None:
@@ -33,13 +33,13 @@ def import_tensorflow(quiet: bool | None = None) -> None:
     ``quiet`` defaults to true in the ``textclf`` command (it sets ``TEXTCLF_QUIET=1``; ``--debug`` does not)
     and to false in a library user's process, whose own ``sys.stderr`` and logging handlers are left alone.
     """
-    global _LOG
+    global _LOG, _ANNOUNCED
     if quiet is None:
         quiet = os.environ.get("TEXTCLF_QUIET") == "1"
     if "tensorflow" in sys.modules and _LOG is not None:
         return
     if "tensorflow" not in sys.modules and not _ANNOUNCED:  # the silent seconds of its import get a line
-        _ANNOUNCED.append(True)
+        _ANNOUNCED = True
         logging.getLogger("textclf").info("starting TensorFlow ...")
     try:
         redirect = quiet and sys.stderr.fileno() == 2

@@ -283,6 +283,17 @@ class Config:
             raise ConfigError(f"expected a mapping of sections (task, data, model, train), received {values!r}", source)
         return build_config(values, {}, source)
 
+    def changes_from(self, saved: Config) -> list[str]:
+        """``key old → new`` for each key whose value differs from ``saved``'s, leaving out the keys that do not
+        change what training computes (:data:`UNMEASURED_KEYS`) and the tune section: what a resumed run or a
+        continued study must refuse."""
+        old, new = dotted(saved.to_dict()), dotted(self.to_dict())
+        return [
+            f"{k} {old.get(k)!r} → {new.get(k)!r}"
+            for k in sorted(set(old) | set(new))
+            if old.get(k) != new.get(k) and k not in UNMEASURED_KEYS and not k.startswith("tune.")
+        ]
+
     def replace(self, **sections: dict) -> Config:
         """A copy with some keys changed, e.g. ``cfg.replace(train={"epochs": 2})``; validated."""
         data = self.to_dict()
@@ -292,6 +303,31 @@ class Config:
             else:
                 data[name] = values
         return build_config(data, {}, self.source)
+
+
+# keys that change how a run is shown, stored or tracked, not what training computes: a resume may change them
+UNMEASURED_KEYS = frozenset(
+    {
+        "train.verbose",
+        "train.device",
+        "train.tensorboard",
+        "train.runs_dir",
+        "train.plots",
+        "train.tracking",
+        "train.tracking_experiment",
+    }
+)
+
+
+def dotted(values: dict, prefix: str = "") -> dict[str, Any]:
+    """A nested dict as ``{"section.key": value}``."""
+    out: dict[str, Any] = {}
+    for key, value in values.items():
+        if isinstance(value, dict):
+            out.update(dotted(value, f"{prefix}{key}."))
+        else:
+            out[f"{prefix}{key}"] = value
+    return out
 
 
 SECTIONS = {"data": DataConfig, "model": ModelConfig, "train": TrainConfig, "tune": TuneConfig}

@@ -322,16 +322,20 @@ def _columns_problem(
     if not missing:
         return None
     found = ", ".join(repr(c) for c in header) or "(none)"
-    where = (settings or {}).get(missing[0]) or "the column setting"
-    if len(header) == 1 and any(d in header[0] for d in (";", "\t", "|")):
-        sep = next(d for d in (";", "\t", "|") if d in header[0])
-        hint = (
-            f"; the header looks separated by {delimiter_name(sep)}, not by the delimiter read with: set data.delimiter"
-        )
+    other = next((d for d in DELIMITERS if len(header) == 1 and d in header[0]), None)
+    if other is not None:
+        hint = f"; the header looks separated by {delimiter_name(other)}, not by the delimiter read with: set data.delimiter"
     else:
-        close = closest(missing[0], header)
-        hint = f"; did you mean {close!r}? (set {where})" if close else f"; set {where} to the right name"
+        hint = "; " + _name_fix(missing[0], header, settings, "name")
     return DataError(f"{path}: column {missing[0]!r} not found; columns found: {found}{hint}")
+
+
+def _name_fix(name: str, found: list[str], settings: Mapping[str, str] | None, what: str) -> str:
+    """What to do about a column or key ``name`` that is not among ``found``: the close one it may mean, and the
+    option or config key (``settings``) that sets it."""
+    where = (settings or {}).get(name) or "the column setting"
+    close = closest(name, found)
+    return f"did you mean {close!r}? (set {where})" if close else f"set {where} to the right {what}"
 
 
 def iter_chunks(
@@ -586,9 +590,7 @@ def _jsonl_row(
     missing = [c for c in columns if c not in obj]
     if missing:
         keys = ", ".join(repr(k) for k in obj) or "(none)"
-        where = (settings or {}).get(missing[0]) or "the column setting"
-        close = closest(missing[0], [str(k) for k in obj])
-        fix = f"did you mean {close!r}? (set {where})" if close else f"set {where} to the right key or fix the line"
+        fix = _name_fix(missing[0], [str(k) for k in obj], settings, "key or fix the line")
         return None, f"key {missing[0]!r} not found; keys found: {keys}", fix + ", or pass --on-bad-rows skip"
     try:
         return [_as_text(obj[c]) for c in columns], "", ""

@@ -339,9 +339,8 @@ def inspect_file(
     cols = [_column_stats(n, sample.values[n], separator) for n in names]
     text, text_why = _text_column(p, cols, sample, text_column, label_column)
     label, label_why = _label_column(p, cols, sample, text, label_column, separator)
-    insp = _inspection(p, fmt, cols, sample, (text, text_why), (label, label_why), separator, encoding)
-    insp.delimiter = delimiter
-    return insp
+    picks = (text, text_why), (label, label_why)
+    return _inspection(p, fmt, cols, sample, *picks, separator, encoding, delimiter)
 
 
 @dataclass
@@ -436,6 +435,7 @@ def _inspection(
     label_pick: tuple,
     separator: str,
     encoding: str,
+    delimiter: str | None,
 ) -> Inspection:
     """The choices made from the sample: task, token counts, sequence length, sibling valid/test files."""
     (text, text_why), (label, label_why) = text_pick, label_pick
@@ -465,7 +465,7 @@ def _inspection(
         task=infer_task(label_values, separator),
         separator=separator,
         encoding=encoding,
-        delimiter=None,
+        delimiter=delimiter,
         token_lengths=lengths,
         distinct_tokens=len(tokens),
         token_total=total,

@@ -172,14 +172,13 @@ def card_text(
     file again; see docs/run-directory.md)."""
     from ..run.card import CardFacts, render_card
 
-    reports = {id(p.report): p.report for p in (data.train, data.valid, data.test) if p is not None}
     summary = {
         "files": {"train": cfg.data.train, "valid": cfg.data.valid, "test": cfg.data.test},
         "rows": {"train": data.train_rows, "valid": len(data.valid)} | ({"test": len(data.test)} if data.test else {}),
         "split_from_train": data.split_from_train,
         "label_counts": data.label_counts(cfg.data.label_separator),
         "checks": data.checks,
-        "skipped_rows": sum(len(r.bad_rows) for r in reports.values()),
+        "skipped_rows": sum(len(part.report.bad_rows) for part in data.read_parts()),
         "streamed": data.scan is not None,
     }
     facts = CardFacts(str(run), cfg.to_dict(), labels, hyperparameters, metrics, history, thresholds, summary)
@@ -205,8 +204,7 @@ def _distribution(cfg: Config, data: TrainingData, plan: StepPlan) -> dict:
 
 
 def _write_rejects(run: Path, data: TrainingData) -> None:
-    parts = {id(p.report): p for p in (data.train, data.valid, data.test) if p is not None}.values()
-    rejects = [(part.path, b.line, b.reason) for part in parts for b in part.report.bad_rows]
+    rejects = [(part.path, b.line, b.reason) for part in data.read_parts() for b in part.report.bad_rows]
     if rejects:
         path = write_rejects(run, rejects)
         log.info(f"{len(rejects):,} bad rows were left out; they are listed in {path}")

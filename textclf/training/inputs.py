@@ -58,6 +58,11 @@ class TrainingData:
         """The model's outputs: one sigmoid for binary, one per class (or label) otherwise."""
         return 1 if self.task == "binary" else len(self.classes)
 
+    def read_parts(self) -> list[Labeled]:
+        """train, valid and test as read, one per read report (a validation split shares train's report)."""
+        parts = {id(p.report): p for p in (self.train, self.valid, self.test) if p is not None}
+        return list(parts.values())
+
     def label_counts(self, separator: str) -> dict[str, int]:
         """Training rows per class (for multi-label, rows holding each label), in class order."""
         cells = self.scan.cells if self.scan is not None else Counter(self.train.labels)
@@ -108,11 +113,10 @@ def load_training_data(cfg: Config) -> TrainingData:
                 f"{part.path}: labels that the training data never has: {describe_unseen(unseen, classes)}; "
                 f"the {name} set must use the training labels"
             )
-    reports = {id(p.report): p.report for p in (train, valid, test) if p is not None}  # a split shares its report
-    for report in reports.values():
+    data = TrainingData(task, classes, train, valid, test, split, stream)
+    for report in (part.report for part in data.read_parts()):
         if report.bad_rows or report.truncated_texts or report.swallowed:
             (log.warning if report.swallowed else log.info)(report.summary())
-    data = TrainingData(task, classes, train, valid, test, split, stream)
     data.without_ngrams = _check_learnable(cfg, stream.sample if stream is not None else train.texts, train)
     return data
 

@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from ..config import Config
+from ..config.schema import dotted
 from ..errors import ConfigError, Interrupted
 from ..run import directory
 from ..run.card import split_metrics
@@ -80,17 +81,6 @@ def tracking_uri(create: bool = True) -> str:
 
 def default_store() -> Path:
     return Path.cwd().resolve() / DEFAULT_STORE
-
-
-def dotted(values: dict, prefix: str = "") -> dict[str, Any]:
-    """A nested dict as ``{"section.key": value}``."""
-    out: dict[str, Any] = {}
-    for key, value in values.items():
-        if isinstance(value, dict):
-            out.update(dotted(value, f"{prefix}{key}."))
-        else:
-            out[f"{prefix}{key}"] = value
-    return out
 
 
 def epoch_figures(result: EpochResult) -> dict[str, float]:

@@ -22,6 +22,7 @@ from pathlib import Path
 import numpy as np
 
 from ..config import Config, load_config
+from ..config.schema import dotted
 from ..errors import ConfigError, DivergedError, Interrupted, ModelRejected, UsageError
 from ..io.files import sha256_file
 from ..io.labeled import expand_paths
@@ -35,7 +36,7 @@ from .loop import EpochLoop, EpochResult
 from .setup import StepPlan, Trainable, build_trainable, cluster, plan_steps, setup_device
 from .signals import StopFlag
 from .state import LoopState
-from .tracking import MlflowTracker, NoTracking, check_tracking, dotted, start_tracking, tracked
+from .tracking import MlflowTracker, NoTracking, check_tracking, start_tracking, tracked
 
 log = logging.getLogger(__name__)
 
@@ -183,17 +184,6 @@ def data_fingerprint(cfg: Config) -> dict:
     return out
 
 
-_RESUME_MAY_DIFFER = {
-    "train.verbose",
-    "train.device",
-    "train.tensorboard",
-    "train.runs_dir",
-    "train.plots",
-    "train.tracking",
-    "train.tracking_experiment",
-}
-
-
 def _resume_config(run: Path, given: Config | None, overrides: list[str] | None = None) -> Config:
     """The config of an interrupted run; a different ``given`` config is refused, naming each change.
 
@@ -221,12 +211,7 @@ def _resume_config(run: Path, given: Config | None, overrides: list[str] | None 
             return saved
         given = load_config(None, _flatten(saved.to_dict()) + list(overrides))
         given = dataclasses.replace(given, tune=saved.tune)  # the search settings: not training's, kept as they were
-    old, new = dotted(saved.to_dict()), dotted(given.to_dict())
-    changes = [
-        f"{k} {old.get(k)!r} → {new.get(k)!r}"
-        for k in sorted(set(old) | set(new))
-        if old.get(k) != new.get(k) and k not in _RESUME_MAY_DIFFER and not k.startswith("tune.")
-    ]
+    changes = given.changes_from(saved)
     if changes:
         raise ConfigError(
             [

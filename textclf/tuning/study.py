@@ -27,7 +27,6 @@ from typing import Any
 
 from ..config import Config
 from ..errors import EXIT_SIGINT, ConfigError, DivergedError, Interrupted, ResourceError, UsageError
-from ..training.tracking import dotted
 from .budget import Budget
 from .checks import check_optuna, check_search
 from .folder import (
@@ -47,10 +46,6 @@ from .space import changed_entries
 from .trial import TrialFailed, failure_reason, run_trial
 
 log = logging.getLogger(__name__)
-
-# keys that a resumed study may change: they do not change what a trial measures (nor does tune.*)
-MAY_DIFFER = {"train.verbose", "train.device", "train.tensorboard", "train.runs_dir", "train.plots", "train.tracking",
-              "train.tracking_experiment"}  # fmt: skip
 
 
 @dataclass
@@ -199,12 +194,7 @@ def _resumed(given: Config | None, folder: Path, storage: str | None, lock: Fold
 
 def _same_config(saved: Config, given: Config, folder: Path) -> Config:
     """``given``, if it equals the study's config but for keys that do not change what a trial measures."""
-    old, new = dotted(saved.to_dict()), dotted(given.to_dict())
-    changes = [
-        f"{k} {old.get(k)!r} → {new.get(k)!r}"
-        for k in sorted(set(old) | set(new))
-        if old.get(k) != new.get(k) and k not in MAY_DIFFER and not k.startswith("tune.")
-    ]
+    changes = given.changes_from(saved)
     if changes:
         raise ConfigError(
             [
